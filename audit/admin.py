@@ -1,0 +1,26 @@
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from audit.models import AccessEvent
+from roster.admin import SchoolScopedAdmin
+
+
+@admin.register(AccessEvent)
+class AccessEventAdmin(SchoolScopedAdmin):
+    school_path = "student__school"
+    list_display = ("at", "actor", "action", "what", "student")
+    list_filter = ("action",)
+    list_select_related = ("actor", "student")
+    date_hierarchy = "at"
+    search_fields = ("what", "actor__email", "student__last_name")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,27 @@
+from collections.abc import Iterable
+
+from django.http import HttpRequest
+
+from accounts.models import User
+from audit.models import AccessEvent, AuditAction
+from roster.models import Student
+
+
+def _path_of(request: HttpRequest | None) -> str:
+    return request.get_full_path()[:300] if request is not None else ""
+
+
+def record(
+    *, actor: User, student: Student, action: AuditAction, what: str, request: HttpRequest | None = None
+) -> AccessEvent:
+    return AccessEvent.objects.create(actor=actor, student=student, action=action, what=what[:200], path=_path_of(request))
+
+
+def record_views(*, actor: User, students: Iterable[Student], what: str, request: HttpRequest | None = None) -> int:
+    """One access event per student shown on a list, written in a single INSERT whatever the list's length."""
+    path = _path_of(request)
+    events = [
+        AccessEvent(actor=actor, student=student, action=AuditAction.VIEWED, what=what[:200], path=path)
+        for student in students
+    ]
+    return len(AccessEvent.objects.bulk_create(events))

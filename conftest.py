@@ -1,0 +1,89 @@
+"""The people of a small world, named after who they are: see roster/tests/factories.py for how it is built."""
+
+from dataclasses import dataclass
+
+import pytest
+
+from accounts.models import User
+from roster.models import Role, School, Section, Student
+from roster.tests.factories import (
+    CaseloadAssignmentFactory,
+    EnrollmentFactory,
+    GuardianFactory,
+    SchoolFactory,
+    SectionFactory,
+    StaffRoleFactory,
+    StudentGuardianFactory,
+    UserFactory,
+)
+
+
+@dataclass
+class World:
+    school: School
+    other_school: School
+    section: Section
+    student: Student
+    other_student: Student  # same school, another class and family
+    far_student: Student  # another school of the same district
+    people: dict[str, User]
+
+
+@pytest.fixture
+def world(db: None) -> World:
+    school = SchoolFactory(name="Maple Elementary")
+    other_school = SchoolFactory(name="Oak Middle", district=school.district)
+    section = SectionFactory(term__school=school, name="3A")
+    other_section = SectionFactory(term=section.term, name="3B")
+    far_section = SectionFactory(term__school=other_school, name="7C")
+
+    student = EnrollmentFactory(section=section, student__first_name="Ana").student
+    other_student = EnrollmentFactory(section=other_section, student__first_name="Ben").student
+    far_student = EnrollmentFactory(section=far_section, student__first_name="Cy").student
+
+    def staff(email: str, role: str, **scope: object) -> User:
+        return StaffRoleFactory(user__email=email, user__full_name=email.split("@")[0].title(), role=role, **scope).user
+
+    teacher = staff("teacher@example.org", Role.TEACHER, school=school)
+    section.teachers.add(teacher)
+    other_teacher = staff("other.teacher@example.org", Role.TEACHER, school=school)
+    other_section.teachers.add(other_teacher)
+    far_teacher = staff("far.teacher@example.org", Role.TEACHER, school=other_school)
+    far_section.teachers.add(far_teacher)
+    counselor = staff("counselor@example.org", Role.COUNSELOR, school=school)
+    CaseloadAssignmentFactory(counselor=counselor, student=student)
+    leader = staff("leader@example.org", Role.LEADER, school=school)
+    other_leader = staff("other.leader@example.org", Role.LEADER, school=other_school)
+    district_admin = staff("district@example.org", Role.DISTRICT_ADMIN, school=None, district=school.district)
+
+    def family(email: str, child: Student, **link_flags: bool) -> User:
+        guardian = GuardianFactory(email=email, user=UserFactory(email=email))
+        StudentGuardianFactory(student=child, guardian=guardian, **link_flags)
+        return guardian.user
+
+    guardian = family("guardian@example.org", student)
+    restricted_guardian = family(
+        "restricted@example.org", student, contact_allowed=False, portal_access_allowed=False, is_primary_contact=False
+    )
+    other_family = family("other.family@example.org", other_student)
+    stranger = UserFactory(email="stranger@example.org")
+
+    people = {
+        "teacher": teacher,
+        "other_teacher": other_teacher,
+        "far_teacher": far_teacher,
+        "counselor": counselor,
+        "leader": leader,
+        "other_leader": other_leader,
+        "district_admin": district_admin,
+        "guardian": guardian,
+        "restricted_guardian": restricted_guardian,
+        "other_family": other_family,
+        "stranger": stranger,
+    }
+    return World(school, other_school, section, student, other_student, far_student, people)
+
+
+@pytest.fixture
+def people(world: World) -> dict[str, User]:
+    return world.people

@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+
+from accounts import views as account_views
+
+admin.site.site_header = _("Homeroom administration")
+admin.site.site_title = _("Homeroom")
+
+urlpatterns = [
+    path("", account_views.home, name="home"),
+    path("language/", account_views.set_language, name="set_language"),
+    path("accounts/", include("allauth.urls")),
+    path("", include("roster.urls")),
+    path("family/", include("portal.urls")),
+    path("leader/", include("insights.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from portal import views
+
+app_name = "portal"
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("children/<int:student_id>/", views.child_detail, name="child_detail"),
+]

@@ -1,0 +1,119 @@
+"""The one access policy: which students, classes, schools and family links a user may see.
+
+Every query of student data for a user starts here. Yes/no answers are built from the querysets, so the two
+can never disagree; "absent" and "not yours" raise the same 404.
+"""
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from accounts.models import User
+from roster.models import (
+    CaseloadAssignment,
+    Enrollment,
+    Guardian,
+    Role,
+    School,
+    Section,
+    StaffRole,
+    Student,
+    StudentGuardian,
+)
+
+SCHOOL_ADMIN_ROLES = (Role.LEADER, Role.DISTRICT_ADMIN)
+
+
+def _signed_in(user: User) -> bool:
+    return user.is_authenticated and user.is_active
+
+
+def schools_led_by(user: User) -> QuerySet[School]:
+    """Schools whose whole roster this user may see: a leader's school, a district administrator's district."""
+    if not _signed_in(user):
+        return School.objects.none()
+    if user.is_superuser:
+        return School.objects.all()
+    # order_by(): a compound statement's parts may not be ordered, and these models have a default ordering.
+    as_leader = StaffRole.objects.filter(user=user, role=Role.LEADER).order_by().values("school_id")
+    as_district = (
+        School.objects.filter(district__staff_roles__user=user, district__staff_roles__role=Role.DISTRICT_ADMIN)
+        .order_by()
+        .values("id")
+    )
+    return School.objects.filter(id__in=as_leader.union(as_district))
+
+
+def students_visible_to(user: User) -> QuerySet[Student]:
+    if not _signed_in(user):
+        return Student.objects.none()
+    if user.is_superuser:
+        return Student.objects.all()
+    # Custody: a guardian sees a child only while portal access is allowed.
+    as_guardian = (
+        StudentGuardian.objects.filter(guardian__user=user, portal_access_allowed=True).order_by().values("student_id")
+    )
+    as_teacher = (
+        Enrollment.objects.filter(section__teachers=user, section__term__is_current=True)
+        .order_by()
+        .values("student_id")
+    )
+    as_counselor = CaseloadAssignment.objects.filter(counselor=user).order_by().values("student_id")
+    as_leader = Student.objects.filter(school__in=schools_led_by(user)).order_by().values("id")
+    # A UNION of small id queries; an OR across four joins is slow on PostgreSQL.
+    ids = as_guardian.union(as_teacher, as_counselor, as_leader)
+    return Student.objects.filter(id__in=ids)
+
+
+def get_visible_student_or_404(user: User, student_id: int) -> Student:
+    return get_object_or_404(students_visible_to(user), pk=student_id)
+
+
+def can_view_student(user: User, student: Student) -> bool:
+    return students_visible_to(user).filter(pk=student.pk).exists()
+
+
+def sections_visible_to(user: User) -> QuerySet[Section]:
+    """Classes of the current term: the ones a teacher teaches, or every class of the schools a leader leads."""
+    if not _signed_in(user):
+        return Section.objects.none()
+    current = Section.objects.filter(term__is_current=True)
+    if user.is_superuser:
+        return current
+    taught = current.filter(teachers=user).order_by().values("id")
+    led = current.filter(term__school__in=schools_led_by(user)).order_by().values("id")
+    return Section.objects.filter(id__in=taught.union(led))
+
+
+def get_visible_section_or_404(user: User, section_id: int) -> Section:
+    return get_object_or_404(sections_visible_to(user).select_related("term__school"), pk=section_id)
+
+
+def guardian_links_visible_to(user: User) -> QuerySet[StudentGuardian]:
+    """Family links a user may see. Staff see every link of the students they see, restrictions included,
+    so they know whom not to contact; a guardian sees only their own links, never the other household's."""
+    if not _signed_in(user):
+        return StudentGuardian.objects.none()
+    if is_staff_member(user):
+        return StudentGuardian.objects.filter(student__in=students_visible_to(user))
+    return StudentGuardian.objects.filter(guardian__user=user, portal_access_allowed=True)
+
+
+def guardians_contactable_about(student: Student) -> QuerySet[Guardian]:
+    # Custody: only guardians we are allowed to contact about this child.
+    return Guardian.objects.filter(student_links__student=student, student_links__contact_allowed=True)
+
+
+def is_staff_member(user: User) -> bool:
+    return _signed_in(user) and (user.is_superuser or StaffRole.objects.filter(user=user).exists())
+
+
+def roles_of(user: User) -> set[str]:
+    if not _signed_in(user):
+        return set()
+    return set(StaffRole.objects.filter(user=user).values_list("role", flat=True))
+
+
+def guardian_of(user: User) -> Guardian | None:
+    if not _signed_in(user):
+        return None
+    return Guardian.objects.filter(user=user).first()

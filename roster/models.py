@@ -1,0 +1,309 @@
+import zoneinfo
+from typing import ClassVar
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+
+from roster.languages import FAMILY_LANGUAGE_CODES, FAMILY_LANGUAGES
+from roster.phone import validate_e164
+
+TIME_ZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones()) if "/" in name]
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("%(value)s is not a known time zone."), params={"value": value})
+
+
+class District(models.Model):
+    name = models.CharField(_("name"), max_length=200, unique=True)
+
+    class Meta:
+        verbose_name = _("district")
+        verbose_name_plural = _("districts")
+        ordering: ClassVar = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class School(models.Model):
+    district = models.ForeignKey(District, models.PROTECT, related_name="schools", verbose_name=_("district"))
+    name = models.CharField(_("name"), max_length=200)
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="America/New_York", validators=[validate_time_zone]
+    )
+    contact_cadence_days = models.PositiveSmallIntegerField(
+        _("contact every (days)"),
+        default=settings.HOMEROOM_DEFAULT_CADENCE_DAYS,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text=_("Every family should hear from school at least this often."),
+    )
+
+    class Meta:
+        verbose_name = _("school")
+        verbose_name_plural = _("schools")
+        ordering: ClassVar = ["name"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["district", "name"], name="school_name_unique_in_district"),
+            models.CheckConstraint(
+                condition=Q(contact_cadence_days__gte=1, contact_cadence_days__lte=365), name="school_cadence_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Term(models.Model):
+    school = models.ForeignKey(School, models.CASCADE, related_name="terms", verbose_name=_("school"))
+    name = models.CharField(_("name"), max_length=100)
+    starts_on = models.DateField(_("starts on"))
+    ends_on = models.DateField(_("ends on"))
+    is_current = models.BooleanField(_("current"), default=False)
+
+    class Meta:
+        verbose_name = _("term")
+        verbose_name_plural = _("terms")
+        ordering: ClassVar = ["-starts_on"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["school", "name"], name="term_name_unique_in_school"),
+            models.UniqueConstraint(fields=["school"], condition=Q(is_current=True), name="one_current_term_per_school"),
+            models.CheckConstraint(condition=Q(ends_on__gt=models.F("starts_on")), name="term_ends_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Section(models.Model):
+    """A class: a group of students taught together in one term."""
+
+    term = models.ForeignKey(Term, models.CASCADE, related_name="sections", verbose_name=_("term"))
+    name = models.CharField(_("name"), max_length=200)
+    code = models.CharField(_("code"), max_length=64, help_text=_("The school's own identifier for this class."))
+    grade_level = models.SmallIntegerField(
+        _("grade"), validators=[MinValueValidator(-1), MaxValueValidator(12)], help_text=_("-1 pre-K, 0 kindergarten")
+    )
+    teachers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="sections_taught", blank=True, verbose_name=_("teachers")
+    )
+
+    class Meta:
+        verbose_name = _("class")
+        verbose_name_plural = _("classes")
+        ordering: ClassVar = ["grade_level", "name"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["term", "code"], name="section_code_unique_in_term"),
+            models.CheckConstraint(condition=Q(grade_level__gte=-1, grade_level__lte=12), name="section_grade_range"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Student(models.Model):
+    school = models.ForeignKey(School, models.PROTECT, related_name="students", verbose_name=_("school"))
+    student_number = models.CharField(_("student number"), max_length=64)
+    first_name = models.CharField(_("first name"), max_length=100)
+    last_name = models.CharField(_("last name"), max_length=100)
+    preferred_name = models.CharField(_("preferred name"), max_length=100, blank=True)
+    grade_level = models.SmallIntegerField(_("grade"), validators=[MinValueValidator(-1), MaxValueValidator(12)])
+    date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
+    sections = models.ManyToManyField(
+        Section, through="Enrollment", related_name="students", blank=True, verbose_name=_("classes")
+    )
+
+    class Meta:
+        verbose_name = _("student")
+        verbose_name_plural = _("students")
+        ordering: ClassVar = ["last_name", "first_name", "id"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["school", "student_number"], name="student_number_unique_in_school"),
+            models.CheckConstraint(condition=Q(grade_level__gte=-1, grade_level__lte=12), name="student_grade_range"),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.preferred_name or self.first_name} {self.last_name}"
+
+
+class Enrollment(models.Model):
+    section = models.ForeignKey(Section, models.CASCADE, related_name="enrollments", verbose_name=_("class"))
+    student = models.ForeignKey(Student, models.CASCADE, related_name="enrollments", verbose_name=_("student"))
+
+    class Meta:
+        verbose_name = _("enrollment")
+        verbose_name_plural = _("enrollments")
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["section", "student"], name="enrollment_unique"),
+        ]
+        # Serves the access policy's "students of my current classes" and a student's classes.
+        indexes: ClassVar = [models.Index(fields=["student", "section"], name="enrollment_student")]
+
+    def __str__(self) -> str:
+        return f"{self.student_id} in {self.section_id}"
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", _("Email")
+    SMS = "sms", _("Text message")
+    PHONE = "phone", _("Phone call")
+    APP = "app", _("Homeroom app")
+
+
+class Guardian(models.Model):
+    first_name = models.CharField(_("first name"), max_length=100)
+    last_name = models.CharField(_("last name"), max_length=100)
+    email = models.EmailField(_("email"), blank=True)
+    phone = models.CharField(
+        _("mobile phone"), max_length=16, blank=True, validators=[validate_e164], help_text=_("E.164, e.g. +16175551234")
+    )
+    preferred_language = models.CharField(
+        _("preferred language"), max_length=8, choices=FAMILY_LANGUAGES, default="en"
+    )
+    preferred_channel = models.CharField(
+        _("best way to reach"), max_length=8, choices=Channel.choices, default=Channel.EMAIL
+    )
+    best_time_to_reach = models.CharField(_("best time to reach"), max_length=100, blank=True)
+    time_zone = models.CharField(_("time zone"), max_length=64, default="America/New_York", validators=[validate_time_zone])
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="guardian",
+        verbose_name=_("sign-in account"),
+    )
+
+    class Meta:
+        verbose_name = _("guardian")
+        verbose_name_plural = _("guardians")
+        ordering: ClassVar = ["last_name", "first_name", "id"]
+        constraints: ClassVar = [
+            models.CheckConstraint(condition=Q(preferred_language__in=FAMILY_LANGUAGE_CODES), name="guardian_language_valid"),
+            models.CheckConstraint(condition=Q(preferred_channel__in=Channel.values), name="guardian_channel_valid"),
+            models.CheckConstraint(condition=Q(email=Lower("email")), name="guardian_email_lowercase"),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = self.email.strip().lower()
+
+
+class Relationship(models.TextChoices):
+    MOTHER = "mother", _("Mother")
+    FATHER = "father", _("Father")
+    PARENT = "parent", _("Parent")
+    STEPPARENT = "stepparent", _("Stepparent")
+    GRANDPARENT = "grandparent", _("Grandparent")
+    FOSTER_PARENT = "foster", _("Foster parent")
+    GUARDIAN = "guardian", _("Legal guardian")
+    OTHER = "other", _("Other relative or carer")
+
+
+class StudentGuardian(models.Model):
+    """How a guardian stands to a student. Custody orders exist: contact and portal access are per link."""
+
+    student = models.ForeignKey(Student, models.CASCADE, related_name="guardian_links", verbose_name=_("student"))
+    guardian = models.ForeignKey(Guardian, models.CASCADE, related_name="student_links", verbose_name=_("guardian"))
+    relationship = models.CharField(_("relationship"), max_length=12, choices=Relationship.choices)
+    is_primary_contact = models.BooleanField(_("primary contact"), default=False)
+    lives_with_student = models.BooleanField(_("lives with the student"), default=True)
+    contact_allowed = models.BooleanField(
+        _("contact allowed"), default=True, help_text=_("Off when a court order or the school forbids contact.")
+    )
+    portal_access_allowed = models.BooleanField(
+        _("portal access allowed"), default=True, help_text=_("Off when this guardian may not see the student's record.")
+    )
+
+    class Meta:
+        verbose_name = _("student's guardian")
+        verbose_name_plural = _("students' guardians")
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["student", "guardian"], name="student_guardian_unique"),
+            models.CheckConstraint(condition=Q(relationship__in=Relationship.values), name="relationship_valid"),
+        ]
+        # Serves the access policy's "my children" for a signed-in guardian.
+        indexes: ClassVar = [models.Index(fields=["guardian", "student"], name="guardian_children")]
+
+    def __str__(self) -> str:
+        return f"{self.get_relationship_display()} ({self.guardian_id} → {self.student_id})"
+
+
+class Role(models.TextChoices):
+    TEACHER = "teacher", _("Teacher")
+    COUNSELOR = "counselor", _("Counselor or support staff")
+    LEADER = "leader", _("School leader")
+    DISTRICT_ADMIN = "district_admin", _("District administrator")
+
+
+class StaffRole(models.Model):
+    """A member of staff's role: at one school, or (district administrators) across a district."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="staff_roles", verbose_name=_("user"))
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+    school = models.ForeignKey(
+        School, models.CASCADE, null=True, blank=True, related_name="staff_roles", verbose_name=_("school")
+    )
+    district = models.ForeignKey(
+        District, models.CASCADE, null=True, blank=True, related_name="staff_roles", verbose_name=_("district")
+    )
+
+    class Meta:
+        verbose_name = _("staff role")
+        verbose_name_plural = _("staff roles")
+        constraints: ClassVar = [
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="staff_role_valid"),
+            models.CheckConstraint(
+                condition=(Q(role="district_admin", district__isnull=False, school__isnull=True))
+                | (~Q(role="district_admin") & Q(school__isnull=False, district__isnull=True)),
+                name="staff_role_scope",
+            ),
+            models.UniqueConstraint(fields=["user", "role", "school"], name="staff_role_unique_in_school"),
+            models.UniqueConstraint(fields=["user", "role", "district"], name="staff_role_unique_in_district"),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_role_display()
+
+    def clean(self) -> None:
+        super().clean()
+        if self.role == Role.DISTRICT_ADMIN and (self.district_id is None or self.school_id is not None):
+            raise ValidationError(_("A district administrator belongs to a district, not a school."))
+        if self.role != Role.DISTRICT_ADMIN and (self.school_id is None or self.district_id is not None):
+            raise ValidationError(_("This role belongs to a school."))
+
+
+class CaseloadAssignment(models.Model):
+    """A student on a counselor's or support staff member's caseload."""
+
+    counselor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.CASCADE, related_name="caseload", verbose_name=_("counselor")
+    )
+    student = models.ForeignKey(Student, models.CASCADE, related_name="caseload_assignments", verbose_name=_("student"))
+
+    class Meta:
+        verbose_name = _("caseload assignment")
+        verbose_name_plural = _("caseload assignments")
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["counselor", "student"], name="caseload_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student_id} on {self.counselor_id}'s caseload"

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from roster import views
+
+app_name = "roster"
+urlpatterns = [
+    path("classes/", views.section_list, name="section_list"),
+    path("classes/<int:section_id>/", views.section_detail, name="section_detail"),
+    path("caseload/", views.caseload, name="caseload"),
+    path("students/<int:student_id>/", views.student_detail, name="student_detail"),
+]

@@ -1,0 +1,42 @@
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_safe
+
+from audit.models import AuditAction
+from audit.services import record, record_views
+from homeroom.http import AuthenticatedRequest
+from roster.access import get_visible_section_or_404, get_visible_student_or_404, students_visible_to
+from roster.decorators import staff_required
+from roster.selectors import class_list, sections_for_user, student_profile
+
+
+@require_safe
+@staff_required
+def section_list(request: AuthenticatedRequest) -> HttpResponse:
+    return render(request, "roster/section_list.html", {"sections": sections_for_user(user=request.user)})
+
+
+@require_safe
+@staff_required
+def section_detail(request: AuthenticatedRequest, section_id: int) -> HttpResponse:
+    section = get_visible_section_or_404(request.user, section_id)
+    students = list(class_list(user=request.user, section=section))
+    record_views(actor=request.user, students=students, what=f"class list {section.name}", request=request)
+    return render(request, "roster/section_detail.html", {"section": section, "students": students})
+
+
+@require_safe
+@staff_required
+def caseload(request: AuthenticatedRequest) -> HttpResponse:
+    students = list(students_visible_to(request.user).filter(caseload_assignments__counselor=request.user))
+    record_views(actor=request.user, students=students, what="caseload", request=request)
+    return render(request, "roster/caseload.html", {"students": students})
+
+
+@require_safe
+@staff_required
+def student_detail(request: AuthenticatedRequest, student_id: int) -> HttpResponse:
+    student = get_visible_student_or_404(request.user, student_id)
+    record(actor=request.user, student=student, action=AuditAction.VIEWED, what="student page", request=request)
+    profile = student_profile(user=request.user, student=student)
+    return render(request, "roster/student_detail.html", {"profile": profile, "student": student})
