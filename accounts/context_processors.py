@@ -2,9 +2,8 @@ from dataclasses import dataclass
 
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.functional import SimpleLazyObject
+from django.utils.functional import Promise, SimpleLazyObject
 from django.utils.translation import gettext_lazy as _
-from django.utils.functional import Promise
 
 from accounts.models import User
 from roster.access import guardian_of, roles_of

@@ -45,7 +45,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
-        constraints = [
+        constraints: ClassVar = [
             models.CheckConstraint(condition=Q(email=models.functions.Lower("email")), name="user_email_lowercase"),
         ]
 

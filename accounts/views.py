@@ -30,8 +30,8 @@ def set_language(request: HttpRequest) -> HttpResponse:
     if not check_for_language(language) or language not in dict(settings.LANGUAGES):
         return response
     if request.user.is_authenticated:
-        request.user.language = language  # type: ignore[union-attr]  # authenticated, so a User
-        request.user.save(update_fields=["language"])  # type: ignore[union-attr]
+        request.user.language = language
+        request.user.save(update_fields=["language"])
     response.set_cookie(
         settings.LANGUAGE_COOKIE_NAME,
         language,

@@ -35,7 +35,9 @@ class AccessEvent(models.Model):
         settings.AUTH_USER_MODEL, models.PROTECT, related_name="access_events", verbose_name=_("who")
     )
     # PROTECT: a student's record is not deleted while its access history must be kept.
-    student = models.ForeignKey("roster.Student", models.PROTECT, related_name="access_events", verbose_name=_("student"))
+    student = models.ForeignKey(
+        "roster.Student", models.PROTECT, related_name="access_events", verbose_name=_("student")
+    )
     action = models.CharField(_("action"), max_length=8, choices=AuditAction.choices)
     what = models.CharField(_("what"), max_length=200)
     path = models.CharField(_("page"), max_length=300, blank=True)

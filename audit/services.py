@@ -14,7 +14,9 @@ def _path_of(request: HttpRequest | None) -> str:
 def record(
     *, actor: User, student: Student, action: AuditAction, what: str, request: HttpRequest | None = None
 ) -> AccessEvent:
-    return AccessEvent.objects.create(actor=actor, student=student, action=action, what=what[:200], path=_path_of(request))
+    return AccessEvent.objects.create(
+        actor=actor, student=student, action=action, what=what[:200], path=_path_of(request)
+    )
 
 
 def record_views(*, actor: User, students: Iterable[Student], what: str, request: HttpRequest | None = None) -> int:

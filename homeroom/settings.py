@@ -169,7 +169,9 @@ TASKS = {"default": {"BACKEND": env_str("TASKS_BACKEND", default="django_tasks_d
 
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
-    default="django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+    default="django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
 )
 EMAIL_HOST = env_str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", default=25)
@@ -181,7 +183,7 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", default="Homeroom <homeroom@l
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Security. Production defaults; `make run` turns HTTPS off for 127.0.0.1.
-HTTPS = env_bool("HOMEROOM_HTTPS", default=not DEBUG)
+HTTPS = env_bool("HOMEROOM_HTTPS", default=not (DEBUG or TESTING))
 SECURE_SSL_REDIRECT = HTTPS
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS

@@ -104,13 +104,18 @@ def guardians_contactable_about(student: Student) -> QuerySet[Guardian]:
 
 
 def is_staff_member(user: User) -> bool:
-    return _signed_in(user) and (user.is_superuser or StaffRole.objects.filter(user=user).exists())
+    return _signed_in(user) and (user.is_superuser or bool(roles_of(user)))
 
 
-def roles_of(user: User) -> set[str]:
+def roles_of(user: User) -> frozenset[str]:
     if not _signed_in(user):
-        return set()
-    return set(StaffRole.objects.filter(user=user).values_list("role", flat=True))
+        return frozenset()
+    # Kept on the user object, which lives for one request: the page and its navigation ask once.
+    cached: frozenset[str] | None = getattr(user, "_homeroom_roles", None)
+    if cached is None:
+        cached = frozenset(StaffRole.objects.filter(user=user).values_list("role", flat=True))
+        user._homeroom_roles = cached  # type: ignore[attr-defined]  # a per-request memo, not a field
+    return cached
 
 
 def guardian_of(user: User) -> Guardian | None:

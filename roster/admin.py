@@ -68,7 +68,7 @@ class SchoolScopedAdmin(admin.ModelAdmin):
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
         user = _admin_user(request)
         related = db_field.related_model
-        if not user.is_superuser and field is not None and related in SCHOOL_PATHS:
+        if not user.is_superuser and field is not None and field.queryset is not None and related in SCHOOL_PATHS:
             field.queryset = field.queryset.filter(**{f"{SCHOOL_PATHS[related]}__in": schools_led_by(user)}).distinct()
         return field
 

@@ -73,7 +73,9 @@ class Term(models.Model):
         ordering: ClassVar = ["-starts_on"]
         constraints: ClassVar = [
             models.UniqueConstraint(fields=["school", "name"], name="term_name_unique_in_school"),
-            models.UniqueConstraint(fields=["school"], condition=Q(is_current=True), name="one_current_term_per_school"),
+            models.UniqueConstraint(
+                fields=["school"], condition=Q(is_current=True), name="one_current_term_per_school"
+            ),
             models.CheckConstraint(condition=Q(ends_on__gt=models.F("starts_on")), name="term_ends_after_start"),
         ]
 
@@ -115,7 +117,7 @@ class Student(models.Model):
     preferred_name = models.CharField(_("preferred name"), max_length=100, blank=True)
     grade_level = models.SmallIntegerField(_("grade"), validators=[MinValueValidator(-1), MaxValueValidator(12)])
     date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
-    sections = models.ManyToManyField(
+    sections: "models.ManyToManyField[Section, Enrollment]" = models.ManyToManyField(
         Section, through="Enrollment", related_name="students", blank=True, verbose_name=_("classes")
     )
 
@@ -165,16 +167,20 @@ class Guardian(models.Model):
     last_name = models.CharField(_("last name"), max_length=100)
     email = models.EmailField(_("email"), blank=True)
     phone = models.CharField(
-        _("mobile phone"), max_length=16, blank=True, validators=[validate_e164], help_text=_("E.164, e.g. +16175551234")
+        _("mobile phone"),
+        max_length=16,
+        blank=True,
+        validators=[validate_e164],
+        help_text=_("E.164, e.g. +16175551234"),
     )
-    preferred_language = models.CharField(
-        _("preferred language"), max_length=8, choices=FAMILY_LANGUAGES, default="en"
-    )
+    preferred_language = models.CharField(_("preferred language"), max_length=8, choices=FAMILY_LANGUAGES, default="en")
     preferred_channel = models.CharField(
         _("best way to reach"), max_length=8, choices=Channel.choices, default=Channel.EMAIL
     )
     best_time_to_reach = models.CharField(_("best time to reach"), max_length=100, blank=True)
-    time_zone = models.CharField(_("time zone"), max_length=64, default="America/New_York", validators=[validate_time_zone])
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="America/New_York", validators=[validate_time_zone]
+    )
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         models.SET_NULL,
@@ -189,7 +195,9 @@ class Guardian(models.Model):
         verbose_name_plural = _("guardians")
         ordering: ClassVar = ["last_name", "first_name", "id"]
         constraints: ClassVar = [
-            models.CheckConstraint(condition=Q(preferred_language__in=FAMILY_LANGUAGE_CODES), name="guardian_language_valid"),
+            models.CheckConstraint(
+                condition=Q(preferred_language__in=FAMILY_LANGUAGE_CODES), name="guardian_language_valid"
+            ),
             models.CheckConstraint(condition=Q(preferred_channel__in=Channel.values), name="guardian_channel_valid"),
             models.CheckConstraint(condition=Q(email=Lower("email")), name="guardian_email_lowercase"),
         ]
@@ -229,7 +237,9 @@ class StudentGuardian(models.Model):
         _("contact allowed"), default=True, help_text=_("Off when a court order or the school forbids contact.")
     )
     portal_access_allowed = models.BooleanField(
-        _("portal access allowed"), default=True, help_text=_("Off when this guardian may not see the student's record.")
+        _("portal access allowed"),
+        default=True,
+        help_text=_("Off when this guardian may not see the student's record."),
     )
 
     class Meta:
@@ -256,7 +266,9 @@ class Role(models.TextChoices):
 class StaffRole(models.Model):
     """A member of staff's role: at one school, or (district administrators) across a district."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="staff_roles", verbose_name=_("user"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.CASCADE, related_name="staff_roles", verbose_name=_("user")
+    )
     role = models.CharField(_("role"), max_length=16, choices=Role.choices)
     school = models.ForeignKey(
         School, models.CASCADE, null=True, blank=True, related_name="staff_roles", verbose_name=_("school")

@@ -19,7 +19,11 @@ def sections_for_user(*, user: User) -> QuerySet[Section]:
 
 
 def _family_links(user: User) -> Prefetch:
-    links = guardian_links_visible_to(user).select_related("guardian").order_by("-is_primary_contact", "guardian__last_name")
+    links = (
+        guardian_links_visible_to(user)
+        .select_related("guardian")
+        .order_by("-is_primary_contact", "guardian__last_name")
+    )
     return Prefetch("guardian_links", queryset=links, to_attr="family_links")
 
 

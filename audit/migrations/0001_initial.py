@@ -7,32 +7,68 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('roster', '0001_initial'),
+        ("roster", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AccessEvent',
+            name="AccessEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='when')),
-                ('action', models.CharField(choices=[('viewed', 'Viewed'), ('changed', 'Changed'), ('created', 'Created'), ('deleted', 'Deleted'), ('exported', 'Exported')], max_length=8, verbose_name='action')),
-                ('what', models.CharField(max_length=200, verbose_name='what')),
-                ('path', models.CharField(blank=True, max_length=300, verbose_name='page')),
-                ('actor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='access_events', to=settings.AUTH_USER_MODEL, verbose_name='who')),
-                ('student', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='access_events', to='roster.student', verbose_name='student')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="when")),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("viewed", "Viewed"),
+                            ("changed", "Changed"),
+                            ("created", "Created"),
+                            ("deleted", "Deleted"),
+                            ("exported", "Exported"),
+                        ],
+                        max_length=8,
+                        verbose_name="action",
+                    ),
+                ),
+                ("what", models.CharField(max_length=200, verbose_name="what")),
+                ("path", models.CharField(blank=True, max_length=300, verbose_name="page")),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="access_events",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="who",
+                    ),
+                ),
+                (
+                    "student",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="access_events",
+                        to="roster.student",
+                        verbose_name="student",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'access event',
-                'verbose_name_plural': 'access events',
-                'ordering': ['-at', '-id'],
-                'indexes': [models.Index(fields=['student', '-at'], name='access_event_student_recent'), models.Index(fields=['actor', '-at'], name='access_event_actor_recent')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('action__in', ['viewed', 'changed', 'created', 'deleted', 'exported'])), name='access_event_action_valid')],
+                "verbose_name": "access event",
+                "verbose_name_plural": "access events",
+                "ordering": ["-at", "-id"],
+                "indexes": [
+                    models.Index(fields=["student", "-at"], name="access_event_student_recent"),
+                    models.Index(fields=["actor", "-at"], name="access_event_actor_recent"),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("action__in", ["viewed", "changed", "created", "deleted", "exported"])),
+                        name="access_event_action_valid",
+                    )
+                ],
             },
         ),
     ]

@@ -1,0 +1,117 @@
+"""Every URL that takes an id, walked as every kind of person: own, other class, other school, other family,
+restricted guardian. A new URL with an id fails `test_the_matrix_covers_every_url_with_an_id` until it is added."""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+OWN, OTHER_CLASS, OTHER_SCHOOL = "student", "other_student", "far_student"
+
+# url name -> the kind of object its id names
+URLS_WITH_IDS = {
+    "roster:student_detail": "student",
+    "roster:section_detail": "section",
+    "portal:child_detail": "student",
+}
+
+# (person, target) -> expected status code; each target is a student (or that student's class).
+EXPECTED = {
+    "roster:student_detail": {
+        "teacher": {OWN: 200, OTHER_CLASS: 404, OTHER_SCHOOL: 404},
+        "other_teacher": {OWN: 404, OTHER_CLASS: 200, OTHER_SCHOOL: 404},
+        "far_teacher": {OWN: 404, OTHER_CLASS: 404, OTHER_SCHOOL: 200},
+        "counselor": {OWN: 200, OTHER_CLASS: 404, OTHER_SCHOOL: 404},
+        "leader": {OWN: 200, OTHER_CLASS: 200, OTHER_SCHOOL: 404},
+        "other_leader": {OWN: 404, OTHER_CLASS: 404, OTHER_SCHOOL: 200},
+        "district_admin": {OWN: 200, OTHER_CLASS: 200, OTHER_SCHOOL: 200},
+        # Families use the portal: the staff page is refused outright, whichever child.
+        "guardian": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},
+        "restricted_guardian": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},
+        "other_family": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},
+        "stranger": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},
+    },
+    "roster:section_detail": {
+        "teacher": {OWN: 200, OTHER_CLASS: 404, OTHER_SCHOOL: 404},
+        "other_teacher": {OWN: 404, OTHER_CLASS: 200, OTHER_SCHOOL: 404},
+        "far_teacher": {OWN: 404, OTHER_CLASS: 404, OTHER_SCHOOL: 200},
+        "counselor": {OWN: 404, OTHER_CLASS: 404, OTHER_SCHOOL: 404},
+        "leader": {OWN: 200, OTHER_CLASS: 200, OTHER_SCHOOL: 404},
+        "other_leader": {OWN: 404, OTHER_CLASS: 404, OTHER_SCHOOL: 200},
+        "district_admin": {OWN: 200, OTHER_CLASS: 200, OTHER_SCHOOL: 200},
+        "guardian": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},
+        "restricted_guardian": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},
+        "other_family": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},
+        "stranger": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},
+    },
+    "portal:child_detail": {
+        # Staff have no portal: refused whichever child.
+        **{
+            person: {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403}
+            for person in (
+                "teacher",
+                "other_teacher",
+                "far_teacher",
+                "counselor",
+                "leader",
+                "other_leader",
+                "district_admin",
+                "stranger",
+            )
+        },
+        "guardian": {OWN: 200, OTHER_CLASS: 404, OTHER_SCHOOL: 404},
+        "restricted_guardian": {OWN: 404, OTHER_CLASS: 404, OTHER_SCHOOL: 404},
+        "other_family": {OWN: 404, OTHER_CLASS: 200, OTHER_SCHOOL: 404},
+    },
+}
+
+
+def _named_urls_with_ids(resolver: URLResolver, namespace: str = "") -> set[str]:
+    names = set()
+    for pattern in resolver.url_patterns:
+        if isinstance(pattern, URLResolver):
+            if pattern.namespace in ("admin",) or "allauth" in str(pattern.urlconf_module):
+                continue  # the admin is scoped by its own tests; allauth's ids are its own keys, not records
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            names |= _named_urls_with_ids(pattern, inner)
+        elif isinstance(pattern, URLPattern) and pattern.name and pattern.pattern.converters:
+            names.add(f"{namespace}{pattern.name}")
+    return names
+
+
+def test_the_matrix_covers_every_url_with_an_id():
+    assert _named_urls_with_ids(get_resolver()) == set(URLS_WITH_IDS)
+
+
+def _target_id(world, url_name: str, target: str) -> int:
+    student = getattr(world, target)
+    if URLS_WITH_IDS[url_name] == "section":
+        return student.sections.get().id
+    return student.id
+
+
+CASES = [
+    (url_name, person, target, status)
+    for url_name, by_person in EXPECTED.items()
+    for person, by_target in by_person.items()
+    for target, status in by_target.items()
+]
+
+
+@pytest.mark.parametrize(("url_name", "person", "target", "status"), CASES)
+def test_no_page_shows_a_record_to_someone_who_may_not_see_it(client, world, url_name, person, target, status):
+    client.force_login(world.people[person])
+    response = client.get(reverse(url_name, args=[_target_id(world, url_name, target)]))
+    assert response.status_code == status
+
+
+@pytest.mark.parametrize("url_name", sorted(URLS_WITH_IDS))
+def test_an_id_that_does_not_exist_is_a_404_like_a_forbidden_one(client, world, url_name):
+    person = "guardian" if url_name.startswith("portal:") else "district_admin"
+    client.force_login(world.people[person])
+    assert client.get(reverse(url_name, args=[999_999])).status_code == 404
+
+
+@pytest.mark.parametrize("url_name", sorted(URLS_WITH_IDS))
+def test_signed_out_visitors_are_sent_to_sign_in(client, world, url_name):
+    response = client.get(reverse(url_name, args=[_target_id(world, url_name, OWN)]))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))

@@ -1,0 +1,193 @@
+import pytest
+from django.urls import reverse
+
+from audit.models import AccessEvent, AuditAction
+from roster.tests.factories import SectionFactory, StaffRoleFactory, StudentGuardianFactory, enroll_class
+
+
+def test_a_teacher_sees_their_classes_with_sizes(client, world):
+    client.force_login(world.people["teacher"])
+    response = client.get(reverse("roster:section_list"))
+    assert response.status_code == 200
+    assert [section.name for section in response.context["sections"]] == ["3A"]
+    assert response.context["sections"][0].student_count == 1
+
+
+def test_the_class_page_shows_each_family_and_how_to_reach_them(client, world):
+    client.force_login(world.people["teacher"])
+    guardian = world.student.guardian_links.get(guardian__user=world.people["guardian"]).guardian
+    response = client.get(reverse("roster:section_detail", args=[world.section.id]))
+    page = response.content.decode()
+    assert world.student.display_name in page
+    assert guardian.display_name in page
+    assert f"tel:{guardian.phone}" in page
+
+
+def test_a_restricted_guardian_is_shown_to_staff_as_do_not_contact_without_their_details(client, world):
+    restricted = world.student.guardian_links.get(contact_allowed=False).guardian
+    client.force_login(world.people["teacher"])
+    page = client.get(reverse("roster:student_detail", args=[world.student.id])).content.decode()
+    assert restricted.display_name in page
+    assert "Do not contact." in page
+    assert restricted.email not in page
+    assert restricted.phone not in page
+
+
+def test_opening_a_student_page_is_written_to_the_access_log(client, world):
+    teacher = world.people["teacher"]
+    client.force_login(teacher)
+    assert not AccessEvent.objects.filter(actor=teacher).exists()
+    client.get(reverse("roster:student_detail", args=[world.student.id]))
+    event = AccessEvent.objects.get(actor=teacher)
+    assert (event.student, event.action, event.what) == (world.student, AuditAction.VIEWED, "student page")
+    assert event.path == reverse("roster:student_detail", args=[world.student.id])
+
+
+def test_a_refused_student_page_writes_nothing_to_the_access_log(client, world):
+    client.force_login(world.people["other_teacher"])
+    assert client.get(reverse("roster:student_detail", args=[world.student.id])).status_code == 404
+    assert not AccessEvent.objects.exists()
+
+
+def test_a_class_page_logs_one_view_per_student_shown(client, world):
+    teacher = world.people["teacher"]
+    enroll_class(section=world.section, size=4)
+    client.force_login(teacher)
+    client.get(reverse("roster:section_detail", args=[world.section.id]))
+    assert AccessEvent.objects.filter(actor=teacher, action=AuditAction.VIEWED).count() == 5
+
+
+def _class_of(size: int, teacher):
+    section = SectionFactory(term__school=teacher.staff_roles.get().school, term__is_current=False)
+    section.teachers.add(teacher)
+    enroll_class(section=section, size=size)
+    return section
+
+
+@pytest.mark.parametrize("size", [3, 30])
+def test_the_class_page_reads_a_fixed_number_of_queries_whatever_its_size(
+    client, django_assert_num_queries, world, size
+):
+    teacher = world.people["teacher"]
+    section = world.section
+    enroll_class(section=section, size=size - 1)
+    for student in section.students.all()[:2]:
+        StudentGuardianFactory(student=student, is_primary_contact=False, lives_with_student=False)
+    client.force_login(teacher)
+    # session, user, roles, section, students, family links, audit insert
+    with django_assert_num_queries(7):
+        response = client.get(reverse("roster:section_detail", args=[section.id]))
+    assert len(response.context["students"]) == size
+
+
+@pytest.mark.parametrize("classes", [1, 6])
+def test_the_class_list_reads_a_fixed_number_of_queries_whatever_the_number_of_classes(
+    client, django_assert_num_queries, world, classes
+):
+    teacher = world.people["teacher"]
+    for n in range(classes - 1):
+        extra = SectionFactory(term=world.section.term, name=f"Extra {n}")
+        extra.teachers.add(teacher)
+        enroll_class(section=extra, size=2)
+    client.force_login(teacher)
+    # session, user, roles, sections, their teachers
+    with django_assert_num_queries(5):
+        response = client.get(reverse("roster:section_list"))
+    assert len(response.context["sections"]) == classes
+
+
+def test_the_leader_overview_counts_reach_and_languages(client, world):
+    client.force_login(world.people["leader"])
+    StudentGuardianFactory(student=world.other_student, guardian__preferred_language="es", is_primary_contact=False)
+    response = client.get(reverse("insights:overview"))
+    [summary] = response.context["summaries"]
+    assert summary.school == world.school
+    assert summary.students == 2
+    assert summary.families_reachable == 2
+    assert summary.contact_restrictions == 1
+    assert {language.code: language.students for language in summary.languages} == {"en": 2}
+    assert [section.name for section in summary.sections] == ["3A", "3B"]
+
+
+def test_the_leader_overview_reads_a_fixed_number_of_queries_whatever_the_school_size(
+    client, django_assert_num_queries, world
+):
+    leader = world.people["leader"]
+    client.force_login(leader)
+    counts = []
+    for size in (2, 20):
+        enroll_class(section=world.section, size=size)
+        with CountQueries(django_assert_num_queries) as counter:
+            client.get(reverse("insights:overview"))
+        counts.append(counter.count)
+    assert counts[0] == counts[1]
+
+
+def test_teachers_have_no_school_overview(client, world):
+    client.force_login(world.people["teacher"])
+    assert client.get(reverse("insights:overview")).status_code == 403
+
+
+def test_a_district_admin_sees_every_school_of_the_district(client, world):
+    client.force_login(world.people["district_admin"])
+    summaries = client.get(reverse("insights:overview")).context["summaries"]
+    assert [summary.school.name for summary in summaries] == ["Maple Elementary", "Oak Middle"]
+
+
+def test_a_counselor_sees_their_caseload(client, world):
+    client.force_login(world.people["counselor"])
+    response = client.get(reverse("roster:caseload"))
+    assert list(response.context["students"]) == [world.student]
+
+
+@pytest.mark.parametrize(
+    ("person", "lands_on"),
+    [
+        ("teacher", "roster:section_list"),
+        ("counselor", "roster:caseload"),
+        ("leader", "insights:overview"),
+        ("district_admin", "insights:overview"),
+        ("guardian", "portal:home"),
+    ],
+)
+def test_each_person_lands_on_the_page_their_role_starts_from(client, world, person, lands_on):
+    client.force_login(world.people[person])
+    response = client.get(reverse("home"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse(lands_on)
+
+
+def test_an_account_with_no_role_is_told_so(client, world):
+    client.force_login(world.people["stranger"])
+    response = client.get(reverse("home"))
+    assert response.status_code == 403
+    assert "no access yet" in response.content.decode()
+
+
+def test_a_teacher_who_is_also_a_leader_elsewhere_keeps_both_views(client, world):
+    teacher = world.people["teacher"]
+    StaffRoleFactory(user=teacher, role="leader", school=world.other_school)
+    client.force_login(teacher)
+    assert client.get(reverse("roster:student_detail", args=[world.far_student.id])).status_code == 200
+    assert client.get(reverse("roster:student_detail", args=[world.student.id])).status_code == 200
+
+
+class CountQueries:
+    """Counts the queries of a block without asserting a number: for comparing two runs."""
+
+    def __init__(self, _fixture: object) -> None:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        self._context = CaptureQueriesContext(connection)
+
+    def __enter__(self) -> "CountQueries":
+        self._context.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._context.__exit__(*exc)
+
+    @property
+    def count(self) -> int:
+        return len(self._context.captured_queries)
