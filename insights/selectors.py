@@ -58,9 +58,11 @@ def school_overview(*, user: User) -> list[SchoolSummary]:
 
     language_names = dict(FAMILY_LANGUAGES)
     primary = links.filter(is_primary_contact=True)
-    for row in primary.values("student__school_id", "guardian__preferred_language").annotate(
-        n=Count("student_id", distinct=True)
-    ).order_by("-n"):
+    for row in (
+        primary.values("student__school_id", "guardian__preferred_language")
+        .annotate(n=Count("student_id", distinct=True))
+        .order_by("-n")
+    ):
         code = row["guardian__preferred_language"]
         summaries[row["student__school_id"]].languages.append(
             LanguageShare(code=code, name=str(language_names.get(code, code)), students=row["n"])

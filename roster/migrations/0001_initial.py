@@ -3,14 +3,14 @@
 import django.core.validators
 import django.db.models.deletion
 import django.db.models.functions.text
-import roster.models
-import roster.phone
 from django.conf import settings
 from django.db import migrations, models
 
+import roster.models
+import roster.phone
+
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -19,252 +19,565 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='District',
+            name="District",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True, verbose_name='name')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200, unique=True, verbose_name="name")),
             ],
             options={
-                'verbose_name': 'district',
-                'verbose_name_plural': 'districts',
-                'ordering': ['name'],
+                "verbose_name": "district",
+                "verbose_name_plural": "districts",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Guardian',
+            name="Guardian",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('first_name', models.CharField(max_length=100, verbose_name='first name')),
-                ('last_name', models.CharField(max_length=100, verbose_name='last name')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email')),
-                ('phone', models.CharField(blank=True, help_text='E.164, e.g. +16175551234', max_length=16, validators=[roster.phone.validate_e164], verbose_name='mobile phone')),
-                ('preferred_language', models.CharField(choices=[('en', 'English'), ('es', 'Spanish'), ('zh-hans', 'Chinese (Simplified)'), ('vi', 'Vietnamese'), ('ar', 'Arabic'), ('ht', 'Haitian Creole'), ('fr', 'French'), ('pt', 'Portuguese'), ('ru', 'Russian'), ('so', 'Somali'), ('tl', 'Tagalog'), ('ko', 'Korean')], default='en', max_length=8, verbose_name='preferred language')),
-                ('preferred_channel', models.CharField(choices=[('email', 'Email'), ('sms', 'Text message'), ('phone', 'Phone call'), ('app', 'Homeroom app')], default='email', max_length=8, verbose_name='best way to reach')),
-                ('best_time_to_reach', models.CharField(blank=True, max_length=100, verbose_name='best time to reach')),
-                ('time_zone', models.CharField(default='America/New_York', max_length=64, validators=[roster.models.validate_time_zone], verbose_name='time zone')),
-                ('user', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='guardian', to=settings.AUTH_USER_MODEL, verbose_name='sign-in account')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("first_name", models.CharField(max_length=100, verbose_name="first name")),
+                ("last_name", models.CharField(max_length=100, verbose_name="last name")),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="email")),
+                (
+                    "phone",
+                    models.CharField(
+                        blank=True,
+                        help_text="E.164, e.g. +16175551234",
+                        max_length=16,
+                        validators=[roster.phone.validate_e164],
+                        verbose_name="mobile phone",
+                    ),
+                ),
+                (
+                    "preferred_language",
+                    models.CharField(
+                        choices=[
+                            ("en", "English"),
+                            ("es", "Spanish"),
+                            ("zh-hans", "Chinese (Simplified)"),
+                            ("vi", "Vietnamese"),
+                            ("ar", "Arabic"),
+                            ("ht", "Haitian Creole"),
+                            ("fr", "French"),
+                            ("pt", "Portuguese"),
+                            ("ru", "Russian"),
+                            ("so", "Somali"),
+                            ("tl", "Tagalog"),
+                            ("ko", "Korean"),
+                        ],
+                        default="en",
+                        max_length=8,
+                        verbose_name="preferred language",
+                    ),
+                ),
+                (
+                    "preferred_channel",
+                    models.CharField(
+                        choices=[
+                            ("email", "Email"),
+                            ("sms", "Text message"),
+                            ("phone", "Phone call"),
+                            ("app", "Homeroom app"),
+                        ],
+                        default="email",
+                        max_length=8,
+                        verbose_name="best way to reach",
+                    ),
+                ),
+                ("best_time_to_reach", models.CharField(blank=True, max_length=100, verbose_name="best time to reach")),
+                (
+                    "time_zone",
+                    models.CharField(
+                        default="America/New_York",
+                        max_length=64,
+                        validators=[roster.models.validate_time_zone],
+                        verbose_name="time zone",
+                    ),
+                ),
+                (
+                    "user",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="guardian",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="sign-in account",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'guardian',
-                'verbose_name_plural': 'guardians',
-                'ordering': ['last_name', 'first_name', 'id'],
+                "verbose_name": "guardian",
+                "verbose_name_plural": "guardians",
+                "ordering": ["last_name", "first_name", "id"],
             },
         ),
         migrations.CreateModel(
-            name='School',
+            name="School",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('time_zone', models.CharField(default='America/New_York', max_length=64, validators=[roster.models.validate_time_zone], verbose_name='time zone')),
-                ('contact_cadence_days', models.PositiveSmallIntegerField(default=21, help_text='Every family should hear from school at least this often.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(365)], verbose_name='contact every (days)')),
-                ('district', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='schools', to='roster.district', verbose_name='district')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                (
+                    "time_zone",
+                    models.CharField(
+                        default="America/New_York",
+                        max_length=64,
+                        validators=[roster.models.validate_time_zone],
+                        verbose_name="time zone",
+                    ),
+                ),
+                (
+                    "contact_cadence_days",
+                    models.PositiveSmallIntegerField(
+                        default=21,
+                        help_text="Every family should hear from school at least this often.",
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(365),
+                        ],
+                        verbose_name="contact every (days)",
+                    ),
+                ),
+                (
+                    "district",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="schools",
+                        to="roster.district",
+                        verbose_name="district",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'school',
-                'verbose_name_plural': 'schools',
-                'ordering': ['name'],
+                "verbose_name": "school",
+                "verbose_name_plural": "schools",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Section',
+            name="Section",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('code', models.CharField(help_text="The school's own identifier for this class.", max_length=64, verbose_name='code')),
-                ('grade_level', models.SmallIntegerField(help_text='-1 pre-K, 0 kindergarten', validators=[django.core.validators.MinValueValidator(-1), django.core.validators.MaxValueValidator(12)], verbose_name='grade')),
-                ('teachers', models.ManyToManyField(blank=True, related_name='sections_taught', to=settings.AUTH_USER_MODEL, verbose_name='teachers')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                (
+                    "code",
+                    models.CharField(
+                        help_text="The school's own identifier for this class.", max_length=64, verbose_name="code"
+                    ),
+                ),
+                (
+                    "grade_level",
+                    models.SmallIntegerField(
+                        help_text="-1 pre-K, 0 kindergarten",
+                        validators=[
+                            django.core.validators.MinValueValidator(-1),
+                            django.core.validators.MaxValueValidator(12),
+                        ],
+                        verbose_name="grade",
+                    ),
+                ),
+                (
+                    "teachers",
+                    models.ManyToManyField(
+                        blank=True, related_name="sections_taught", to=settings.AUTH_USER_MODEL, verbose_name="teachers"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'class',
-                'verbose_name_plural': 'classes',
-                'ordering': ['grade_level', 'name'],
+                "verbose_name": "class",
+                "verbose_name_plural": "classes",
+                "ordering": ["grade_level", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Enrollment',
+            name="Enrollment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('section', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='enrollments', to='roster.section', verbose_name='class')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "section",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="enrollments",
+                        to="roster.section",
+                        verbose_name="class",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'enrollment',
-                'verbose_name_plural': 'enrollments',
+                "verbose_name": "enrollment",
+                "verbose_name_plural": "enrollments",
             },
         ),
         migrations.CreateModel(
-            name='StaffRole',
+            name="StaffRole",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('teacher', 'Teacher'), ('counselor', 'Counselor or support staff'), ('leader', 'School leader'), ('district_admin', 'District administrator')], max_length=16, verbose_name='role')),
-                ('district', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='staff_roles', to='roster.district', verbose_name='district')),
-                ('school', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='staff_roles', to='roster.school', verbose_name='school')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='staff_roles', to=settings.AUTH_USER_MODEL, verbose_name='user')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("teacher", "Teacher"),
+                            ("counselor", "Counselor or support staff"),
+                            ("leader", "School leader"),
+                            ("district_admin", "District administrator"),
+                        ],
+                        max_length=16,
+                        verbose_name="role",
+                    ),
+                ),
+                (
+                    "district",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="staff_roles",
+                        to="roster.district",
+                        verbose_name="district",
+                    ),
+                ),
+                (
+                    "school",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="staff_roles",
+                        to="roster.school",
+                        verbose_name="school",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="staff_roles",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'staff role',
-                'verbose_name_plural': 'staff roles',
+                "verbose_name": "staff role",
+                "verbose_name_plural": "staff roles",
             },
         ),
         migrations.CreateModel(
-            name='Student',
+            name="Student",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('student_number', models.CharField(max_length=64, verbose_name='student number')),
-                ('first_name', models.CharField(max_length=100, verbose_name='first name')),
-                ('last_name', models.CharField(max_length=100, verbose_name='last name')),
-                ('preferred_name', models.CharField(blank=True, max_length=100, verbose_name='preferred name')),
-                ('grade_level', models.SmallIntegerField(validators=[django.core.validators.MinValueValidator(-1), django.core.validators.MaxValueValidator(12)], verbose_name='grade')),
-                ('date_of_birth', models.DateField(blank=True, null=True, verbose_name='date of birth')),
-                ('school', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='students', to='roster.school', verbose_name='school')),
-                ('sections', models.ManyToManyField(blank=True, related_name='students', through='roster.Enrollment', to='roster.section', verbose_name='classes')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("student_number", models.CharField(max_length=64, verbose_name="student number")),
+                ("first_name", models.CharField(max_length=100, verbose_name="first name")),
+                ("last_name", models.CharField(max_length=100, verbose_name="last name")),
+                ("preferred_name", models.CharField(blank=True, max_length=100, verbose_name="preferred name")),
+                (
+                    "grade_level",
+                    models.SmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(-1),
+                            django.core.validators.MaxValueValidator(12),
+                        ],
+                        verbose_name="grade",
+                    ),
+                ),
+                ("date_of_birth", models.DateField(blank=True, null=True, verbose_name="date of birth")),
+                (
+                    "school",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="students",
+                        to="roster.school",
+                        verbose_name="school",
+                    ),
+                ),
+                (
+                    "sections",
+                    models.ManyToManyField(
+                        blank=True,
+                        related_name="students",
+                        through="roster.Enrollment",
+                        to="roster.section",
+                        verbose_name="classes",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'student',
-                'verbose_name_plural': 'students',
-                'ordering': ['last_name', 'first_name', 'id'],
+                "verbose_name": "student",
+                "verbose_name_plural": "students",
+                "ordering": ["last_name", "first_name", "id"],
             },
         ),
         migrations.AddField(
-            model_name='enrollment',
-            name='student',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='enrollments', to='roster.student', verbose_name='student'),
+            model_name="enrollment",
+            name="student",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="enrollments",
+                to="roster.student",
+                verbose_name="student",
+            ),
         ),
         migrations.CreateModel(
-            name='CaseloadAssignment',
+            name="CaseloadAssignment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('counselor', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='caseload', to=settings.AUTH_USER_MODEL, verbose_name='counselor')),
-                ('student', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='caseload_assignments', to='roster.student', verbose_name='student')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "counselor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="caseload",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="counselor",
+                    ),
+                ),
+                (
+                    "student",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="caseload_assignments",
+                        to="roster.student",
+                        verbose_name="student",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'caseload assignment',
-                'verbose_name_plural': 'caseload assignments',
+                "verbose_name": "caseload assignment",
+                "verbose_name_plural": "caseload assignments",
             },
         ),
         migrations.CreateModel(
-            name='StudentGuardian',
+            name="StudentGuardian",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('relationship', models.CharField(choices=[('mother', 'Mother'), ('father', 'Father'), ('parent', 'Parent'), ('stepparent', 'Stepparent'), ('grandparent', 'Grandparent'), ('foster', 'Foster parent'), ('guardian', 'Legal guardian'), ('other', 'Other relative or carer')], max_length=12, verbose_name='relationship')),
-                ('is_primary_contact', models.BooleanField(default=False, verbose_name='primary contact')),
-                ('lives_with_student', models.BooleanField(default=True, verbose_name='lives with the student')),
-                ('contact_allowed', models.BooleanField(default=True, help_text='Off when a court order or the school forbids contact.', verbose_name='contact allowed')),
-                ('portal_access_allowed', models.BooleanField(default=True, help_text="Off when this guardian may not see the student's record.", verbose_name='portal access allowed')),
-                ('guardian', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='student_links', to='roster.guardian', verbose_name='guardian')),
-                ('student', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='guardian_links', to='roster.student', verbose_name='student')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "relationship",
+                    models.CharField(
+                        choices=[
+                            ("mother", "Mother"),
+                            ("father", "Father"),
+                            ("parent", "Parent"),
+                            ("stepparent", "Stepparent"),
+                            ("grandparent", "Grandparent"),
+                            ("foster", "Foster parent"),
+                            ("guardian", "Legal guardian"),
+                            ("other", "Other relative or carer"),
+                        ],
+                        max_length=12,
+                        verbose_name="relationship",
+                    ),
+                ),
+                ("is_primary_contact", models.BooleanField(default=False, verbose_name="primary contact")),
+                ("lives_with_student", models.BooleanField(default=True, verbose_name="lives with the student")),
+                (
+                    "contact_allowed",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Off when a court order or the school forbids contact.",
+                        verbose_name="contact allowed",
+                    ),
+                ),
+                (
+                    "portal_access_allowed",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Off when this guardian may not see the student's record.",
+                        verbose_name="portal access allowed",
+                    ),
+                ),
+                (
+                    "guardian",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="student_links",
+                        to="roster.guardian",
+                        verbose_name="guardian",
+                    ),
+                ),
+                (
+                    "student",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="guardian_links",
+                        to="roster.student",
+                        verbose_name="student",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': "student's guardian",
-                'verbose_name_plural': "students' guardians",
+                "verbose_name": "student's guardian",
+                "verbose_name_plural": "students' guardians",
             },
         ),
         migrations.CreateModel(
-            name='Term',
+            name="Term",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('starts_on', models.DateField(verbose_name='starts on')),
-                ('ends_on', models.DateField(verbose_name='ends on')),
-                ('is_current', models.BooleanField(default=False, verbose_name='current')),
-                ('school', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='terms', to='roster.school', verbose_name='school')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("starts_on", models.DateField(verbose_name="starts on")),
+                ("ends_on", models.DateField(verbose_name="ends on")),
+                ("is_current", models.BooleanField(default=False, verbose_name="current")),
+                (
+                    "school",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="terms",
+                        to="roster.school",
+                        verbose_name="school",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'term',
-                'verbose_name_plural': 'terms',
-                'ordering': ['-starts_on'],
+                "verbose_name": "term",
+                "verbose_name_plural": "terms",
+                "ordering": ["-starts_on"],
             },
         ),
         migrations.AddField(
-            model_name='section',
-            name='term',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sections', to='roster.term', verbose_name='term'),
+            model_name="section",
+            name="term",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="sections",
+                to="roster.term",
+                verbose_name="term",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='guardian',
-            constraint=models.CheckConstraint(condition=models.Q(('preferred_language__in', ['en', 'es', 'zh-hans', 'vi', 'ar', 'ht', 'fr', 'pt', 'ru', 'so', 'tl', 'ko'])), name='guardian_language_valid'),
+            model_name="guardian",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "preferred_language__in",
+                        ["en", "es", "zh-hans", "vi", "ar", "ht", "fr", "pt", "ru", "so", "tl", "ko"],
+                    )
+                ),
+                name="guardian_language_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='guardian',
-            constraint=models.CheckConstraint(condition=models.Q(('preferred_channel__in', ['email', 'sms', 'phone', 'app'])), name='guardian_channel_valid'),
+            model_name="guardian",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("preferred_channel__in", ["email", "sms", "phone", "app"])),
+                name="guardian_channel_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='guardian',
-            constraint=models.CheckConstraint(condition=models.Q(('email', django.db.models.functions.text.Lower('email'))), name='guardian_email_lowercase'),
+            model_name="guardian",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("email", django.db.models.functions.text.Lower("email"))),
+                name="guardian_email_lowercase",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='school',
-            constraint=models.UniqueConstraint(fields=('district', 'name'), name='school_name_unique_in_district'),
+            model_name="school",
+            constraint=models.UniqueConstraint(fields=("district", "name"), name="school_name_unique_in_district"),
         ),
         migrations.AddConstraint(
-            model_name='school',
-            constraint=models.CheckConstraint(condition=models.Q(('contact_cadence_days__gte', 1), ('contact_cadence_days__lte', 365)), name='school_cadence_range'),
+            model_name="school",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("contact_cadence_days__gte", 1), ("contact_cadence_days__lte", 365)),
+                name="school_cadence_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='staffrole',
-            constraint=models.CheckConstraint(condition=models.Q(('role__in', ['teacher', 'counselor', 'leader', 'district_admin'])), name='staff_role_valid'),
+            model_name="staffrole",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("role__in", ["teacher", "counselor", "leader", "district_admin"])),
+                name="staff_role_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='staffrole',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('district__isnull', False), ('role', 'district_admin'), ('school__isnull', True)), models.Q(models.Q(('role', 'district_admin'), _negated=True), ('district__isnull', True), ('school__isnull', False)), _connector='OR'), name='staff_role_scope'),
+            model_name="staffrole",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("district__isnull", False), ("role", "district_admin"), ("school__isnull", True)),
+                    models.Q(
+                        models.Q(("role", "district_admin"), _negated=True),
+                        ("district__isnull", True),
+                        ("school__isnull", False),
+                    ),
+                    _connector="OR",
+                ),
+                name="staff_role_scope",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='staffrole',
-            constraint=models.UniqueConstraint(fields=('user', 'role', 'school'), name='staff_role_unique_in_school'),
+            model_name="staffrole",
+            constraint=models.UniqueConstraint(fields=("user", "role", "school"), name="staff_role_unique_in_school"),
         ),
         migrations.AddConstraint(
-            model_name='staffrole',
-            constraint=models.UniqueConstraint(fields=('user', 'role', 'district'), name='staff_role_unique_in_district'),
+            model_name="staffrole",
+            constraint=models.UniqueConstraint(
+                fields=("user", "role", "district"), name="staff_role_unique_in_district"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='student',
-            constraint=models.UniqueConstraint(fields=('school', 'student_number'), name='student_number_unique_in_school'),
+            model_name="student",
+            constraint=models.UniqueConstraint(
+                fields=("school", "student_number"), name="student_number_unique_in_school"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='student',
-            constraint=models.CheckConstraint(condition=models.Q(('grade_level__gte', -1), ('grade_level__lte', 12)), name='student_grade_range'),
+            model_name="student",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("grade_level__gte", -1), ("grade_level__lte", 12)), name="student_grade_range"
+            ),
         ),
         migrations.AddIndex(
-            model_name='enrollment',
-            index=models.Index(fields=['student', 'section'], name='enrollment_student'),
+            model_name="enrollment",
+            index=models.Index(fields=["student", "section"], name="enrollment_student"),
         ),
         migrations.AddConstraint(
-            model_name='enrollment',
-            constraint=models.UniqueConstraint(fields=('section', 'student'), name='enrollment_unique'),
+            model_name="enrollment",
+            constraint=models.UniqueConstraint(fields=("section", "student"), name="enrollment_unique"),
         ),
         migrations.AddConstraint(
-            model_name='caseloadassignment',
-            constraint=models.UniqueConstraint(fields=('counselor', 'student'), name='caseload_unique'),
+            model_name="caseloadassignment",
+            constraint=models.UniqueConstraint(fields=("counselor", "student"), name="caseload_unique"),
         ),
         migrations.AddIndex(
-            model_name='studentguardian',
-            index=models.Index(fields=['guardian', 'student'], name='guardian_children'),
+            model_name="studentguardian",
+            index=models.Index(fields=["guardian", "student"], name="guardian_children"),
         ),
         migrations.AddConstraint(
-            model_name='studentguardian',
-            constraint=models.UniqueConstraint(fields=('student', 'guardian'), name='student_guardian_unique'),
+            model_name="studentguardian",
+            constraint=models.UniqueConstraint(fields=("student", "guardian"), name="student_guardian_unique"),
         ),
         migrations.AddConstraint(
-            model_name='studentguardian',
-            constraint=models.CheckConstraint(condition=models.Q(('relationship__in', ['mother', 'father', 'parent', 'stepparent', 'grandparent', 'foster', 'guardian', 'other'])), name='relationship_valid'),
+            model_name="studentguardian",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "relationship__in",
+                        ["mother", "father", "parent", "stepparent", "grandparent", "foster", "guardian", "other"],
+                    )
+                ),
+                name="relationship_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='term',
-            constraint=models.UniqueConstraint(fields=('school', 'name'), name='term_name_unique_in_school'),
+            model_name="term",
+            constraint=models.UniqueConstraint(fields=("school", "name"), name="term_name_unique_in_school"),
         ),
         migrations.AddConstraint(
-            model_name='term',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_current', True)), fields=('school',), name='one_current_term_per_school'),
+            model_name="term",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_current", True)), fields=("school",), name="one_current_term_per_school"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='term',
-            constraint=models.CheckConstraint(condition=models.Q(('ends_on__gt', models.F('starts_on'))), name='term_ends_after_start'),
+            model_name="term",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("ends_on__gt", models.F("starts_on"))), name="term_ends_after_start"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='section',
-            constraint=models.UniqueConstraint(fields=('term', 'code'), name='section_code_unique_in_term'),
+            model_name="section",
+            constraint=models.UniqueConstraint(fields=("term", "code"), name="section_code_unique_in_term"),
         ),
         migrations.AddConstraint(
-            model_name='section',
-            constraint=models.CheckConstraint(condition=models.Q(('grade_level__gte', -1), ('grade_level__lte', 12)), name='section_grade_range'),
+            model_name="section",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("grade_level__gte", -1), ("grade_level__lte", 12)), name="section_grade_range"
+            ),
         ),
     ]
