@@ -38,7 +38,8 @@ def test_a_secret_can_be_read_from_a_file(monkeypatch, tmp_path):
 
 
 def _manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("HOMEROOM_", "SECRET_KEY", "DATABASE_URL"))}
+    inherited = ("HOMEROOM_", "SECRET_KEY", "DATABASE_URL", "DJANGO_")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(inherited)}
     return subprocess.run(  # noqa: S603 - our own manage.py with fixed arguments
         [sys.executable, "manage.py", *args],
         cwd=BASE_DIR,

@@ -1,0 +1,39 @@
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+
+from roster.demo import SCHOOL_NAME, build_demo_school
+from roster.models import School
+
+
+class Command(BaseCommand):
+    help = "Loads the Riverside demo school: 300 students, 12 classes, their families, and staff to sign in as."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--if-empty", action="store_true", help="Do nothing when the database already has a school."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if School.objects.exists():
+            if options["if_empty"]:
+                self.stdout.write("The database already has a school; demo not loaded.")
+                return
+            raise CommandError("The database already has a school; the demo loads only into an empty database.")
+        try:
+            with transaction.atomic():
+                report = build_demo_school()
+        except ValidationError as error:  # e.g. a demo email already taken by an account
+            raise CommandError(f"The demo could not be loaded: {error}") from error
+        languages = ", ".join(f"{code} {count}" for code, count in sorted(report.languages.items()))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Seeded {SCHOOL_NAME}: {report.students:,} students, {report.classes} classes, "
+                f"{report.families} families, {report.guardians} guardians ({report.portal_accounts} with "
+                f"portal accounts), {report.staff} staff."
+            )
+        )
+        self.stdout.write(f"Guardians by language: {languages}.")
+        self.stdout.write("Run `manage.py demo_signins` for the demo sign-ins.")
