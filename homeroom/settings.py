@@ -217,3 +217,5 @@ LOGGING = {
 }
 
 HOMEROOM_DEFAULT_CADENCE_DAYS = 21
+# Where families reach this installation: links in emails are built from it.
+HOMEROOM_BASE_URL = env_str("HOMEROOM_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")

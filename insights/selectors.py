@@ -22,6 +22,7 @@ class SchoolSummary:
     families_reachable: int = 0
     portal_accounts: int = 0
     contact_restrictions: int = 0
+    families_to_invite: int = 0
     languages: list[LanguageShare] = field(default_factory=list)
     sections: list[Section] = field(default_factory=list)
 
@@ -55,6 +56,12 @@ def school_overview(*, user: User) -> list[SchoolSummary]:
     links = guardian_links_visible_to(user).filter(student__school__in=schools)
     for row in links.filter(contact_allowed=False).values("student__school_id").annotate(n=Count("id")):
         summaries[row["student__school_id"]].contact_restrictions = row["n"]
+
+    invitable = links.filter(
+        contact_allowed=True, portal_access_allowed=True, guardian__portal_invited_at__isnull=True
+    ).exclude(guardian__email="")
+    for row in invitable.values("student__school_id").annotate(n=Count("guardian_id", distinct=True)):
+        summaries[row["student__school_id"]].families_to_invite = row["n"]
 
     language_names = dict(FAMILY_LANGUAGES)
     primary = links.filter(is_primary_contact=True)

@@ -182,6 +182,7 @@ class Guardian(models.Model):
     time_zone = models.CharField(
         _("time zone"), max_length=64, default="America/New_York", validators=[validate_time_zone]
     )
+    portal_invited_at = models.DateTimeField(_("invited to the portal"), null=True, blank=True)
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         models.SET_NULL,

@@ -8,4 +8,5 @@ urlpatterns = [
     path("classes/<int:section_id>/", views.section_detail, name="section_detail"),
     path("caseload/", views.caseload, name="caseload"),
     path("students/<int:student_id>/", views.student_detail, name="student_detail"),
+    path("families/invite/", views.invite_families, name="invite_families"),
 ]

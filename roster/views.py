@@ -1,13 +1,18 @@
-from django.http import HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_safe
+from django.contrib import messages
+from django.http import HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST, require_safe
 
 from audit.models import AuditAction
 from audit.services import record, record_views
 from homeroom.http import AuthenticatedRequest
 from roster.access import get_visible_section_or_404, get_visible_student_or_404, students_visible_to
 from roster.decorators import staff_required
+from roster.forms import InviteFamiliesForm
 from roster.selectors import class_list, sections_for_user, student_profile
+from roster.services import invite_families_to_portal
 
 
 @require_safe
@@ -40,3 +45,25 @@ def student_detail(request: AuthenticatedRequest, student_id: int) -> HttpRespon
     record(actor=request.user, student=student, action=AuditAction.VIEWED, what="student page", request=request)
     profile = student_profile(user=request.user, student=student)
     return render(request, "roster/student_detail.html", {"profile": profile, "student": student})
+
+
+@require_POST
+@staff_required
+def invite_families(request: AuthenticatedRequest) -> HttpResponse:
+    form = InviteFamiliesForm(request.POST, user=request.user)
+    if not form.is_valid():
+        return HttpResponseBadRequest(_("That school is not one you lead."))
+    count = invite_families_to_portal(invited_by=request.user, school=form.cleaned_data["school"])
+    if count:
+        messages.success(
+            request,
+            ngettext(
+                "An invitation to %(count)d family is on its way.",
+                "Invitations to %(count)d families are on their way.",
+                count,
+            )
+            % {"count": count},
+        )
+    else:
+        messages.info(request, _("Every family with an email address has already been invited."))
+    return redirect("insights:overview")
