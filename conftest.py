@@ -42,7 +42,9 @@ def world(db: None) -> World:
     far_student = EnrollmentFactory(section=far_section, student__first_name="Cy").student
 
     def staff(email: str, role: str, **scope: object) -> User:
-        return StaffRoleFactory(user__email=email, user__full_name=email.split("@")[0].title(), role=role, **scope).user
+        return StaffRoleFactory(
+            user__email=email, user__full_name=email.split("@")[0].replace(".", " ").title(), role=role, **scope
+        ).user
 
     teacher = staff("teacher@example.org", Role.TEACHER, school=school)
     section.teachers.add(teacher)
@@ -57,7 +59,9 @@ def world(db: None) -> World:
     district_admin = staff("district@example.org", Role.DISTRICT_ADMIN, school=None, district=school.district)
 
     def family(email: str, child: Student, **link_flags: bool) -> User:
-        guardian = GuardianFactory(email=email, user=UserFactory(email=email))
+        guardian = GuardianFactory(email=email)
+        guardian.user = UserFactory(email=email, full_name=guardian.display_name)
+        guardian.save(update_fields=["user"])
         StudentGuardianFactory(student=child, guardian=guardian, **link_flags)
         return guardian.user
 

@@ -14,7 +14,6 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -54,6 +53,7 @@ def main() -> None:
     from django.test.client import Client
     from django.test.utils import setup_test_environment
     from django.urls import reverse
+    from django.utils import timezone
 
     from roster.tests.factories import SectionFactory, StaffRoleFactory, UserFactory, enroll_class
 
@@ -80,9 +80,10 @@ def main() -> None:
         connection.creation.destroy_test_db(test_db, verbosity=0)
 
     baseline = figures["bare signed-in page"]
-    print(f"\n{args.database} · {date.today()} · {platform.machine()} · {os.cpu_count()} cores · median of {args.runs}")
+    machine = f"{platform.machine()}, {os.cpu_count()} cores"
+    print(f"\n{args.database} · {timezone.localdate()} · {machine} · median of {args.runs} runs")
     for name, ms in figures.items():
-        print(f"  {name:<32} {ms:7.2f} ms   {ms / baseline:4.1f}× bare")
+        print(f"  {name:<32} {ms:7.2f} ms   {ms / baseline:4.1f}x bare")
 
 
 if __name__ == "__main__":
