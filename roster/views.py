@@ -58,12 +58,12 @@ def invite_families(request: AuthenticatedRequest) -> HttpResponse:
         messages.success(
             request,
             ngettext(
-                "An invitation to %(count)d family is on its way.",
-                "Invitations to %(count)d families are on their way.",
+                "An invitation to %(count)d parent or guardian is on its way.",
+                "Invitations to %(count)d parents and guardians are on their way.",
                 count,
             )
             % {"count": count},
         )
     else:
-        messages.info(request, _("Every family with an email address has already been invited."))
+        messages.info(request, _("Every parent and guardian with an email address has already been invited."))
     return redirect("insights:overview")

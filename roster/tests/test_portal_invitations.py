@@ -99,7 +99,7 @@ def test_the_overview_offers_the_invitation_and_the_button_sends_it(
     assert summary.families_to_invite == 1
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("roster:invite_families"), {"school": world.school.id}, follow=True)
-    assert "An invitation to 1 family is on its way." in response.content.decode()
+    assert "An invitation to 1 parent or guardian is on its way." in response.content.decode()
     _work_the_queue()
     assert [message.to for message in mail.outbox] == [[uninvited.email]]
     assert client.get(reverse("insights:overview")).context["summaries"][0].families_to_invite == 0
