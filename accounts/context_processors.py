@@ -6,7 +6,7 @@ from django.utils.functional import Promise, SimpleLazyObject
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from roster.access import guardian_of, roles_of
+from roster.access import SCHOOL_ADMIN_ROLES, guardian_of, roles_of
 from roster.models import Role
 
 
@@ -19,7 +19,7 @@ class NavItem:
 def _items_for(user: User) -> list[NavItem]:
     roles = roles_of(user)
     items = []
-    if user.is_superuser or roles & {Role.LEADER, Role.DISTRICT_ADMIN}:
+    if user.is_superuser or roles & SCHOOL_ADMIN_ROLES:
         items.append(NavItem(_("School overview"), reverse("insights:overview")))
     if user.is_superuser or roles & {Role.TEACHER, Role.LEADER, Role.DISTRICT_ADMIN}:
         items.append(NavItem(_("Classes"), reverse("roster:section_list")))

@@ -4,7 +4,7 @@ from django.db.models import Count, Q, QuerySet
 
 from accounts.models import User
 from roster.access import guardian_links_visible_to, schools_led_by, students_visible_to
-from roster.languages import FAMILY_LANGUAGES
+from roster.languages import FAMILY_LANGUAGE_NAMES
 from roster.models import School, Section
 
 
@@ -63,7 +63,6 @@ def school_overview(*, user: User) -> list[SchoolSummary]:
     for row in invitable.values("student__school_id").annotate(n=Count("guardian_id", distinct=True)):
         summaries[row["student__school_id"]].families_to_invite = row["n"]
 
-    language_names = dict(FAMILY_LANGUAGES)
     primary = links.filter(is_primary_contact=True)
     for row in (
         primary.values("student__school_id", "guardian__preferred_language")
@@ -72,7 +71,7 @@ def school_overview(*, user: User) -> list[SchoolSummary]:
     ):
         code = row["guardian__preferred_language"]
         summaries[row["student__school_id"]].languages.append(
-            LanguageShare(code=code, name=str(language_names.get(code, code)), students=row["n"])
+            LanguageShare(code=code, name=str(FAMILY_LANGUAGE_NAMES.get(code, code)), students=row["n"])
         )
 
     for section in _sections_of(schools):

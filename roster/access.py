@@ -4,6 +4,8 @@ Every query of student data for a user starts here. Yes/no answers are built fro
 can never disagree; "absent" and "not yours" raise the same 404.
 """
 
+from typing import Any
+
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
@@ -20,7 +22,9 @@ from roster.models import (
     StudentGuardian,
 )
 
-SCHOOL_ADMIN_ROLES = (Role.LEADER, Role.DISTRICT_ADMIN)
+SCHOOL_ADMIN_ROLES = frozenset({Role.LEADER, Role.DISTRICT_ADMIN})
+# A query of ids, of any model: the parts of a UNION.
+IdQuery = QuerySet[Any, Any]
 
 
 def _signed_in(user: User) -> bool:
@@ -33,14 +37,18 @@ def schools_led_by(user: User) -> QuerySet[School]:
         return School.objects.none()
     if user.is_superuser:
         return School.objects.all()
+    roles = roles_of(user)
     # order_by(): a compound statement's parts may not be ordered, and these models have a default ordering.
-    as_leader = StaffRole.objects.filter(user=user, role=Role.LEADER).order_by().values("school_id")
-    as_district = (
-        School.objects.filter(district__staff_roles__user=user, district__staff_roles__role=Role.DISTRICT_ADMIN)
-        .order_by()
-        .values("id")
-    )
-    return School.objects.filter(id__in=as_leader.union(as_district))
+    parts: list[IdQuery] = []
+    if Role.LEADER in roles:
+        parts.append(StaffRole.objects.filter(user=user, role=Role.LEADER).order_by().values("school_id"))
+    if Role.DISTRICT_ADMIN in roles:
+        parts.append(
+            School.objects.filter(district__staff_roles__user=user, district__staff_roles__role=Role.DISTRICT_ADMIN)
+            .order_by()
+            .values("id")
+        )
+    return School.objects.filter(id__in=_union(parts)) if parts else School.objects.none()
 
 
 def students_visible_to(user: User) -> QuerySet[Student]:
@@ -48,20 +56,28 @@ def students_visible_to(user: User) -> QuerySet[Student]:
         return Student.objects.none()
     if user.is_superuser:
         return Student.objects.all()
+    roles = roles_of(user)
+    # Only the branches this user's roles open: each one left out is SQL not compiled or run on every page.
     # Custody: a guardian sees a child only while portal access is allowed.
-    as_guardian = (
+    parts: list[IdQuery] = [
         StudentGuardian.objects.filter(guardian__user=user, portal_access_allowed=True).order_by().values("student_id")
-    )
-    as_teacher = (
-        Enrollment.objects.filter(section__teachers=user, section__term__is_current=True)
-        .order_by()
-        .values("student_id")
-    )
-    as_counselor = CaseloadAssignment.objects.filter(counselor=user).order_by().values("student_id")
-    as_leader = Student.objects.filter(school__in=schools_led_by(user)).order_by().values("id")
-    # A UNION of small id queries; an OR across four joins is slow on PostgreSQL.
-    ids = as_guardian.union(as_teacher, as_counselor, as_leader)
-    return Student.objects.filter(id__in=ids)
+    ]
+    if Role.TEACHER in roles:
+        parts.append(
+            Enrollment.objects.filter(section__teachers=user, section__term__is_current=True)
+            .order_by()
+            .values("student_id")
+        )
+    if Role.COUNSELOR in roles:
+        parts.append(CaseloadAssignment.objects.filter(counselor=user).order_by().values("student_id"))
+    if roles & SCHOOL_ADMIN_ROLES:
+        parts.append(Student.objects.filter(school__in=schools_led_by(user)).order_by().values("id"))
+    return Student.objects.filter(id__in=_union(parts))
+
+
+def _union(parts: list[IdQuery]) -> IdQuery:
+    # A UNION of small id queries; an OR across several joins is slow on PostgreSQL.
+    return parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
 
 
 def get_visible_student_or_404(user: User, student_id: int) -> Student:
@@ -79,9 +95,13 @@ def sections_visible_to(user: User) -> QuerySet[Section]:
     current = Section.objects.filter(term__is_current=True)
     if user.is_superuser:
         return current
-    taught = current.filter(teachers=user).order_by().values("id")
-    led = current.filter(term__school__in=schools_led_by(user)).order_by().values("id")
-    return Section.objects.filter(id__in=taught.union(led))
+    roles = roles_of(user)
+    parts: list[IdQuery] = []
+    if Role.TEACHER in roles:
+        parts.append(current.filter(teachers=user).order_by().values("id"))
+    if roles & SCHOOL_ADMIN_ROLES:
+        parts.append(current.filter(term__school__in=schools_led_by(user)).order_by().values("id"))
+    return Section.objects.filter(id__in=_union(parts)) if parts else Section.objects.none()
 
 
 def get_visible_section_or_404(user: User, section_id: int) -> Section:

@@ -18,3 +18,4 @@ FAMILY_LANGUAGES = [
     ("ko", _("Korean")),
 ]
 FAMILY_LANGUAGE_CODES = [code for code, _name in FAMILY_LANGUAGES]
+FAMILY_LANGUAGE_NAMES = dict(FAMILY_LANGUAGES)

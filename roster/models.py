@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
-from roster.languages import FAMILY_LANGUAGE_CODES, FAMILY_LANGUAGES
+from roster.languages import FAMILY_LANGUAGE_CODES, FAMILY_LANGUAGE_NAMES, FAMILY_LANGUAGES
 from roster.phone import validate_e164
 
 # Read once: available_timezones() walks the tz database (~30 ms) and validation runs per row of an import.
@@ -211,6 +211,15 @@ class Guardian(models.Model):
     def display_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
 
+    # get_FOO_display() translates every choice on each call; a class page shows dozens of guardians.
+    @property
+    def language_label(self) -> str:
+        return str(FAMILY_LANGUAGE_NAMES.get(self.preferred_language, self.preferred_language))
+
+    @property
+    def channel_label(self) -> str:
+        return str(Channel(self.preferred_channel).label)
+
     def clean(self) -> None:
         super().clean()
         self.email = self.email.strip().lower()
@@ -255,7 +264,11 @@ class StudentGuardian(models.Model):
         indexes: ClassVar = [models.Index(fields=["guardian", "student"], name="guardian_children")]
 
     def __str__(self) -> str:
-        return f"{self.get_relationship_display()} ({self.guardian_id} → {self.student_id})"
+        return f"{self.relationship_label} ({self.guardian_id} → {self.student_id})"
+
+    @property
+    def relationship_label(self) -> str:
+        return str(Relationship(self.relationship).label)
 
 
 class Role(models.TextChoices):

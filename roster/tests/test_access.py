@@ -63,3 +63,12 @@ def test_teachers_see_their_own_classes_and_leaders_all_of_their_school(world):
     assert set(sections_visible_to(world.people["teacher"])) == {world.section}
     assert sections_visible_to(world.people["leader"]).count() == 2
     assert not sections_visible_to(world.people["guardian"]).exists()
+
+
+def test_being_listed_on_a_class_without_a_teacher_role_opens_nothing(world):
+    from roster.tests.factories import UserFactory
+
+    helper = UserFactory(email="volunteer@example.org")
+    world.section.teachers.add(helper)
+    assert not students_visible_to(helper).exists()
+    assert not sections_visible_to(helper).exists()
