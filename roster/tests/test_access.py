@@ -1,6 +1,7 @@
 import pytest
 
 from roster.access import can_view_student, sections_visible_to, students_visible_to
+from roster.tests.factories import UserFactory
 
 
 @pytest.mark.parametrize(
@@ -66,8 +67,6 @@ def test_teachers_see_their_own_classes_and_leaders_all_of_their_school(world):
 
 
 def test_being_listed_on_a_class_without_a_teacher_role_opens_nothing(world):
-    from roster.tests.factories import UserFactory
-
     helper = UserFactory(email="volunteer@example.org")
     world.section.teachers.add(helper)
     assert not students_visible_to(helper).exists()
