@@ -11,7 +11,8 @@ from roster.tests.factories import GuardianFactory, StudentGuardianFactory, User
 
 
 def _work_the_queue() -> None:
-    # A real worker of the database backend, run until the queue is empty.
+    # A real worker of the database backend, run until the queue is empty. It closes its database connection
+    # after each task, as in production, so the tests that use it run on a transactional database.
     call_command("db_worker", batch=True, no_startup_delay=True, queue_name="*", verbosity=0)
 
 
@@ -22,11 +23,8 @@ def uninvited(world):
     return StudentGuardianFactory(student=world.other_student, guardian__email="new.family@example.org").guardian
 
 
-def test_a_leader_s_invitation_reaches_each_family_through_the_task_queue(
-    world, uninvited, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks(execute=True):
-        count = invite_families_to_portal(invited_by=world.people["leader"], school=world.school)
+def test_a_leader_s_invitation_reaches_each_family_through_the_task_queue(transactional_db, world, uninvited):
+    count = invite_families_to_portal(invited_by=world.people["leader"], school=world.school)
     assert count == 1
     assert mail.outbox == []  # queued, not sent inside the request
     _work_the_queue()
@@ -91,14 +89,11 @@ def test_only_a_leader_of_the_school_may_invite_its_families(world, uninvited):
     assert invite_families_to_portal(invited_by=world.people["leader"], school=world.school) == 1
 
 
-def test_the_overview_offers_the_invitation_and_the_button_sends_it(
-    client, world, uninvited, django_capture_on_commit_callbacks
-):
+def test_the_overview_offers_the_invitation_and_the_button_sends_it(transactional_db, client, world, uninvited):
     client.force_login(world.people["leader"])
     [summary] = client.get(reverse("insights:overview")).context["summaries"]
     assert summary.families_to_invite == 1
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("roster:invite_families"), {"school": world.school.id}, follow=True)
+    response = client.post(reverse("roster:invite_families"), {"school": world.school.id}, follow=True)
     assert "An invitation to 1 parent or guardian is on its way." in response.content.decode()
     _work_the_queue()
     assert [message.to for message in mail.outbox] == [[uninvited.email]]
