@@ -1,6 +1,7 @@
 """Homeroom's one settings module. Every deployment choice is an environment variable listed in
 .env.example; the defaults suit production, and `make run` sets the development values."""
 
+import secrets
 import sys
 from pathlib import Path
 
@@ -17,11 +18,17 @@ VAR_DIR = BASE_DIR / "var"
 DEBUG = env_bool("HOMEROOM_DEBUG", default=False)
 TESTING = env_bool("HOMEROOM_TESTING", default="pytest" in sys.modules)
 
+# Processes that sign what they hand out (sessions, sign-in codes, links in mail) need the real key.
+SERVING = env_bool("HOMEROOM_SERVING", default=False) or sys.argv[1:2] in (["runserver"], ["db_worker"])
 SECRET_KEY = env_str("SECRET_KEY", default="")
 if not SECRET_KEY:
-    if not (DEBUG or TESTING):
+    if DEBUG or TESTING:
+        SECRET_KEY = "development-only-key-not-for-production-use-0123456789abcdefghijklmnop"  # noqa: S105
+    elif SERVING:
         raise ImproperlyConfigured("SECRET_KEY must be set when HOMEROOM_DEBUG is not true")
-    SECRET_KEY = "development-only-key-not-for-production-use-0123456789abcdefghijklmnop"  # noqa: S105
+    else:
+        # One-off commands (migrate, makemigrations, createsuperuser) sign nothing that outlives them.
+        SECRET_KEY = secrets.token_urlsafe(50)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", default="127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", default="")

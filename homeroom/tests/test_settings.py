@@ -64,7 +64,22 @@ def test_production_settings_pass_the_deployment_checklist():
     assert "no issues" in result.stdout
 
 
-def test_production_refuses_to_start_without_a_secret_key():
-    result = _manage("check")
+def test_the_task_worker_refuses_to_start_without_a_secret_key():
+    result = _manage("db_worker", "--help")
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_the_web_process_refuses_to_start_without_a_secret_key():
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("HOMEROOM_", "SECRET_KEY", "DJANGO_"))}
+    result = subprocess.run(
+        [sys.executable, "-c", "import homeroom.wsgi"], cwd=BASE_DIR, env=clean, capture_output=True, text=True
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_one_off_commands_run_without_a_secret_key():
+    result = _manage("makemigrations", "--check", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "No changes detected" in result.stdout
