@@ -29,6 +29,9 @@ def _items_for(user: User) -> list[NavItem]:
         items.append(NavItem(_("My children"), reverse("portal:home")))
     if user.is_staff:
         items.append(NavItem(_("Administration"), reverse("admin:index")))
+    if roles or user.is_superuser:
+        # Staff protect their password with an authenticator app; families sign in by code and have none.
+        items.append(NavItem(_("Account security"), reverse("mfa_index")))
     return items
 
 

@@ -113,6 +113,9 @@ PAGES: dict[str, tuple[str | None, Callable[["World"], str]]] = {
     "parent-home": ("guardian", lambda world: "/family/"),
     "child-page": ("guardian", lambda world: f"/family/children/{world.student.id}/"),
     "leader-overview": ("leader", lambda world: "/leader/"),
+    "two-factor": ("teacher", lambda world: "/accounts/2fa/"),
+    "two-factor-setup": ("teacher", lambda world: "/accounts/2fa/totp/activate/"),
+    "password-change": ("teacher", lambda world: "/accounts/password/change/"),
 }
 
 
