@@ -6,7 +6,7 @@ can never disagree; "absent" and "not yours" raise the same 404.
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
@@ -56,12 +56,20 @@ def students_visible_to(user: User) -> QuerySet[Student]:
         return Student.objects.none()
     if user.is_superuser:
         return Student.objects.all()
-    roles = roles_of(user)
-    # Only the branches this user's roles open: each one left out is SQL not compiled or run on every page.
+    return Student.objects.filter(id__in=_union([_own_children_ids(user), *_staff_student_ids(user)]))
+
+
+def _own_children_ids(user: User) -> IdQuery:
     # Custody: a guardian sees a child only while portal access is allowed.
-    parts: list[IdQuery] = [
+    return (
         StudentGuardian.objects.filter(guardian__user=user, portal_access_allowed=True).order_by().values("student_id")
-    ]
+    )
+
+
+def _staff_student_ids(user: User) -> list[IdQuery]:
+    """Only the branches this user's roles open: each one left out is SQL not compiled or run on every page."""
+    roles = roles_of(user)
+    parts: list[IdQuery] = []
     if Role.TEACHER in roles:
         parts.append(
             Enrollment.objects.filter(section__teachers=user, section__term__is_current=True)
@@ -72,7 +80,7 @@ def students_visible_to(user: User) -> QuerySet[Student]:
         parts.append(CaseloadAssignment.objects.filter(counselor=user).order_by().values("student_id"))
     if roles & SCHOOL_ADMIN_ROLES:
         parts.append(Student.objects.filter(school__in=schools_led_by(user)).order_by().values("id"))
-    return Student.objects.filter(id__in=_union(parts))
+    return parts
 
 
 def _union(parts: list[IdQuery]) -> IdQuery:
@@ -109,13 +117,19 @@ def get_visible_section_or_404(user: User, section_id: int) -> Section:
 
 
 def guardian_links_visible_to(user: User) -> QuerySet[StudentGuardian]:
-    """Family links a user may see. Staff see every link of the students they see, restrictions included,
-    so they know whom not to contact; a guardian sees only their own links, never the other household's."""
+    """Family links a user may see. Staff see every link of the students they see as staff, restrictions
+    included, so they know whom not to contact; a guardian sees only their own links, never the other household's."""
     if not _signed_in(user):
         return StudentGuardian.objects.none()
-    if is_staff_member(user):
-        return StudentGuardian.objects.filter(student__in=students_visible_to(user))
-    return StudentGuardian.objects.filter(guardian__user=user, portal_access_allowed=True)
+    own = Q(guardian__user=user, portal_access_allowed=True)
+    if user.is_superuser:
+        return StudentGuardian.objects.all()
+    staff_parts = _staff_student_ids(user)
+    if not staff_parts:
+        return StudentGuardian.objects.filter(own)
+    # A member of staff who is also a parent sees, of their own child, only their own link: never the other
+    # household's details through the staff pages.
+    return StudentGuardian.objects.filter(own | Q(student_id__in=_union(staff_parts)))
 
 
 def guardians_contactable_about(student: Student) -> QuerySet[Guardian]:

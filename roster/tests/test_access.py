@@ -1,7 +1,7 @@
 import pytest
 
-from roster.access import can_view_student, sections_visible_to, students_visible_to
-from roster.tests.factories import UserFactory
+from roster.access import can_view_student, guardian_links_visible_to, sections_visible_to, students_visible_to
+from roster.tests.factories import StudentGuardianFactory, UserFactory
 
 
 @pytest.mark.parametrize(
@@ -71,3 +71,15 @@ def test_being_listed_on_a_class_without_a_teacher_role_opens_nothing(world):
     world.section.teachers.add(helper)
     assert not students_visible_to(helper).exists()
     assert not sections_visible_to(helper).exists()
+
+
+def test_a_teacher_who_is_also_a_parent_sees_only_their_own_link_of_their_own_child(world):
+    teacher = world.people["teacher"]
+    StudentGuardianFactory(student=world.far_student, guardian__user=teacher, guardian__email=teacher.email)
+    other_parent = StudentGuardianFactory(student=world.far_student, guardian__email="ex@example.org")
+    assert can_view_student(teacher, world.far_student)
+    links = set(guardian_links_visible_to(teacher).filter(student=world.far_student))
+    assert other_parent not in links
+    assert {link.guardian.user for link in links} == {teacher}
+    # Of the students they teach, they see every family link as before.
+    assert guardian_links_visible_to(teacher).filter(student=world.student).count() == 2
