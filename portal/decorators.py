@@ -1,4 +1,3 @@
-from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
@@ -8,8 +7,7 @@ from django.http import HttpResponse
 
 from homeroom.http import AuthenticatedRequest
 from roster.access import guardian_of
-
-View = Callable[..., HttpResponse]
+from roster.decorators import View
 
 
 def guardian_required(view: View) -> View:
