@@ -30,7 +30,7 @@ run: $(VENV)/.installed | var
 	$(DEV_ENV) scripts/serve-dev
 
 ## make test: lint, types, migrations, and the whole suite on SQLite
-test: $(VENV)/.installed-dev lint
+test: $(VENV)/.installed-dev lint | var
 	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
 	$(TEST_ENV) $(BIN)/pytest
 
