@@ -6,17 +6,17 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import check_for_language
 from django.views.decorators.http import require_POST, require_safe
 
-from accounts.selectors import home_url_name
+from accounts.selectors import start_pages
 from homeroom.http import AuthenticatedRequest
 
 
 @require_safe
 @login_required
 def home(request: AuthenticatedRequest) -> HttpResponse:
-    url_name = home_url_name(request.user)
-    if url_name is None:
+    pages = start_pages(request.user)
+    if not pages:
         return render(request, "accounts/no_role.html", status=403)
-    return redirect(url_name)
+    return redirect(pages[0].url)
 
 
 @require_POST

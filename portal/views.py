@@ -4,7 +4,7 @@ from django.views.decorators.http import require_safe
 
 from homeroom.http import AuthenticatedRequest
 from portal.decorators import guardian_required
-from roster.access import get_visible_student_or_404
+from roster.access import get_visible_child_or_404
 from roster.models import Guardian
 from roster.selectors import children_of, student_profile
 
@@ -18,6 +18,6 @@ def home(request: AuthenticatedRequest, guardian: Guardian) -> HttpResponse:
 @require_safe
 @guardian_required
 def child_detail(request: AuthenticatedRequest, guardian: Guardian, student_id: int) -> HttpResponse:
-    student = get_visible_student_or_404(request.user, student_id)
+    student = get_visible_child_or_404(request.user, student_id)
     profile = student_profile(user=request.user, student=student)
     return render(request, "portal/child_detail.html", {"guardian": guardian, "profile": profile, "student": student})

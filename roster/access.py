@@ -59,6 +59,18 @@ def students_visible_to(user: User) -> QuerySet[Student]:
     return Student.objects.filter(id__in=_union([_own_children_ids(user), *_staff_student_ids(user)]))
 
 
+def children_visible_to(user: User) -> QuerySet[Student]:
+    """A guardian's own children, as the family portal shows them: never a student the same person sees only
+    as a member of staff."""
+    if not _signed_in(user):
+        return Student.objects.none()
+    return Student.objects.filter(id__in=_own_children_ids(user))
+
+
+def get_visible_child_or_404(user: User, student_id: int) -> Student:
+    return get_object_or_404(children_visible_to(user), pk=student_id)
+
+
 def _own_children_ids(user: User) -> IdQuery:
     # Custody: a guardian sees a child only while portal access is allowed.
     return (
@@ -130,11 +142,6 @@ def guardian_links_visible_to(user: User) -> QuerySet[StudentGuardian]:
     # A member of staff who is also a parent sees, of their own child, only their own link: never the other
     # household's details through the staff pages.
     return StudentGuardian.objects.filter(own | Q(student_id__in=_union(staff_parts)))
-
-
-def guardians_contactable_about(student: Student) -> QuerySet[Guardian]:
-    # Custody: only guardians we are allowed to contact about this child.
-    return Guardian.objects.filter(student_links__student=student, student_links__contact_allowed=True)
 
 
 def is_staff_member(user: User) -> bool:

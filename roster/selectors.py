@@ -3,7 +3,12 @@ from dataclasses import dataclass
 from django.db.models import Count, Prefetch, QuerySet
 
 from accounts.models import User
-from roster.access import guardian_links_visible_to, sections_visible_to, students_visible_to
+from roster.access import (
+    children_visible_to,
+    guardian_links_visible_to,
+    sections_visible_to,
+    students_visible_to,
+)
 from roster.models import Section, Student, StudentGuardian
 
 
@@ -18,13 +23,13 @@ def sections_for_user(*, user: User) -> QuerySet[Section]:
     )
 
 
-def _family_links(user: User) -> Prefetch:
-    links = (
+def _family_links(user: User) -> QuerySet[StudentGuardian]:
+    """The family links a user may see, with their guardian, primary contact first."""
+    return (
         guardian_links_visible_to(user)
         .select_related("guardian")
         .order_by("-is_primary_contact", "guardian__last_name")
     )
-    return Prefetch("guardian_links", queryset=links, to_attr="family_links")
 
 
 def class_list(*, user: User, section: Section) -> QuerySet[Student]:
@@ -32,7 +37,7 @@ def class_list(*, user: User, section: Section) -> QuerySet[Student]:
     return (
         students_visible_to(user)
         .filter(enrollments__section=section)
-        .prefetch_related(_family_links(user))
+        .prefetch_related(Prefetch("guardian_links", queryset=_family_links(user), to_attr="family_links"))
         .order_by("last_name", "first_name", "id")
     )
 
@@ -46,12 +51,7 @@ class StudentProfile:
 
 def student_profile(*, user: User, student: Student) -> StudentProfile:
     """A student's page: the family links this user may see and the student's current classes and teachers."""
-    links = list(
-        guardian_links_visible_to(user)
-        .filter(student=student)
-        .select_related("guardian")
-        .order_by("-is_primary_contact", "guardian__last_name")
-    )
+    links = list(_family_links(user).filter(student=student))
     sections = list(
         Section.objects.filter(enrollments__student=student, term__is_current=True)
         .prefetch_related("teachers")
@@ -61,13 +61,11 @@ def student_profile(*, user: User, student: Student) -> StudentProfile:
 
 
 def children_of(*, user: User) -> QuerySet[Student]:
-    """A signed-in guardian's own children (never one under a portal restriction), with current classes."""
+    """A signed-in guardian's own children, with their current classes and teachers."""
     current_sections = Section.objects.filter(term__is_current=True).prefetch_related("teachers").order_by("name")
     return (
-        students_visible_to(user)
-        .filter(guardian_links__guardian__user=user, guardian_links__portal_access_allowed=True)
+        children_visible_to(user)
         .select_related("school")
         .prefetch_related(Prefetch("sections", queryset=current_sections, to_attr="current_sections"))
-        .distinct()
         .order_by("first_name")
     )

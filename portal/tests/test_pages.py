@@ -31,3 +31,12 @@ def test_a_family_s_page_views_are_not_written_to_the_staff_access_log(client, w
     client.force_login(world.people["guardian"])
     client.get(reverse("portal:child_detail", args=[world.student.id]))
     assert not AccessEvent.objects.exists()
+
+
+def test_a_teacher_who_is_also_a_parent_opens_only_their_own_child_in_the_portal(client, world):
+    teacher = world.people["teacher"]
+    StudentGuardianFactory(student=world.far_student, guardian__user=teacher, guardian__email=teacher.email)
+    client.force_login(teacher)
+    assert client.get(reverse("portal:child_detail", args=[world.far_student.id])).status_code == 200
+    # world.student is in the teacher's class: visible on the staff pages, not the teacher's child.
+    assert client.get(reverse("portal:child_detail", args=[world.student.id])).status_code == 404
