@@ -67,9 +67,16 @@ class SchoolScopedAdmin(admin.ModelAdmin):
         # A forged id for another school's row gets "Select a valid choice", not someone else's record.
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
         user = _admin_user(request)
-        related = db_field.related_model
-        if not user.is_superuser and field is not None and field.queryset is not None and related in SCHOOL_PATHS:
-            field.queryset = field.queryset.filter(**{f"{SCHOOL_PATHS[related]}__in": schools_led_by(user)}).distinct()
+        # The related model's own admin knows its way to a school; models without one (users) are not scoped.
+        related_admin = self.admin_site._registry.get(db_field.related_model)
+        if (
+            isinstance(related_admin, SchoolScopedAdmin)
+            and not user.is_superuser
+            and field is not None
+            and field.queryset is not None
+        ):
+            lookup = f"{related_admin.school_path}__in"
+            field.queryset = field.queryset.filter(**{lookup: schools_led_by(user)}).distinct()
         return field
 
     def save_model(self, request: HttpRequest, obj: Model, form: ModelForm, change: bool) -> None:
@@ -87,12 +94,9 @@ class SchoolScopedAdmin(admin.ModelAdmin):
             record(actor=_admin_user(request), student=student, action=action, what=f"admin {label}", request=request)
 
 
-class DistrictScopedAdmin(SchoolScopedAdmin):
-    school_path = "schools"
-
-
 @admin.register(District)
-class DistrictAdmin(DistrictScopedAdmin):
+class DistrictAdmin(SchoolScopedAdmin):
+    school_path = "schools"
     list_display = ("name",)
 
 
@@ -177,13 +181,3 @@ class CaseloadAssignmentAdmin(SchoolScopedAdmin):
     list_display = ("counselor", "student")
     list_select_related = ("counselor", "student")
     autocomplete_fields = ("student",)
-
-
-SCHOOL_PATHS: dict[type[Model], str] = {
-    School: "id",
-    Term: "school",
-    Section: "term__school",
-    Student: "school",
-    Guardian: "student_links__student__school",
-    District: "schools",
-}

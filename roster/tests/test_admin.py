@@ -57,3 +57,11 @@ def test_a_teacher_has_no_admin(client, world):
     client.force_login(teacher)
     response = client.get(reverse("admin:roster_student_changelist"))
     assert response.status_code == 403
+
+
+def test_a_leader_picks_students_and_classes_only_from_their_own_school(client, world, leader):
+    client.force_login(leader)
+    form = client.get(reverse("admin:roster_enrollment_add")).context["adminform"].form
+    assert set(form.fields["student"].queryset) == {world.student, world.other_student}
+    assert world.far_student.sections.get() not in set(form.fields["section"].queryset)
+    assert world.section in set(form.fields["section"].queryset)
