@@ -19,6 +19,8 @@ def start_pages(user: User) -> list[NavItem]:
     """The pages a person's roles open, the one they land on after sign-in first."""
     roles = roles_of(user)
     pages = []
+    if roles & {Role.TEACHER, Role.COUNSELOR}:
+        pages.append(NavItem(_("Today"), reverse("communication:today")))
     if user.is_superuser or roles & SCHOOL_ADMIN_ROLES:
         pages.append(NavItem(_("School overview"), reverse("insights:overview")))
     if user.is_superuser or roles & (SCHOOL_ADMIN_ROLES | {Role.TEACHER}):

@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "audit",
     "portal",
     "insights",
+    "communication",
+    "seeding",
 ]
 
 MIDDLEWARE = [
@@ -224,5 +226,6 @@ LOGGING = {
 }
 
 HOMEROOM_DEFAULT_CADENCE_DAYS = 21
+HOMEROOM_DEFAULT_POSITIVE_RATIO = 4
 # Where families reach this installation: links in emails are built from it.
 HOMEROOM_BASE_URL = env_str("HOMEROOM_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")

@@ -12,6 +12,7 @@ urlpatterns = [
     path("language/", account_views.set_language, name="set_language"),
     path("accounts/", include("allauth.urls")),
     path("", include("roster.urls")),
+    path("", include("communication.urls")),
     path("family/", include("portal.urls")),
     path("leader/", include("insights.urls")),
     path("admin/", admin.site.urls),

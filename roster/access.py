@@ -80,6 +80,13 @@ def _own_children_ids(user: User) -> IdQuery:
 
 def _staff_student_ids(user: User) -> list[IdQuery]:
     """Only the branches this user's roles open: each one left out is SQL not compiled or run on every page."""
+    parts = _direct_student_ids(user)
+    if roles_of(user) & SCHOOL_ADMIN_ROLES:
+        parts.append(Student.objects.filter(school__in=schools_led_by(user)).order_by().values("id"))
+    return parts
+
+
+def _direct_student_ids(user: User) -> list[IdQuery]:
     roles = roles_of(user)
     parts: list[IdQuery] = []
     if Role.TEACHER in roles:
@@ -90,9 +97,40 @@ def _staff_student_ids(user: User) -> list[IdQuery]:
         )
     if Role.COUNSELOR in roles:
         parts.append(CaseloadAssignment.objects.filter(counselor=user).order_by().values("student_id"))
-    if roles & SCHOOL_ADMIN_ROLES:
-        parts.append(Student.objects.filter(school__in=schools_led_by(user)).order_by().values("id"))
     return parts
+
+
+def students_in_care_of(user: User) -> QuerySet[Student]:
+    """The students a member of staff works with directly, their current classes and caseload: a teacher's Today
+    list, never the whole school a leader may also see."""
+    if not _signed_in(user):
+        return Student.objects.none()
+    parts = _direct_student_ids(user)
+    return Student.objects.filter(id__in=_union(parts)) if parts else Student.objects.none()
+
+
+def staff_students_visible_to(user: User) -> QuerySet[Student]:
+    """Students a user sees as a member of staff: the ones whose families they may log contacts with."""
+    if not _signed_in(user):
+        return Student.objects.none()
+    if user.is_superuser:
+        return Student.objects.all()
+    parts = _staff_student_ids(user)
+    return Student.objects.filter(id__in=_union(parts)) if parts else Student.objects.none()
+
+
+def get_staff_visible_student_or_404(user: User, student_id: int) -> Student:
+    return get_object_or_404(staff_students_visible_to(user).select_related("school"), pk=student_id)
+
+
+def can_log_contact(user: User, student: Student) -> bool:
+    return contactable_links_for(user).filter(student=student).exists()
+
+
+def contactable_links_for(user: User) -> QuerySet[StudentGuardian]:
+    """Family links a member of staff may contact about a student: of students they see as staff, and never one a
+    custody order or the school has closed."""
+    return StudentGuardian.objects.filter(student__in=staff_students_visible_to(user), contact_allowed=True)
 
 
 def _union(parts: list[IdQuery]) -> IdQuery:

@@ -45,6 +45,13 @@ class School(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(365)],
         help_text=_("Every family should hear from school at least this often."),
     )
+    positive_ratio_target = models.PositiveSmallIntegerField(
+        _("positive contacts per concern"),
+        default=settings.HOMEROOM_DEFAULT_POSITIVE_RATIO,
+        validators=[MinValueValidator(1), MaxValueValidator(20)],
+        # Research on positive-to-negative interaction ratios (Gottman; Flora) puts healthy ones at 4:1 or more.
+        help_text=_("The target ratio of positive contacts to concerns for each student, family and class."),
+    )
 
     class Meta:
         verbose_name = _("school")
@@ -54,6 +61,10 @@ class School(models.Model):
             models.UniqueConstraint(fields=["district", "name"], name="school_name_unique_in_district"),
             models.CheckConstraint(
                 condition=Q(contact_cadence_days__gte=1, contact_cadence_days__lte=365), name="school_cadence_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(positive_ratio_target__gte=1, positive_ratio_target__lte=20),
+                name="school_ratio_target_range",
             ),
         ]
 

@@ -7,8 +7,15 @@ from django.views.decorators.http import require_POST, require_safe
 
 from audit.models import AuditAction
 from audit.services import record, record_views
+from communication.forms import TimelineFilterForm
+from communication.selectors import class_ratio, family_ratios, student_ratio, student_timeline
 from homeroom.http import AuthenticatedRequest
-from roster.access import get_visible_section_or_404, get_visible_student_or_404, students_visible_to
+from roster.access import (
+    can_log_contact,
+    get_visible_section_or_404,
+    get_visible_student_or_404,
+    students_visible_to,
+)
 from roster.decorators import staff_required
 from roster.forms import InviteFamiliesForm
 from roster.selectors import class_list, sections_for_user, student_profile
@@ -27,7 +34,11 @@ def section_detail(request: AuthenticatedRequest, section_id: int) -> HttpRespon
     section = get_visible_section_or_404(request.user, section_id)
     students = list(class_list(user=request.user, section=section))
     record_views(actor=request.user, students=students, what=f"class list {section.name}", request=request)
-    return render(request, "roster/section_detail.html", {"section": section, "students": students})
+    return render(
+        request,
+        "roster/section_detail.html",
+        {"section": section, "students": students, "class_ratio": class_ratio(section=section, students=students)},
+    )
 
 
 @require_safe
@@ -44,7 +55,20 @@ def student_detail(request: AuthenticatedRequest, student_id: int) -> HttpRespon
     student = get_visible_student_or_404(request.user, student_id)
     record(actor=request.user, student=student, action=AuditAction.VIEWED, what="student page", request=request)
     profile = student_profile(user=request.user, student=student)
-    return render(request, "roster/student_detail.html", {"profile": profile, "student": student})
+    tone, kind = request.GET.get("tone", ""), request.GET.get("kind", "")
+    return render(
+        request,
+        "roster/student_detail.html",
+        {
+            "profile": profile,
+            "student": student,
+            "ratio": student_ratio(student),
+            "family_ratios": family_ratios(user=request.user, student=student),
+            "timeline": student_timeline(student=student, tone=tone, kind=kind),
+            "timeline_filter": TimelineFilterForm(request.GET or None),
+            "can_log_contact": can_log_contact(request.user, student),
+        },
+    )
 
 
 @require_POST

@@ -11,6 +11,7 @@ URLS_WITH_IDS = {
     "roster:student_detail": "student",
     "roster:section_detail": "section",
     "portal:child_detail": "student",
+    "communication:log_contact": "student",
 }
 
 # (person, target) -> expected status code; each target is a student (or that student's class).
@@ -24,6 +25,20 @@ EXPECTED = {
         "other_leader": {OWN: 404, OTHER_CLASS: 404, OTHER_SCHOOL: 200},
         "district_admin": {OWN: 200, OTHER_CLASS: 200, OTHER_SCHOOL: 200},
         # Families use the portal: the staff page is refused outright, whichever child.
+        "guardian": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},
+        "restricted_guardian": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},
+        "other_family": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},
+        "stranger": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},
+    },
+    # Logging a contact is open to the staff who see the student, like the student page.
+    "communication:log_contact": {
+        "teacher": {OWN: 200, OTHER_CLASS: 404, OTHER_SCHOOL: 404},
+        "other_teacher": {OWN: 404, OTHER_CLASS: 200, OTHER_SCHOOL: 404},
+        "far_teacher": {OWN: 404, OTHER_CLASS: 404, OTHER_SCHOOL: 200},
+        "counselor": {OWN: 200, OTHER_CLASS: 404, OTHER_SCHOOL: 404},
+        "leader": {OWN: 200, OTHER_CLASS: 200, OTHER_SCHOOL: 404},
+        "other_leader": {OWN: 404, OTHER_CLASS: 404, OTHER_SCHOOL: 200},
+        "district_admin": {OWN: 200, OTHER_CLASS: 200, OTHER_SCHOOL: 200},
         "guardian": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},
         "restricted_guardian": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},
         "other_family": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},

@@ -1,0 +1,139 @@
+import datetime
+import zoneinfo
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from communication.models import ContactChannel, Direction, Outcome, Tone, Topic
+from communication.selectors import TimelineKind
+from roster.access import contactable_links_for, staff_students_visible_to
+from roster.models import Guardian, Student
+
+
+class GuardianChoiceField(forms.ModelChoiceField[Guardian]):
+    def label_from_instance(self, obj: Guardian) -> str:
+        return obj.display_name
+
+
+class StudentChoiceField(forms.ModelMultipleChoiceField[Student]):
+    def label_from_instance(self, obj: Student) -> str:
+        return obj.display_name
+
+
+class LogContactForm(forms.Form):
+    """Two taps and one sentence: who and how are preset, the tone comes from the button that opened it."""
+
+    summary = forms.CharField(
+        label=_("What was said, in a sentence"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    tone = forms.ChoiceField(label=_("Tone"), choices=Tone.choices, widget=forms.RadioSelect)
+    outcome = forms.ChoiceField(
+        label=_("Did you reach them?"), choices=Outcome.choices, initial=Outcome.REACHED, widget=forms.RadioSelect
+    )
+    guardian = GuardianChoiceField(
+        label=_("Who"), queryset=Guardian.objects.none(), widget=forms.RadioSelect, empty_label=None
+    )
+    students = StudentChoiceField(
+        label=_("About"),
+        queryset=Student.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("A call about brothers and sisters counts for each of them."),
+    )
+    channel = forms.ChoiceField(label=_("How"), choices=ContactChannel.choices, initial=ContactChannel.CALL)
+    direction = forms.ChoiceField(
+        label=_("Who started it"), choices=Direction.choices, initial=Direction.TO_FAMILY, widget=forms.RadioSelect
+    )
+    topic = forms.ChoiceField(label=_("Topic"), choices=[("", _("Not set")), *Topic.choices], required=False)
+    occurred_at = forms.DateTimeField(
+        label=_("When"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text=_("Leave empty for now."),
+    )
+    follow_up_on = forms.DateField(
+        label=_("Follow up on"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=_("It comes back to the top of your Today list on that day."),
+    )
+    confirm_concern = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, user: User, student: Student, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.student = student
+        self.zone = zoneinfo.ZoneInfo(student.school.time_zone)
+        # Custody: only guardians this user may contact about this child.
+        links = contactable_links_for(user).filter(student=student)
+        guardians = Guardian.objects.filter(student_links__in=links).order_by(
+            "-student_links__is_primary_contact", "last_name", "first_name"
+        )
+        self.fields["guardian"].queryset = guardians  # type: ignore[attr-defined]  # a ModelChoiceField
+        primary = links.order_by("-is_primary_contact").values_list("guardian_id", flat=True).first()
+        self.fields["guardian"].initial = primary
+        # Brothers and sisters this user also sees, who share a contactable guardian with this child.
+        self.fields["students"].queryset = (  # type: ignore[attr-defined]  # a ModelMultipleChoiceField
+            staff_students_visible_to(user)
+            .filter(guardian_links__guardian__in=guardians, guardian_links__contact_allowed=True)
+            .distinct()
+            .order_by("first_name", "id")
+        )
+        self.fields["students"].initial = [student.pk]
+
+    def clean_occurred_at(self) -> datetime.datetime | None:
+        occurred_at: datetime.datetime | None = self.cleaned_data["occurred_at"]
+        if occurred_at is None:
+            return None
+        # A time typed on the form is the school's local time.
+        occurred_at = timezone.make_naive(occurred_at) if timezone.is_aware(occurred_at) else occurred_at
+        occurred_at = occurred_at.replace(tzinfo=self.zone)
+        if occurred_at > timezone.now() + datetime.timedelta(minutes=5):
+            raise forms.ValidationError(_("That is in the future: log a contact once it has happened."))
+        return occurred_at
+
+    def clean_follow_up_on(self) -> datetime.date | None:
+        follow_up_on: datetime.date | None = self.cleaned_data["follow_up_on"]
+        if follow_up_on is not None and follow_up_on < timezone.now().astimezone(self.zone).date():
+            raise forms.ValidationError(_("Choose today or a later day."))
+        return follow_up_on
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        guardian, students = cleaned.get("guardian"), cleaned.get("students")
+        if guardian is not None and students:
+            linked = set(
+                guardian.student_links.filter(contact_allowed=True, student__in=students).values_list(
+                    "student_id", flat=True
+                )
+            )
+            unlinked = [s.display_name for s in students if s.pk not in linked]
+            if unlinked:
+                self.add_error(
+                    "students",
+                    _("%(guardian)s is not a family contact for %(students)s.")
+                    % {"guardian": guardian.display_name, "students": ", ".join(unlinked)},
+                )
+        return cleaned
+
+    def interaction_fields(self) -> dict[str, Any]:
+        """The cleaned data as `log_interaction` takes it."""
+        data = {name: self.cleaned_data[name] for name in self.fields if name != "confirm_concern"}
+        data["students"] = list(data["students"])
+        return data
+
+
+class TimelineFilterForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("Show"),
+        required=False,
+        choices=[
+            ("", _("Everything")),
+            (TimelineKind.CONTACT, _("Contacts logged by staff")),
+            (TimelineKind.MESSAGE, _("Messages sent through Homeroom")),
+        ],
+    )
+    tone = forms.ChoiceField(label=_("Tone"), required=False, choices=[("", _("Any tone")), *Tone.choices])

@@ -1,0 +1,190 @@
+"""The communication log: every contact with a family, logged by hand or sent through Homeroom."""
+
+from typing import ClassVar, Self
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from roster.models import Guardian, Student, Term
+
+
+class ContactChannel(models.TextChoices):
+    CALL = "call", _("Phone call")
+    TEXT = "text", _("Text message")
+    EMAIL = "email", _("Email")
+    APP = "app", _("Homeroom message")
+    IN_PERSON = "in_person", _("In person")
+    CONFERENCE = "conference", _("Conference or meeting")
+    NOTE_HOME = "note_home", _("Note home")
+
+
+class Direction(models.TextChoices):
+    TO_FAMILY = "to_family", _("To the family")
+    FROM_FAMILY = "from_family", _("From the family")
+
+
+class Tone(models.TextChoices):
+    POSITIVE = "positive", _("Positive")
+    NEUTRAL = "neutral", _("Neutral")
+    CONCERN = "concern", _("Concern")
+
+
+class Topic(models.TextChoices):
+    ACADEMIC = "academic", _("Academic")
+    BEHAVIOR = "behavior", _("Behaviour")
+    ATTENDANCE = "attendance", _("Attendance")
+    SOCIAL_EMOTIONAL = "social_emotional", _("Social-emotional")
+    HEALTH = "health", _("Health")
+    LOGISTICS = "logistics", _("Logistics")
+
+
+class Outcome(models.TextChoices):
+    """A failed attempt is kept, not counted as a contact: teachers need the record for IEP meetings and disputes."""
+
+    REACHED = "reached", _("Reached the family")
+    NO_ANSWER = "no_answer", _("No answer")
+    VOICEMAIL = "voicemail", _("Left a voicemail")
+    WRONG_NUMBER = "wrong_number", _("Wrong number")
+
+
+class Source(models.TextChoices):
+    LOGGED = "logged", _("Logged by hand")
+    SENT = "sent", _("Sent through Homeroom")
+
+
+class InteractionQuerySet(models.QuerySet["Interaction"]):
+    def contacts(self) -> Self:
+        return self.filter(outcome=Outcome.REACHED)
+
+    def between(self, starts_at: object, ends_at: object) -> Self:
+        return self.filter(occurred_at__gte=starts_at, occurred_at__lt=ends_at)
+
+
+class Interaction(models.Model):
+    guardian = models.ForeignKey(
+        Guardian, models.PROTECT, related_name="interactions", verbose_name=_("parent or guardian")
+    )
+    students: "models.ManyToManyField[Student, InteractionStudent]" = models.ManyToManyField(
+        Student, through="InteractionStudent", related_name="interactions", verbose_name=_("students")
+    )
+    logged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="interactions_logged", verbose_name=_("logged by")
+    )
+    channel = models.CharField(_("how"), max_length=12, choices=ContactChannel.choices)
+    direction = models.CharField(_("direction"), max_length=12, choices=Direction.choices, default=Direction.TO_FAMILY)
+    tone = models.CharField(_("tone"), max_length=8, choices=Tone.choices)
+    topic = models.CharField(_("topic"), max_length=16, choices=Topic.choices, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=12, choices=Outcome.choices, default=Outcome.REACHED)
+    summary = models.TextField(_("what was said"), max_length=2000)
+    occurred_at = models.DateTimeField(_("when"))
+    follow_up_on = models.DateField(_("follow up on"), null=True, blank=True)
+    follow_up_closed_at = models.DateTimeField(_("follow-up done"), null=True, blank=True)
+    source = models.CharField(_("source"), max_length=8, choices=Source.choices, default=Source.LOGGED)
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+
+    objects = InteractionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("interaction")
+        verbose_name_plural = _("interactions")
+        ordering: ClassVar = ["-occurred_at", "-id"]
+        constraints: ClassVar = [
+            models.CheckConstraint(condition=Q(channel__in=ContactChannel.values), name="interaction_channel_valid"),
+            models.CheckConstraint(condition=Q(direction__in=Direction.values), name="interaction_direction_valid"),
+            models.CheckConstraint(condition=Q(tone__in=Tone.values), name="interaction_tone_valid"),
+            models.CheckConstraint(condition=Q(topic__in=[*Topic.values, ""]), name="interaction_topic_valid"),
+            models.CheckConstraint(condition=Q(outcome__in=Outcome.values), name="interaction_outcome_valid"),
+            models.CheckConstraint(condition=Q(source__in=Source.values), name="interaction_source_valid"),
+        ]
+        indexes: ClassVar = [
+            # Serves the Today list's "my follow-ups due" (communication/selectors.py).
+            models.Index(
+                fields=["logged_by", "follow_up_on"],
+                condition=Q(follow_up_on__isnull=False, follow_up_closed_at__isnull=True),
+                name="interaction_open_follow_ups",
+            ),
+            # Serves a family's ratio over a term on the student page.
+            models.Index(fields=["guardian", "occurred_at"], name="interaction_guardian_recent"),
+        ]
+
+    def __str__(self) -> str:  # own fields only: a relation here costs one query per admin row
+        return f"{self.tone} {self.channel} on {self.occurred_at:%Y-%m-%d}"
+
+    # get_FOO_display() translates every choice on each call; a timeline shows dozens of interactions.
+    @property
+    def channel_label(self) -> str:
+        return str(ContactChannel(self.channel).label)
+
+    @property
+    def tone_label(self) -> str:
+        return str(Tone(self.tone).label)
+
+    @property
+    def topic_label(self) -> str:
+        return str(Topic(self.topic).label) if self.topic else ""
+
+    @property
+    def outcome_label(self) -> str:
+        return str(Outcome(self.outcome).label)
+
+    @property
+    def direction_label(self) -> str:
+        return str(Direction(self.direction).label)
+
+    @property
+    def is_contact(self) -> bool:
+        return self.outcome == Outcome.REACHED
+
+
+class InteractionStudent(models.Model):
+    """A student an interaction was about: a call about two siblings counts for both."""
+
+    interaction = models.ForeignKey(Interaction, models.CASCADE, related_name="student_links")
+    student = models.ForeignKey(Student, models.CASCADE, related_name="interaction_links")
+
+    class Meta:
+        verbose_name = _("student of an interaction")
+        verbose_name_plural = _("students of interactions")
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["interaction", "student"], name="interaction_student_unique"),
+        ]
+        # Serves a student's timeline and the recount of a student's term summary.
+        indexes: ClassVar = [models.Index(fields=["student", "interaction"], name="interaction_of_student")]
+
+    def __str__(self) -> str:
+        return f"{self.interaction_id} about {self.student_id}"
+
+
+class ContactSummary(models.Model):
+    """A student's contacts over one term, recounted from the log whenever the log changes.
+
+    The Today list and the class page read one of these per student instead of aggregating the log: at district
+    size a student has dozens of interactions a term and a teacher 150 students.
+    """
+
+    student = models.ForeignKey(Student, models.CASCADE, related_name="contact_summaries")
+    term = models.ForeignKey(Term, models.CASCADE, related_name="contact_summaries")
+    attempts = models.PositiveIntegerField(default=0)
+    contacts = models.PositiveIntegerField(default=0)
+    positives = models.PositiveIntegerField(default=0)
+    neutrals = models.PositiveIntegerField(default=0)
+    concerns = models.PositiveIntegerField(default=0)
+    last_contact_at = models.DateTimeField(null=True)
+    last_contact_tone = models.CharField(max_length=8, choices=Tone.choices, blank=True)
+    last_attempt_at = models.DateTimeField(null=True)
+
+    class Meta:
+        verbose_name = _("contact summary")
+        verbose_name_plural = _("contact summaries")
+        constraints: ClassVar = [
+            # Its index serves the Today list and the class page: this term's summary of each of my students.
+            models.UniqueConstraint(fields=["student", "term"], name="contact_summary_unique"),
+            models.CheckConstraint(
+                condition=Q(last_contact_tone__in=[*Tone.values, ""]), name="contact_summary_tone_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student_id} in {self.term_id}"

@@ -1,0 +1,433 @@
+"""Reading the communication log: the rules of cadence, positive-first and ratio, the Today list, timelines."""
+
+import datetime
+import zoneinfo
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import IntEnum
+from functools import lru_cache
+
+from django.db.models import Count, Exists, OuterRef, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from communication.models import ContactSummary, Interaction, InteractionStudent, Source, Tone
+from roster.access import contactable_links_for, students_in_care_of
+from roster.models import Guardian, School, Section, Student, StudentGuardian, Term
+
+# --- The rules, as plain functions of their inputs -------------------------------------------------------------
+
+
+def is_due_for_contact(*, last_contact_on: datetime.date | None, today: datetime.date, cadence_days: int) -> bool:
+    """A family is due from the cadence day on: contacted 21 days ago with a 21-day cadence means today."""
+    return last_contact_on is None or (today - last_contact_on).days >= cadence_days
+
+
+class Reason(IntEnum):
+    """Why a student's family is on the Today list, most urgent first: the list is sorted by it."""
+
+    FOLLOW_UP_DUE = 1
+    NOT_CONTACTED_THIS_TERM = 2
+    PAST_CADENCE = 3
+    NO_POSITIVE_YET = 4
+    UP_TO_DATE = 5
+    NO_CONTACTABLE_FAMILY = 6
+
+    @property
+    def label(self) -> str:
+        return str(REASON_LABELS[self])
+
+    @property
+    def slug(self) -> str:
+        return self.name.lower().replace("_", "-")
+
+
+REASON_LABELS = {
+    Reason.FOLLOW_UP_DUE: _("Follow-up due"),
+    Reason.NOT_CONTACTED_THIS_TERM: _("Not contacted this term"),
+    Reason.PAST_CADENCE: _("Overdue for a contact"),
+    Reason.NO_POSITIVE_YET: _("No good news yet this term"),
+    Reason.UP_TO_DATE: _("Up to date"),
+    Reason.NO_CONTACTABLE_FAMILY: _("No family member we may contact"),
+}
+
+
+def reason_to_reach(
+    *,
+    today: datetime.date,
+    cadence_days: int,
+    has_contactable_family: bool,
+    follow_up_due_on: datetime.date | None,
+    last_contact_on: datetime.date | None,
+    positives_this_term: int,
+) -> Reason:
+    """`last_contact_on` is the last contact of this term: one from an earlier term does not count."""
+    if not has_contactable_family:
+        return Reason.NO_CONTACTABLE_FAMILY
+    if follow_up_due_on is not None and follow_up_due_on <= today:
+        return Reason.FOLLOW_UP_DUE
+    if last_contact_on is None:
+        return Reason.NOT_CONTACTED_THIS_TERM
+    if is_due_for_contact(last_contact_on=last_contact_on, today=today, cadence_days=cadence_days):
+        return Reason.PAST_CADENCE
+    if positives_this_term == 0:
+        return Reason.NO_POSITIVE_YET
+    return Reason.UP_TO_DATE
+
+
+def positive_first_applies(*, tone: str, positives_this_term: int) -> bool:
+    """A family's first contact of the term should be good news: a concern before any is worth a second thought."""
+    return tone == Tone.CONCERN and positives_this_term == 0
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """Positive contacts to concerns, against a target such as 4:1 (research on positive-to-negative interaction
+    ratios: Gottman's 5:1 for couples, Flora's 4:1 for classrooms). Neutral contacts do not count either way."""
+
+    positives: int
+    concerns: int
+    target: int
+
+    @property
+    def meets_target(self) -> bool:
+        return self.positives >= self.target * self.concerns
+
+    @property
+    def positives_needed(self) -> int:
+        """How many more positive contacts would bring it to the target: how far from it this is."""
+        return max(0, self.target * self.concerns - self.positives)
+
+    @property
+    def has_contacts(self) -> bool:
+        return bool(self.positives or self.concerns)
+
+
+# --- Terms and dates -------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(name)
+
+
+def local_date(moment: datetime.datetime, school: School) -> datetime.date:
+    return moment.astimezone(_zone(school.time_zone)).date()
+
+
+def school_today(school: School) -> datetime.date:
+    return local_date(timezone.now(), school)
+
+
+def term_bounds(term: Term, school: School) -> tuple[datetime.datetime, datetime.datetime]:
+    """A term's first and last days, from midnight to midnight at the school."""
+    zone = _zone(school.time_zone)
+    starts_at = datetime.datetime.combine(term.starts_on, datetime.time.min, tzinfo=zone)
+    ends_at = datetime.datetime.combine(term.ends_on + datetime.timedelta(days=1), datetime.time.min, tzinfo=zone)
+    return starts_at, ends_at
+
+
+def term_on(school: School, moment: datetime.datetime) -> Term | None:
+    day = local_date(moment, school)
+    return Term.objects.filter(school=school, starts_on__lte=day, ends_on__gte=day).first()
+
+
+# --- Today -----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class TodayRow:
+    student: Student
+    reason: Reason
+    today: datetime.date
+    summary: ContactSummary | None
+    ratio: Ratio
+    follow_up_on: datetime.date | None = None
+    follow_up_note: str = ""
+    family_links: list[StudentGuardian] = field(default_factory=list)
+
+    @property
+    def last_contact_on(self) -> datetime.date | None:
+        if self.summary is None or self.summary.last_contact_at is None:
+            return None
+        return local_date(self.summary.last_contact_at, self.student.school)
+
+    @property
+    def days_since_contact(self) -> int | None:
+        last = self.last_contact_on
+        return None if last is None else (self.today - last).days
+
+    @property
+    def last_contact_tone(self) -> str:
+        return self.summary.last_contact_tone if self.summary else ""
+
+    @property
+    def failed_attempts(self) -> int:
+        return self.summary.attempts - self.summary.contacts if self.summary else 0
+
+    @property
+    def needs_positive_first(self) -> bool:
+        return self.ratio.positives == 0
+
+    def sort_key(self) -> tuple[int, datetime.date, str, str, int]:
+        # Oldest follow-up first; then the family that has waited longest; never-contacted families by name.
+        if self.reason == Reason.FOLLOW_UP_DUE and self.follow_up_on is not None:
+            waited_since = self.follow_up_on
+        elif self.reason == Reason.NOT_CONTACTED_THIS_TERM:
+            waited_since = datetime.date.min
+        else:
+            waited_since = self.last_contact_on or datetime.date.min
+        return (self.reason, waited_since, self.student.last_name, self.student.first_name, self.student.pk)
+
+
+@dataclass
+class TodayList:
+    rows: list[TodayRow]
+    counts_by_reason: dict[str, int]  # keyed by Reason name, for the template
+
+    @property
+    def total(self) -> int:
+        return len(self.rows)
+
+
+def today_for(*, user: User, now: datetime.datetime | None = None) -> TodayList:
+    """Every family of the students in a teacher's care, ordered by who to reach first. The family details of the
+    rows shown are added by `with_family_links`, for one page of rows only."""
+    now = now or timezone.now()
+    contactable = StudentGuardian.objects.filter(student=OuterRef("pk"), contact_allowed=True)
+    students = list(
+        students_in_care_of(user)
+        .select_related("school")
+        .only(
+            "id",
+            "first_name",
+            "last_name",
+            "preferred_name",
+            "grade_level",
+            "school__id",
+            "school__time_zone",
+            "school__contact_cadence_days",
+            "school__positive_ratio_target",
+        )
+        .annotate(has_contactable_family=Exists(contactable))
+        .order_by()
+    )
+    ids = [student.pk for student in students]
+    summaries = {
+        summary.student_id: summary
+        for summary in ContactSummary.objects.filter(student_id__in=ids, term__is_current=True)
+    }
+    follow_ups = _follow_ups_due(user=user, student_ids=ids, now=now)
+
+    rows = []
+    for student in students:
+        today = local_date(now, student.school)
+        summary = summaries.get(student.pk)
+        follow_up = follow_ups.get(student.pk)
+        last_contact_at = summary.last_contact_at if summary else None
+        row = TodayRow(
+            student=student,
+            today=today,
+            summary=summary,
+            ratio=Ratio(
+                positives=summary.positives if summary else 0,
+                concerns=summary.concerns if summary else 0,
+                target=student.school.positive_ratio_target,
+            ),
+            follow_up_on=follow_up[0] if follow_up else None,
+            follow_up_note=follow_up[1] if follow_up else "",
+            reason=reason_to_reach(
+                today=today,
+                cadence_days=student.school.contact_cadence_days,
+                has_contactable_family=student.has_contactable_family,
+                follow_up_due_on=follow_up[0] if follow_up else None,
+                last_contact_on=local_date(last_contact_at, student.school) if last_contact_at else None,
+                positives_this_term=summary.positives if summary else 0,
+            ),
+        )
+        rows.append(row)
+    rows.sort(key=TodayRow.sort_key)
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.reason.name] = counts.get(row.reason.name, 0) + 1
+    return TodayList(rows=rows, counts_by_reason=counts)
+
+
+def _follow_ups_due(
+    *, user: User, student_ids: list[int], now: datetime.datetime
+) -> dict[int, tuple[datetime.date, str]]:
+    """The earliest open follow-up this user set for each student, due by tomorrow anywhere in the world."""
+    links = (
+        InteractionStudent.objects.filter(
+            student_id__in=student_ids,
+            interaction__logged_by=user,
+            interaction__follow_up_closed_at__isnull=True,
+            interaction__follow_up_on__lte=(now + datetime.timedelta(days=1)).date(),
+        )
+        .order_by("interaction__follow_up_on", "interaction_id")
+        .values_list("student_id", "interaction__follow_up_on", "interaction__summary")
+    )
+    earliest: dict[int, tuple[datetime.date, str]] = {}
+    for student_id, follow_up_on, note in links:
+        if follow_up_on is not None:  # the filter above guarantees it; this tells mypy
+            earliest.setdefault(student_id, (follow_up_on, note))
+    return earliest
+
+
+def with_family_links(*, user: User, rows: list[TodayRow]) -> list[TodayRow]:
+    """Adds the family members a user may contact to a page of rows, in one query."""
+    by_student = {row.student.pk: row for row in rows}
+    links = (
+        contactable_links_for(user)
+        .filter(student_id__in=list(by_student))
+        .select_related("guardian")
+        .order_by("-is_primary_contact", "guardian__last_name", "guardian__first_name")
+    )
+    for link in links:
+        by_student[link.student_id].family_links.append(link)
+    return rows
+
+
+# --- A student's contacts --------------------------------------------------------------------------------------
+
+
+def current_summaries(students: Iterable[Student]) -> dict[int, ContactSummary]:
+    ids = [student.pk for student in students]
+    return {s.student_id: s for s in ContactSummary.objects.filter(student_id__in=ids, term__is_current=True)}
+
+
+def students_without_positive_contact(students: Iterable[Student]) -> list[Student]:
+    """Of these students, the ones whose families have had no positive contact this term."""
+    students = list(students)
+    summaries = current_summaries(students)
+    return [s for s in students if s.pk not in summaries or summaries[s.pk].positives == 0]
+
+
+def student_ratio(student: Student) -> Ratio:
+    summary = current_summaries([student]).get(student.pk)
+    return Ratio(
+        positives=summary.positives if summary else 0,
+        concerns=summary.concerns if summary else 0,
+        target=student.school.positive_ratio_target,
+    )
+
+
+@dataclass(frozen=True)
+class FamilyRatio:
+    guardian: Guardian
+    ratio: Ratio
+
+
+def family_ratios(*, user: User, student: Student) -> list[FamilyRatio]:
+    """Each family member of a student a user may contact, with the ratio of all their contacts this term: a
+    call about a sibling counts for the family too. Two households are two families, each with its own ratio."""
+    term = Term.objects.filter(school=student.school, is_current=True).first()
+    guardians = [
+        link.guardian
+        for link in contactable_links_for(user)
+        .filter(student=student)
+        .select_related("guardian")
+        .order_by("-is_primary_contact", "guardian__last_name")
+    ]
+    if term is None or not guardians:
+        return [FamilyRatio(g, Ratio(0, 0, student.school.positive_ratio_target)) for g in guardians]
+    starts_at, ends_at = term_bounds(term, student.school)
+    counts = {
+        row["guardian_id"]: row
+        for row in Interaction.objects.filter(guardian__in=guardians)
+        .contacts()
+        .between(starts_at, ends_at)
+        .order_by()
+        .values("guardian_id")
+        .annotate(
+            positives=Count("id", filter=Q(tone=Tone.POSITIVE)),
+            concerns=Count("id", filter=Q(tone=Tone.CONCERN)),
+        )
+    }
+    target = student.school.positive_ratio_target
+    return [
+        FamilyRatio(
+            guardian,
+            Ratio(
+                positives=counts.get(guardian.pk, {}).get("positives", 0),
+                concerns=counts.get(guardian.pk, {}).get("concerns", 0),
+                target=target,
+            ),
+        )
+        for guardian in guardians
+    ]
+
+
+class TimelineKind:
+    CONTACT = "contact"
+    MESSAGE = "message"
+
+
+TIMELINE_LENGTH = 50
+
+
+def student_timeline(
+    *, student: Student, tone: str = "", kind: str = "", before: datetime.datetime | None = None
+) -> list[Interaction]:
+    """A student's record of contacts, newest first, filtered by tone and kind: logged contacts, or messages sent
+    through Homeroom. Goals, behaviour notes and positive moments join it as they are built."""
+    interactions = Interaction.objects.filter(student_links__student=student).select_related("guardian", "logged_by")
+    if tone in Tone.values:
+        interactions = interactions.filter(tone=tone)
+    if kind == TimelineKind.CONTACT:
+        interactions = interactions.filter(source=Source.LOGGED)
+    elif kind == TimelineKind.MESSAGE:
+        interactions = interactions.filter(source=Source.SENT)
+    if before is not None:
+        interactions = interactions.filter(occurred_at__lt=before)
+    return list(interactions.order_by("-occurred_at", "-id")[:TIMELINE_LENGTH])
+
+
+# --- A class ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StudentRatio:
+    student: Student
+    ratio: Ratio
+
+
+@dataclass(frozen=True)
+class ClassRatio:
+    ratio: Ratio
+    furthest: list[StudentRatio]
+    students_below_target: int
+
+
+def class_ratio(*, section: Section, students: list[Student], show: int = 5) -> ClassRatio:
+    """A class's positive-to-concern ratio this term, counting each contact once even when it was about two
+    siblings in the class, and the students furthest from the target."""
+    school = section.term.school
+    target = school.positive_ratio_target
+    starts_at, ends_at = term_bounds(section.term, school)
+    totals = (
+        Interaction.objects.filter(student_links__student__in=students)
+        .contacts()
+        .between(starts_at, ends_at)
+        .order_by()
+        .aggregate(
+            positives=Count("id", distinct=True, filter=Q(tone=Tone.POSITIVE)),
+            concerns=Count("id", distinct=True, filter=Q(tone=Tone.CONCERN)),
+        )
+    )
+    summaries = current_summaries(students)
+    per_student = []
+    for student in students:
+        summary = summaries.get(student.pk)
+        positives, concerns = (summary.positives, summary.concerns) if summary else (0, 0)
+        per_student.append(StudentRatio(student, Ratio(positives=positives, concerns=concerns, target=target)))
+    below = sorted(
+        (sr for sr in per_student if not sr.ratio.meets_target),
+        key=lambda sr: (-sr.ratio.positives_needed, sr.student.last_name, sr.student.first_name),
+    )
+    return ClassRatio(
+        ratio=Ratio(positives=totals["positives"], concerns=totals["concerns"], target=target),
+        furthest=below[:show],
+        students_below_target=len(below),
+    )

@@ -1,0 +1,154 @@
+"""Writing the communication log. Every write recounts the term summaries it touches and is audited."""
+
+import datetime
+from collections.abc import Sequence
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from audit.models import AuditAction
+from audit.services import record
+from communication.models import (
+    ContactChannel,
+    ContactSummary,
+    Direction,
+    Interaction,
+    InteractionStudent,
+    Outcome,
+    Source,
+    Tone,
+)
+from communication.selectors import term_bounds, term_on
+from roster.access import contactable_links_for
+from roster.models import Guardian, Student, Term
+
+SUMMARY_COUNTS = ("attempts", "contacts", "positives", "neutrals", "concerns")
+SUMMARY_FIELDS = (*SUMMARY_COUNTS, "last_contact_at", "last_contact_tone", "last_attempt_at")
+
+
+@transaction.atomic
+def log_interaction(
+    *,
+    logged_by: User,
+    students: Sequence[Student],
+    guardian: Guardian,
+    tone: str,
+    summary: str,
+    channel: str = ContactChannel.CALL,
+    direction: str = Direction.TO_FAMILY,
+    topic: str = "",
+    outcome: str = Outcome.REACHED,
+    occurred_at: datetime.datetime | None = None,
+    follow_up_on: datetime.date | None = None,
+    source: str = Source.LOGGED,
+) -> Interaction:
+    """Records one contact or attempt with a family about one or more of their children."""
+    if not students:
+        raise ValidationError(_("Choose at least one student."))
+    # Custody: the guardian must be one this user may contact about every one of these students.
+    allowed = set(
+        contactable_links_for(logged_by)
+        .filter(guardian=guardian, student__in=students)
+        .values_list("student_id", flat=True)
+    )
+    if allowed != {student.pk for student in students}:
+        raise PermissionDenied
+    interaction = Interaction(
+        guardian=guardian,
+        logged_by=logged_by,
+        channel=channel,
+        direction=direction,
+        tone=tone,
+        topic=topic,
+        outcome=outcome,
+        summary=summary.strip(),
+        occurred_at=occurred_at or timezone.now(),
+        follow_up_on=follow_up_on,
+        source=source,
+    )
+    interaction.full_clean()
+    if interaction.occurred_at > timezone.now() + datetime.timedelta(minutes=5):
+        raise ValidationError({"occurred_at": _("A contact cannot be logged in the future.")})
+    interaction.save()
+    InteractionStudent.objects.bulk_create(InteractionStudent(interaction=interaction, student=s) for s in students)
+    if interaction.is_contact:
+        _close_follow_ups(logged_by=logged_by, students=students, before=interaction)
+    _recount_for(interaction, students)
+    for student in students:
+        record(actor=logged_by, student=student, action=AuditAction.CHANGED, what=f"logged {interaction}")
+    return interaction
+
+
+def _close_follow_ups(*, logged_by: User, students: Sequence[Student], before: Interaction) -> None:
+    """Reaching the family again is the follow-up: this user's open follow-ups on these students are done."""
+    Interaction.objects.filter(
+        logged_by=logged_by,
+        follow_up_on__isnull=False,
+        follow_up_closed_at__isnull=True,
+        student_links__student__in=students,
+    ).exclude(pk=before.pk).update(follow_up_closed_at=before.occurred_at)
+
+
+def _recount_for(interaction: Interaction, students: Sequence[Student]) -> None:
+    by_school: dict[int, list[Student]] = {}
+    for student in students:
+        by_school.setdefault(student.school_id, []).append(student)
+    for school_students in by_school.values():
+        term = term_on(school_students[0].school, interaction.occurred_at)
+        if term is not None:  # a contact in the holidays belongs to no term's counts
+            recount_contact_summaries(term=term, students=[s.pk for s in school_students])
+
+
+def recount_contact_summaries(*, term: Term, students: "QuerySet[Student] | Sequence[int]") -> int:
+    """Recounts these students' summaries of a term from the log itself, so they can never drift from it."""
+    starts_at, ends_at = term_bounds(term, term.school)
+    links = InteractionStudent.objects.filter(
+        student_id__in=students, interaction__occurred_at__gte=starts_at, interaction__occurred_at__lt=ends_at
+    )
+    reached = Q(interaction__outcome=Outcome.REACHED)
+    latest_contact = (
+        links.filter(reached, student_id=OuterRef("student_id"))
+        .order_by("-interaction__occurred_at", "-interaction_id")
+        .values("interaction__tone")[:1]
+    )
+    rows = (
+        links.order_by()
+        .values("student_id")
+        .annotate(
+            attempts=Count("id"),
+            contacts=Count("id", filter=reached),
+            positives=Count("id", filter=reached & Q(interaction__tone=Tone.POSITIVE)),
+            neutrals=Count("id", filter=reached & Q(interaction__tone=Tone.NEUTRAL)),
+            concerns=Count("id", filter=reached & Q(interaction__tone=Tone.CONCERN)),
+            last_contact_at=Max("interaction__occurred_at", filter=reached),
+            last_attempt_at=Max("interaction__occurred_at"),
+            last_contact_tone=Subquery(latest_contact),
+        )
+    )
+    summaries = [_summary(term, row) for row in rows]
+    ContactSummary.objects.bulk_create(
+        summaries,
+        update_conflicts=True,
+        unique_fields=["student", "term"],
+        update_fields=list(SUMMARY_FIELDS),
+        batch_size=2000,
+    )
+    # A student whose every interaction of the term is gone keeps no summary.
+    ContactSummary.objects.filter(term=term, student_id__in=students).exclude(
+        student_id__in=[summary.student_id for summary in summaries]
+    ).delete()
+    return len(summaries)
+
+
+def _summary(term: Term, row: dict[str, Any]) -> ContactSummary:
+    return ContactSummary(
+        term=term,
+        student_id=row["student_id"],
+        last_contact_tone=row["last_contact_tone"] or "",
+        **{name: row[name] for name in (*SUMMARY_COUNTS, "last_contact_at", "last_attempt_at")},
+    )

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from communication import views
+
+app_name = "communication"
+urlpatterns = [
+    path("today/", views.today, name="today"),
+    path("students/<int:student_id>/log/", views.log_contact, name="log_contact"),
+]

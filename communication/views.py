@@ -1,0 +1,123 @@
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_safe
+
+from audit.services import record_views
+from communication.forms import LogContactForm
+from communication.models import Tone
+from communication.selectors import students_without_positive_contact, today_for, with_family_links
+from communication.services import log_interaction
+from homeroom.http import AuthenticatedRequest
+from roster.access import get_staff_visible_student_or_404
+from roster.decorators import staff_required
+from roster.models import Student
+
+TODAY_PAGE_SIZE = 15
+CONCERN_DRAFT_KEY = "concern_draft"
+
+
+@require_safe
+@staff_required
+def today(request: AuthenticatedRequest) -> HttpResponse:
+    today_list = today_for(user=request.user)
+    page = Paginator(today_list.rows, TODAY_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = with_family_links(user=request.user, rows=list(page.object_list))
+    record_views(actor=request.user, students=[row.student for row in rows], what="Today list", request=request)
+    return render(request, "communication/today.html", {"today": today_list, "page": page, "rows": rows})
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def log_contact(request: AuthenticatedRequest, student_id: int) -> HttpResponse:
+    student = get_staff_visible_student_or_404(request.user, student_id)
+    next_url = _safe_next(request, default=reverse("roster:student_detail", args=[student.pk]))
+    without_positive = students_without_positive_contact([student])
+    if request.method == "GET":
+        form = LogContactForm(user=request.user, student=student, initial=_initial(request, student))
+        return _render_log(request, student, form, next_url, without_positive=without_positive)
+
+    form = LogContactForm(request.POST, user=request.user, student=student)
+    if not form.is_valid():
+        return _render_log(request, student, form, next_url, without_positive=without_positive)
+    data = form.interaction_fields()
+    # Positive first: a concern to a family with no good news yet this term is questioned, never blocked.
+    lacking = students_without_positive_contact(data["students"]) if data["tone"] == Tone.CONCERN else []
+    if lacking and "positive_first" in request.POST:
+        _keep_concern_draft(request, student, form)
+        return redirect(_log_url(student, tone=Tone.POSITIVE, next=next_url))
+    if lacking and not form.cleaned_data["confirm_concern"]:
+        return _render_log(request, student, form, next_url, without_positive=lacking, ask_positive_first=True)
+
+    log_interaction(logged_by=request.user, **data)
+    messages.success(request, _("Contact logged."))
+    if data["tone"] == Tone.POSITIVE and _has_concern_draft(request, student):
+        messages.info(request, _("Good news first: done. Here is the concern you started."))
+        return redirect(_log_url(student, draft="1", next=next_url))
+    return redirect(next_url)
+
+
+def _render_log(
+    request: AuthenticatedRequest,
+    student: Student,
+    form: LogContactForm,
+    next_url: str,
+    *,
+    without_positive: list[Student],
+    ask_positive_first: bool = False,
+) -> HttpResponse:
+    return render(
+        request,
+        "communication/log_contact.html",
+        {
+            "student": student,
+            "form": form,
+            "next_url": next_url,
+            "without_positive": without_positive,
+            "ask_positive_first": ask_positive_first,
+        },
+    )
+
+
+def _initial(request: AuthenticatedRequest, student: Student) -> dict[str, Any]:
+    """Presets from the button that opened the form (Today's "Good news" is a positive call), or the concern
+    draft put aside to record good news first."""
+    if request.GET.get("draft"):
+        drafts = request.session.get(CONCERN_DRAFT_KEY, {})
+        draft = drafts.pop(str(student.pk), None)
+        request.session[CONCERN_DRAFT_KEY] = drafts
+        if draft:
+            return {**draft, "tone": Tone.CONCERN, "confirm_concern": True}
+    initial = {}
+    for name in ("tone", "channel", "outcome", "topic"):
+        if name in request.GET:
+            initial[name] = request.GET[name]
+    return initial
+
+
+def _keep_concern_draft(request: AuthenticatedRequest, student: Student, form: LogContactForm) -> None:
+    draft = {name: form.data.get(name, "") for name in ("summary", "channel", "topic", "outcome", "direction")}
+    drafts = request.session.get(CONCERN_DRAFT_KEY, {})
+    drafts[str(student.pk)] = draft
+    request.session[CONCERN_DRAFT_KEY] = drafts
+
+
+def _has_concern_draft(request: AuthenticatedRequest, student: Student) -> bool:
+    return str(student.pk) in request.session.get(CONCERN_DRAFT_KEY, {})
+
+
+def _log_url(student: Student, **params: str) -> str:
+    return f"{reverse('communication:log_contact', args=[student.pk])}?{urlencode(params)}"
+
+
+def _safe_next(request: AuthenticatedRequest, *, default: str) -> str:
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(candidate, {request.get_host()}, request.is_secure()):
+        return candidate
+    return default
