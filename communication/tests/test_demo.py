@@ -1,0 +1,76 @@
+"""The demo's term of history makes every part of Keep in touch show something on first sign-in."""
+
+import datetime
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from accounts.models import User
+from communication.models import ContactSummary, Interaction, Outcome
+from communication.selectors import Reason, class_ratio, today_for
+from communication.services import recount_contact_summaries
+from roster.models import School, Section, Term
+from seeding.management.commands import seed_demo
+
+pytestmark = pytest.mark.django_db
+
+DEMO_NOW = datetime.datetime(2026, 11, 25, 14, 0, tzinfo=datetime.UTC)
+
+
+@pytest.fixture
+def demo() -> School:
+    with time_machine.travel(DEMO_NOW, tick=False):
+        seed_demo.Command().handle(if_empty=False)
+    return School.objects.get()
+
+
+def test_the_demo_teacher_has_families_in_every_bucket_of_today(demo: School) -> None:
+    teacher = User.objects.get(email="teacher@example.org")
+
+    today = today_for(user=teacher, now=DEMO_NOW)
+
+    for reason in (
+        Reason.FOLLOW_UP_DUE,
+        Reason.NOT_CONTACTED_THIS_TERM,
+        Reason.PAST_CADENCE,
+        Reason.NO_POSITIVE_YET,
+        Reason.UP_TO_DATE,
+    ):
+        assert today.counts_by_reason.get(reason.name, 0) > 0, reason
+    # Most families have been reached: the overdue and never-contacted are the exception.
+    behind = today.counts_by_reason["NOT_CONTACTED_THIS_TERM"] + today.counts_by_reason["PAST_CADENCE"]
+    assert behind < today.total / 2
+    assert [row.reason for row in today.rows] == sorted(row.reason for row in today.rows)
+
+
+def test_the_demo_history_has_failed_attempts_and_classes_far_from_the_ratio_target(demo: School) -> None:
+    assert Interaction.objects.exclude(outcome=Outcome.REACHED).exists()
+    assert not Interaction.objects.filter(occurred_at__gt=DEMO_NOW).exists()
+
+    ratios = {
+        section.code: class_ratio(section=section, students=list(section.students.all()))
+        for section in Section.objects.select_related("term__school")
+    }
+
+    assert not ratios["1-A"].ratio.meets_target
+    assert ratios["1-A"].ratio.positives_needed > ratios["K-B"].ratio.positives_needed
+
+
+def test_the_demo_summaries_agree_with_the_log(demo: School) -> None:
+    before = {
+        (s.student_id, s.positives, s.concerns, s.contacts, s.attempts, s.last_contact_at)
+        for s in ContactSummary.objects.all()
+    }
+
+    ContactSummary.objects.all().delete()
+    with time_machine.travel(DEMO_NOW, tick=False):
+        recount_contact_summaries(term=Term.objects.get(is_current=True), students=demo.students.all())
+
+    after = {
+        (s.student_id, s.positives, s.concerns, s.contacts, s.attempts, s.last_contact_at)
+        for s in ContactSummary.objects.all()
+    }
+    assert before == after
+    assert len(after) > 250
+    assert timezone.now() > DEMO_NOW  # the clock is back
