@@ -1,10 +1,14 @@
 """The people of a small world, named after who they are: see roster/tests/factories.py for how it is built."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 
 from accounts.models import User
+from homeroom.testing import Mailbox, free_port
 from roster.models import Role, School, Section, Student
 from roster.tests.factories import (
     CaseloadAssignmentFactory,
@@ -91,3 +95,30 @@ def world(db: None) -> World:
 @pytest.fixture
 def people(world: World) -> dict[str, User]:
     return world.people
+
+
+# --- Real SMTP: an aiosmtpd server on 127.0.0.1 that keeps what it is given ---------------------------------------
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[tuple[Controller, Mailbox]]:
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller, mailbox
+    controller.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server: tuple[Controller, Mailbox], settings: Any) -> Mailbox:
+    """Mail the live server sends goes over SMTP to the local server; returns what it received in this test."""
+    controller, mailbox = smtp_server
+    mailbox.messages.clear()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = controller.port
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    return mailbox

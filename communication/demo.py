@@ -57,7 +57,7 @@ class HistoryReport:
 
 
 def build_demo_history(*, school: School, seed: int = 2026, now: datetime.datetime | None = None) -> HistoryReport:
-    rng = random.Random(seed)  # noqa: S311 - demo data, not secrets
+    rng = random.Random(seed)
     now = now or timezone.now()
     term = Term.objects.get(school=school, is_current=True)
     zone = zoneinfo.ZoneInfo(school.time_zone)

@@ -3,10 +3,12 @@ import zoneinfo
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from communication.letters import Letter, default_letter, merge_field_problems
 from communication.models import ContactChannel, Direction, Outcome, Tone, Topic
 from communication.selectors import TimelineKind
 from roster.access import contactable_links_for, staff_students_visible_to
@@ -137,3 +139,45 @@ class TimelineFilterForm(forms.Form):
         ],
     )
     tone = forms.ChoiceField(label=_("Tone"), required=False, choices=[("", _("Any tone")), *Tone.choices])
+
+
+class IntroductionLetterForm(forms.Form):
+    """The letter in English and in each other language the class's families read and Homeroom has it in."""
+
+    how_to_reach = forms.CharField(label=_("How families can reach you"), max_length=200)
+    office_hours = forms.CharField(
+        label=_("Office hours"), max_length=200, help_text=_("For example: Tuesdays 3:15 to 4:00 pm, room 12.")
+    )
+
+    def __init__(self, *args: Any, languages: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.languages = languages
+        names = dict(settings.LANGUAGES)
+        for code in languages:
+            default = default_letter(code)
+            self.fields[f"subject_{code}"] = forms.CharField(
+                label=_("Subject (%(language)s)") % {"language": names[code]}, max_length=200, initial=default.subject
+            )
+            self.fields[f"body_{code}"] = forms.CharField(
+                label=_("Letter (%(language)s)") % {"language": names[code]},
+                widget=forms.Textarea(attrs={"rows": 16, "lang": code}),
+                max_length=5000,
+                initial=default.body,
+            )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        for name, value in list(cleaned.items()):
+            if name.startswith(("subject_", "body_")):
+                for problem in merge_field_problems(value):
+                    self.add_error(name, problem)
+        return cleaned
+
+    def letters(self) -> dict[str, Letter]:
+        return {
+            code: Letter(subject=self.cleaned_data[f"subject_{code}"], body=self.cleaned_data[f"body_{code}"])
+            for code in self.languages
+        }
+
+    def language_fields(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
+        return [(self[f"subject_{code}"], self[f"body_{code}"]) for code in self.languages]

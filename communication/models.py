@@ -188,3 +188,74 @@ class ContactSummary(models.Model):
 
     def __str__(self) -> str:
         return f"{self.student_id} in {self.term_id}"
+
+
+class MessageKind(models.TextChoices):
+    INTRODUCTION = "introduction", _("Introduction letter")
+
+
+class Message(models.Model):
+    """Something a member of staff sent to families through Homeroom: one personalised delivery per family."""
+
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="messages_sent", verbose_name=_("sender")
+    )
+    section = models.ForeignKey(
+        "roster.Section", models.CASCADE, null=True, blank=True, related_name="messages", verbose_name=_("class")
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=MessageKind.choices)
+    created_at = models.DateTimeField(_("sent"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        constraints: ClassVar = [
+            models.CheckConstraint(condition=Q(kind__in=MessageKind.values), name="message_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.created_at:%Y-%m-%d}"
+
+
+class DeliveryChannel(models.TextChoices):
+    EMAIL = "email", _("Email")
+    APP = "app", _("Homeroom inbox")
+
+
+class DeliveryStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class Delivery(models.Model):
+    """One family's copy of a message, in its language, and what became of it."""
+
+    message = models.ForeignKey(Message, models.CASCADE, related_name="deliveries", verbose_name=_("message"))
+    guardian = models.ForeignKey(Guardian, models.PROTECT, related_name="deliveries", verbose_name=_("recipient"))
+    interaction = models.OneToOneField(
+        Interaction, models.PROTECT, related_name="delivery", verbose_name=_("logged as")
+    )
+    channel = models.CharField(_("channel"), max_length=8, choices=DeliveryChannel.choices)
+    language = models.CharField(_("language"), max_length=8)
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("body"))
+    status = models.CharField(_("status"), max_length=8, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    error = models.CharField(_("error"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        constraints: ClassVar = [
+            models.CheckConstraint(condition=Q(channel__in=DeliveryChannel.values), name="delivery_channel_valid"),
+            models.CheckConstraint(condition=Q(status__in=DeliveryStatus.values), name="delivery_status_valid"),
+            # Never a duplicate: one copy of a message per family.
+            models.UniqueConstraint(fields=["message", "guardian"], name="delivery_once_per_guardian"),
+        ]
+        # Serves a family's inbox in the portal.
+        indexes: ClassVar = [models.Index(fields=["guardian", "-id"], name="delivery_guardian_inbox")]
+
+    def __str__(self) -> str:
+        return f"{self.channel} to {self.guardian_id}: {self.status}"

@@ -7,12 +7,22 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from functools import lru_cache
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, Max, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from communication.models import ContactSummary, Interaction, InteractionStudent, Source, Tone
+from communication.letters import Letter, translated_languages
+from communication.models import (
+    ContactSummary,
+    Delivery,
+    DeliveryStatus,
+    Interaction,
+    InteractionStudent,
+    MessageKind,
+    Source,
+    Tone,
+)
 from roster.access import contactable_links_for, students_in_care_of
 from roster.models import Guardian, School, Section, Student, StudentGuardian, Term
 
@@ -431,3 +441,131 @@ def class_ratio(*, section: Section, students: list[Student], show: int = 5) -> 
         furthest=below[:show],
         students_below_target=len(below),
     )
+
+
+# --- The introduction letter -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Recipient:
+    guardian: Guardian
+    students: list[Student]
+
+    @property
+    def child_names(self) -> str:
+        names = [student.preferred_name or student.first_name for student in self.students]
+        return (
+            names[0]
+            if len(names) == 1
+            else _("%(names)s and %(last)s")
+            % {
+                "names": ", ".join(names[:-1]),
+                "last": names[-1],
+            }
+        )
+
+
+def introduction_recipients(*, section: Section) -> list[Recipient]:
+    """Each family of a class we may contact and have not sent this class's introduction letter yet, with their
+    children in the class: brothers and sisters in one class share one letter."""
+    already = Delivery.objects.filter(message__section=section, message__kind=MessageKind.INTRODUCTION)
+    links = (
+        StudentGuardian.objects.filter(student__enrollments__section=section, contact_allowed=True)
+        .exclude(guardian__in=already.values("guardian_id"))
+        .select_related("guardian", "student")
+        .order_by("guardian__last_name", "guardian__first_name", "guardian_id", "student__first_name")
+    )
+    recipients: dict[int, Recipient] = {}
+    for link in links:
+        recipients.setdefault(link.guardian_id, Recipient(link.guardian, [])).students.append(link.student)
+    return list(recipients.values())
+
+
+@dataclass(frozen=True)
+class IntroductionStatus:
+    sent_to: int
+    last_sent_at: datetime.datetime | None
+
+
+def introduction_status(*, section: Section) -> IntroductionStatus:
+    deliveries = Delivery.objects.filter(message__section=section, message__kind=MessageKind.INTRODUCTION)
+    totals = deliveries.aggregate(sent_to=Count("id"), last_sent_at=Max("message__created_at"))
+    return IntroductionStatus(sent_to=totals["sent_to"], last_sent_at=totals["last_sent_at"])
+
+
+def inbox_of(*, guardian: Guardian, limit: int = 10) -> list[Delivery]:
+    """What Homeroom sent a family, newest first: their in-app inbox."""
+    return list(
+        Delivery.objects.filter(guardian=guardian)
+        .exclude(status=DeliveryStatus.FAILED)
+        .select_related("message__sender")
+        .order_by("-id")[:limit]
+    )
+
+
+def merge_values(
+    *, recipient: Recipient, sender: User, section: Section, how_to_reach: str, office_hours: str
+) -> dict[str, str]:
+    return {
+        "family_name": recipient.guardian.display_name,
+        "child_name": str(recipient.child_names),
+        "teacher_name": sender.full_name,
+        "class_name": section.name,
+        "school_name": section.term.school.name,
+        "how_to_reach": how_to_reach,
+        "office_hours": office_hours,
+    }
+
+
+@dataclass(frozen=True)
+class LetterLanguages:
+    languages: list[str]  # English first, then each other language the families read and the letter exists in
+    untranslated: dict[str, int]  # families who get the English letter, by the name of the language they read
+
+
+def letter_languages(recipients: list[Recipient]) -> LetterLanguages:
+    translated = translated_languages()
+    in_use: set[str] = set()
+    untranslated: dict[str, int] = {}
+    for recipient in recipients:
+        code = recipient.guardian.preferred_language
+        if code in translated:
+            in_use.add(code)
+        else:
+            name = recipient.guardian.language_label
+            untranslated[name] = untranslated.get(name, 0) + 1
+    return LetterLanguages(languages=["en", *sorted(in_use - {"en"})], untranslated=untranslated)
+
+
+@dataclass(frozen=True)
+class LetterPreview:
+    language: str
+    recipient: Recipient
+    letter: Letter
+
+
+def letter_previews(
+    *,
+    recipients: list[Recipient],
+    letters: dict[str, Letter],
+    sender: User,
+    section: Section,
+    how_to_reach: str,
+    office_hours: str,
+) -> list[LetterPreview]:
+    """The letter as the first family reading each language will get it."""
+    previews = []
+    for code, letter in letters.items():
+        recipient = next((r for r in recipients if r.guardian.preferred_language == code), None)
+        if recipient is None and code == "en" and recipients:
+            recipient = recipients[0]
+        if recipient is not None:
+            values = merge_values(
+                recipient=recipient,
+                sender=sender,
+                section=section,
+                how_to_reach=how_to_reach,
+                office_hours=office_hours,
+            )
+            previews.append(LetterPreview(code, recipient, letter.personalised(values)))
+    return previews

@@ -1,10 +1,12 @@
 """Writing the communication log. Every write recounts the term summaries it touches and is audited."""
 
 import datetime
+import logging
 from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
@@ -13,19 +15,27 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from audit.models import AuditAction
 from audit.services import record
+from communication.letters import Letter
 from communication.models import (
     ContactChannel,
     ContactSummary,
+    Delivery,
+    DeliveryChannel,
+    DeliveryStatus,
     Direction,
     Interaction,
     InteractionStudent,
+    Message,
+    MessageKind,
     Outcome,
     Source,
     Tone,
 )
-from communication.selectors import term_bounds, term_on
-from roster.access import contactable_links_for
-from roster.models import Guardian, Student, Term
+from communication.selectors import introduction_recipients, merge_values, term_bounds, term_on
+from roster.access import contactable_links_for, sections_taught_by
+from roster.models import Guardian, Section, Student, Term
+
+logger = logging.getLogger(__name__)
 
 SUMMARY_COUNTS = ("attempts", "contacts", "positives", "neutrals", "concerns")
 SUMMARY_FIELDS = (*SUMMARY_COUNTS, "last_contact_at", "last_contact_tone", "last_attempt_at")
@@ -152,3 +162,87 @@ def _summary(term: Term, row: dict[str, Any]) -> ContactSummary:
         last_contact_tone=row["last_contact_tone"] or "",
         **{name: row[name] for name in (*SUMMARY_COUNTS, "last_contact_at", "last_attempt_at")},
     )
+
+
+@transaction.atomic
+def send_introduction_letter(
+    *, sender: User, section: Section, letters: dict[str, Letter], how_to_reach: str, office_hours: str
+) -> int:
+    """Sends each family of a class that has not had it yet its introduction letter, personalised and in its
+    language where the teacher has the letter in it (English otherwise). Each one is logged as a positive contact.
+    Returns how many families it went to."""
+    if not sections_taught_by(sender).filter(pk=section.pk).exists():
+        raise PermissionDenied
+    message = Message.objects.create(sender=sender, section=section, kind=MessageKind.INTRODUCTION)
+    recipients = introduction_recipients(section=section)
+    for recipient in recipients:
+        guardian = recipient.guardian
+        language = guardian.preferred_language if guardian.preferred_language in letters else "en"
+        letter = letters[language].personalised(
+            merge_values(
+                recipient=recipient,
+                sender=sender,
+                section=section,
+                how_to_reach=how_to_reach,
+                office_hours=office_hours,
+            )
+        )
+        channel = DeliveryChannel.EMAIL if guardian.email else DeliveryChannel.APP
+        interaction = log_interaction(
+            logged_by=sender,
+            students=recipient.students,
+            guardian=guardian,
+            tone=Tone.POSITIVE,
+            summary=letter.subject,
+            channel=ContactChannel.EMAIL if channel == DeliveryChannel.EMAIL else ContactChannel.APP,
+            source=Source.SENT,
+        )
+        # The in-app inbox is the family's portal: the copy is there as soon as it is saved.
+        in_app = channel == DeliveryChannel.APP
+        Delivery.objects.create(
+            message=message,
+            guardian=guardian,
+            interaction=interaction,
+            channel=channel,
+            language=language,
+            subject=letter.subject[:200],
+            body=letter.body,
+            status=DeliveryStatus.SENT if in_app else DeliveryStatus.QUEUED,
+            sent_at=timezone.now() if in_app else None,
+        )
+    transaction.on_commit(lambda: _enqueue_deliveries(message.pk))
+    return len(recipients)
+
+
+def _enqueue_deliveries(message_id: int) -> None:
+    from communication.tasks import deliver_task  # tasks import services: import at call time
+
+    queued = Delivery.objects.filter(message_id=message_id, status=DeliveryStatus.QUEUED)
+    for delivery_id in queued.values_list("id", flat=True):
+        deliver_task.enqueue(delivery_id=delivery_id)
+
+
+def deliver(*, delivery_id: int) -> bool:
+    """Sends one queued email exactly once: of two workers racing for it, one claims it and the other stops.
+    Returns whether this call sent it."""
+    claimed = Delivery.objects.filter(id=delivery_id, status=DeliveryStatus.QUEUED).update(
+        status=DeliveryStatus.SENDING
+    )
+    if claimed != 1:
+        return False
+    delivery = Delivery.objects.select_related("guardian", "message__sender").get(id=delivery_id)
+    email = EmailMessage(
+        subject=delivery.subject,
+        body=delivery.body,
+        to=[delivery.guardian.email],
+        reply_to=[delivery.message.sender.email],
+        headers={"Content-Language": delivery.language},
+    )
+    try:
+        email.send()
+    except Exception as error:
+        Delivery.objects.filter(id=delivery_id).update(status=DeliveryStatus.FAILED, error=str(error)[:300])
+        logger.warning("Delivery %s failed: %s", delivery_id, error)
+        return False
+    Delivery.objects.filter(id=delivery_id).update(status=DeliveryStatus.SENT, sent_at=timezone.now())
+    return True

@@ -6,4 +6,5 @@ app_name = "communication"
 urlpatterns = [
     path("today/", views.today, name="today"),
     path("students/<int:student_id>/log/", views.log_contact, name="log_contact"),
+    path("classes/<int:section_id>/introduction/", views.introduction_letter, name="introduction_letter"),
 ]

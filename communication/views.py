@@ -3,19 +3,29 @@ from typing import Any
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_safe
 
 from audit.services import record_views
-from communication.forms import LogContactForm
+from communication.forms import IntroductionLetterForm, LogContactForm
+from communication.letters import MERGE_FIELDS, default_letter
 from communication.models import Tone
-from communication.selectors import students_without_positive_contact, today_for, with_family_links
-from communication.services import log_interaction
+from communication.selectors import (
+    introduction_recipients,
+    introduction_status,
+    letter_languages,
+    letter_previews,
+    students_without_positive_contact,
+    today_for,
+    with_family_links,
+)
+from communication.services import log_interaction, send_introduction_letter
 from homeroom.http import AuthenticatedRequest
-from roster.access import get_staff_visible_student_or_404
+from roster.access import get_staff_visible_student_or_404, sections_taught_by
 from roster.decorators import staff_required
 from roster.models import Student
 
@@ -121,3 +131,55 @@ def _safe_next(request: AuthenticatedRequest, *, default: str) -> str:
     if candidate and url_has_allowed_host_and_scheme(candidate, {request.get_host()}, request.is_secure()):
         return candidate
     return default
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def introduction_letter(request: AuthenticatedRequest, section_id: int) -> HttpResponse:
+    section = get_object_or_404(sections_taught_by(request.user).select_related("term__school"), pk=section_id)
+    recipients = introduction_recipients(section=section)
+    plan = letter_languages(recipients)
+    form = IntroductionLetterForm(
+        request.POST or None, languages=plan.languages, initial={"how_to_reach": request.user.email}
+    )
+    valid = form.is_bound and form.is_valid()
+    if valid and "send" in request.POST and recipients:
+        count = send_introduction_letter(
+            sender=request.user,
+            section=section,
+            letters=form.letters(),
+            how_to_reach=form.cleaned_data["how_to_reach"],
+            office_hours=form.cleaned_data["office_hours"],
+        )
+        messages.success(
+            request,
+            ngettext(
+                "Your introduction letter is on its way to %(count)d family.",
+                "Your introduction letter is on its way to %(count)d families.",
+                count,
+            )
+            % {"count": count},
+        )
+        return redirect("roster:section_detail", section_id=section.pk)
+    letters = form.letters() if valid else {code: default_letter(code) for code in plan.languages}
+    previews = letter_previews(
+        recipients=recipients,
+        letters=letters,
+        sender=request.user,
+        section=section,
+        how_to_reach=form.cleaned_data["how_to_reach"] if valid else request.user.email,
+        office_hours=form.cleaned_data["office_hours"] if valid else "…",
+    )
+    return render(
+        request,
+        "communication/introduction_letter.html",
+        {
+            "section": section,
+            "form": form,
+            "recipients": recipients,
+            "plan": plan,
+            "previews": previews,
+            "status": introduction_status(section=section),
+            "merge_fields": MERGE_FIELDS,
+        },
+    )

@@ -162,6 +162,13 @@ def sections_visible_to(user: User) -> QuerySet[Section]:
     return Section.objects.filter(id__in=_union(parts)) if parts else Section.objects.none()
 
 
+def sections_taught_by(user: User) -> QuerySet[Section]:
+    """Current classes a user teaches: the ones they may write to all families of, in their own name."""
+    if not _signed_in(user) or Role.TEACHER not in roles_of(user):
+        return Section.objects.none()
+    return Section.objects.filter(term__is_current=True, teachers=user)
+
+
 def get_visible_section_or_404(user: User, section_id: int) -> Section:
     return get_object_or_404(sections_visible_to(user).select_related("term__school"), pk=section_id)
 

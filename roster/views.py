@@ -14,6 +14,7 @@ from roster.access import (
     can_log_contact,
     get_visible_section_or_404,
     get_visible_student_or_404,
+    sections_taught_by,
     students_visible_to,
 )
 from roster.decorators import staff_required
@@ -37,7 +38,12 @@ def section_detail(request: AuthenticatedRequest, section_id: int) -> HttpRespon
     return render(
         request,
         "roster/section_detail.html",
-        {"section": section, "students": students, "class_ratio": class_ratio(section=section, students=students)},
+        {
+            "section": section,
+            "students": students,
+            "class_ratio": class_ratio(section=section, students=students),
+            "can_send_introduction": sections_taught_by(request.user).filter(pk=section.pk).exists(),
+        },
     )
 
 

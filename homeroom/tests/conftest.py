@@ -5,19 +5,14 @@ HOMEROOM_SCREENSHOTS=1 saves every visited page at 1280 and 375 px into screensh
 
 import os
 import re
-import socket
-import time
 from collections.abc import Callable, Iterator
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 # Playwright's sync API keeps an event loop running in the main thread, where the tests also use the ORM.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.test import Client
@@ -38,9 +33,6 @@ CHROMIUM_ARGS = [
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 PHONE: ViewportSize = {"width": 375, "height": 812}
 SCREENSHOT_DIR = Path(django_settings.BASE_DIR) / "screenshots"
-
-# allauth's codes are letters and digits, dashed in two halves ("ABCD-EF12"); the mail has the code on its own line.
-LOGIN_CODE = re.compile(r"^\s*([A-Z0-9]{3,}(?:-[A-Z0-9]{3,})+)\s*$", re.MULTILINE)
 
 
 @pytest.fixture(scope="session")
@@ -128,62 +120,3 @@ def screenshot(request: pytest.FixtureRequest) -> Callable[[Page, str], None]:
             page.set_viewport_size(original)
 
     return take
-
-
-class Mailbox:
-    """An aiosmtpd handler that keeps every message it is given."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # the name aiosmtpd calls
-        # With policy.default the parser builds an EmailMessage, whose get_body() finds the text part.
-        self.messages.append(cast(EmailMessage, message_from_bytes(envelope.content, policy=policy.default)))
-        return "250 Message accepted for delivery"
-
-    def wait_for_message_to(self, address: str, *, timeout: float = 5.0) -> EmailMessage:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for message in reversed(self.messages):
-                if address in {recipient.addr_spec for recipient in message["To"].addresses}:
-                    return message
-            time.sleep(0.05)
-        raise AssertionError(f"No mail to {address} within {timeout} s; received: {[m['To'] for m in self.messages]}")
-
-    def login_code_for(self, address: str) -> str:
-        body = self.wait_for_message_to(address).get_body(preferencelist=("plain",))
-        assert body is not None, "the sign-in mail has no text part"
-        text = body.get_content()
-        match = LOGIN_CODE.search(text)
-        assert match, f"No sign-in code in the mail to {address}:\n{text}"
-        return match.group(1)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-def smtp_server() -> Iterator[tuple[Controller, Mailbox]]:
-    mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    yield controller, mailbox
-    controller.stop()
-
-
-@pytest.fixture
-def mailbox(smtp_server: tuple[Controller, Mailbox], settings: Any) -> Mailbox:
-    """Mail the live server sends goes over SMTP to the local server; returns what it received in this test."""
-    controller, mailbox = smtp_server
-    mailbox.messages.clear()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = controller.port
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = ""
-    settings.EMAIL_HOST_PASSWORD = ""
-    return mailbox

@@ -12,6 +12,7 @@ URLS_WITH_IDS = {
     "roster:section_detail": "section",
     "portal:child_detail": "student",
     "communication:log_contact": "student",
+    "communication:introduction_letter": "section",
 }
 
 # (person, target) -> expected status code; each target is a student (or that student's class).
@@ -39,6 +40,20 @@ EXPECTED = {
         "leader": {OWN: 200, OTHER_CLASS: 200, OTHER_SCHOOL: 404},
         "other_leader": {OWN: 404, OTHER_CLASS: 404, OTHER_SCHOOL: 200},
         "district_admin": {OWN: 200, OTHER_CLASS: 200, OTHER_SCHOOL: 200},
+        "guardian": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},
+        "restricted_guardian": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},
+        "other_family": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},
+        "stranger": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},
+    },
+    # Only a class's own teachers write to its families in their name: leaders see the class but do not send.
+    "communication:introduction_letter": {
+        "teacher": {OWN: 200, OTHER_CLASS: 404, OTHER_SCHOOL: 404},
+        "other_teacher": {OWN: 404, OTHER_CLASS: 200, OTHER_SCHOOL: 404},
+        "far_teacher": {OWN: 404, OTHER_CLASS: 404, OTHER_SCHOOL: 200},
+        "counselor": {OWN: 404, OTHER_CLASS: 404, OTHER_SCHOOL: 404},
+        "leader": {OWN: 404, OTHER_CLASS: 404, OTHER_SCHOOL: 404},
+        "other_leader": {OWN: 404, OTHER_CLASS: 404, OTHER_SCHOOL: 404},
+        "district_admin": {OWN: 404, OTHER_CLASS: 404, OTHER_SCHOOL: 404},
         "guardian": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},
         "restricted_guardian": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},
         "other_family": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},

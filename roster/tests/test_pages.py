@@ -75,8 +75,9 @@ def test_the_class_page_reads_a_fixed_number_of_queries_whatever_its_size(
         StudentGuardianFactory(student=student, is_primary_contact=False, lives_with_student=False)
     client.force_login(teacher)
     # session, user, roles, section, students, family links, audit insert
-    # session, user, roles, class, students, family links, class ratio, contact summaries, one audit INSERT
-    with django_assert_num_queries(9):
+    # session, user, roles, class, students, family links, class ratio, contact summaries, one audit INSERT,
+    # whether this teacher may send the class's introduction letter
+    with django_assert_num_queries(10):
         response = client.get(reverse("roster:section_detail", args=[section.id]))
     assert len(response.context["students"]) == size
 

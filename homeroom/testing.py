@@ -1,0 +1,46 @@
+"""Test helpers shared by every app's tests: a real SMTP mailbox (served by aiosmtpd in conftest.py)."""
+
+import re
+import socket
+import time
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+# allauth's codes are letters and digits, dashed in two halves ("ABCD-EF12"); the mail has the code on its own line.
+LOGIN_CODE = re.compile(r"^\s*([A-Z0-9]{3,}(?:-[A-Z0-9]{3,})+)\s*$", re.MULTILINE)
+
+
+class Mailbox:
+    """An aiosmtpd handler that keeps every message it is given."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # the name aiosmtpd calls
+        # With policy.default the parser builds an EmailMessage, whose get_body() finds the text part.
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 Message accepted for delivery"
+
+    def wait_for_message_to(self, address: str, *, timeout: float = 5.0) -> EmailMessage:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for message in reversed(self.messages):
+                if address in {recipient.addr_spec for recipient in message["To"].addresses}:
+                    return message
+            time.sleep(0.05)
+        raise AssertionError(f"No mail to {address} within {timeout} s; received: {[m['To'] for m in self.messages]}")
+
+    def login_code_for(self, address: str) -> str:
+        body = self.wait_for_message_to(address).get_body(preferencelist=("plain",))
+        assert body is not None, "the sign-in mail has no text part"
+        text = body.get_content()
+        match = LOGIN_CODE.search(text)
+        assert match, f"No sign-in code in the mail to {address}:\n{text}"
+        return match.group(1)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
