@@ -31,7 +31,7 @@ class LogContactForm(forms.Form):
     summary = forms.CharField(
         label=_("What was said, in a sentence"),
         max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 3}),
+        widget=forms.Textarea(attrs={"rows": 3, "autofocus": True}),
     )
     tone = forms.ChoiceField(label=_("Tone"), choices=Tone.choices, widget=forms.RadioSelect)
     outcome = forms.ChoiceField(
@@ -55,7 +55,7 @@ class LogContactForm(forms.Form):
         label=_("When"),
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        help_text=_("Leave empty for now."),
+        help_text=_("Leave empty to use the current time."),
     )
     follow_up_on = forms.DateField(
         label=_("Follow up on"),
@@ -179,5 +179,6 @@ class IntroductionLetterForm(forms.Form):
             for code in self.languages
         }
 
-    def language_fields(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
-        return [(self[f"subject_{code}"], self[f"body_{code}"]) for code in self.languages]
+    def language_fields(self) -> list[tuple[str, forms.BoundField, forms.BoundField]]:
+        names = dict(settings.LANGUAGES)
+        return [(str(names[code]), self[f"subject_{code}"], self[f"body_{code}"]) for code in self.languages]

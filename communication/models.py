@@ -33,7 +33,7 @@ class Tone(models.TextChoices):
 
 class Topic(models.TextChoices):
     ACADEMIC = "academic", _("Academic")
-    BEHAVIOR = "behavior", _("Behaviour")
+    BEHAVIOR = "behavior", _("Behavior")
     ATTENDANCE = "attendance", _("Attendance")
     SOCIAL_EMOTIONAL = "social_emotional", _("Social-emotional")
     HEALTH = "health", _("Health")
