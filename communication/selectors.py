@@ -20,6 +20,7 @@ from communication.models import (
     Interaction,
     InteractionStudent,
     MessageKind,
+    Outcome,
     Source,
     Tone,
 )
@@ -312,6 +313,41 @@ def students_without_positive_contact(students: Iterable[Student]) -> list[Stude
     students = list(students)
     summaries = current_summaries(students)
     return [s for s in students if s.pk not in summaries or summaries[s.pk].positives == 0]
+
+
+def households_without_good_news(*, guardian: Guardian, students: Iterable[Student]) -> list[Student]:
+    """Of these students, the ones whose family, as reached through this guardian, has had no positive contact
+    this term. Guardians who live with the student are one household and share their good news; a guardian in a
+    separate household is a family of their own (DESIGN: a family's first contact of the term is positive)."""
+    students = list(students)
+    if not students:
+        return []
+    term = Term.objects.filter(school_id=students[0].school_id, is_current=True).select_related("school").first()
+    if term is None:
+        return []
+    links = list(
+        StudentGuardian.objects.filter(student__in=students).values("student_id", "guardian_id", "lives_with_student")
+    )
+    households: dict[int, set[int]] = {student.pk: {guardian.pk} for student in students}
+    for link in links:
+        if link["guardian_id"] == guardian.pk and link["lives_with_student"]:
+            households[link["student_id"]] |= {
+                other["guardian_id"]
+                for other in links
+                if other["student_id"] == link["student_id"] and other["lives_with_student"]
+            }
+    starts_at, ends_at = term_bounds(term, term.school)
+    heard = set(
+        InteractionStudent.objects.filter(
+            student__in=students,
+            interaction__guardian_id__in=set().union(*households.values()),
+            interaction__tone=Tone.POSITIVE,
+            interaction__outcome=Outcome.REACHED,
+            interaction__occurred_at__gte=starts_at,
+            interaction__occurred_at__lt=ends_at,
+        ).values_list("student_id", "interaction__guardian_id")
+    )
+    return [s for s in students if not any((s.pk, g) in heard for g in households[s.pk])]
 
 
 def student_ratio(student: Student) -> Ratio:

@@ -96,11 +96,13 @@ def log_interaction(
 
 def _close_follow_ups(*, logged_by: User, students: Sequence[Student], before: Interaction) -> None:
     """Reaching the family again is the follow-up: this user's open follow-ups on these students are done."""
+    # A contact back-dated to before a follow-up was set does not answer it.
     Interaction.objects.filter(
         logged_by=logged_by,
         follow_up_on__isnull=False,
         follow_up_closed_at__isnull=True,
         student_links__student__in=students,
+        occurred_at__lte=before.occurred_at,
     ).exclude(pk=before.pk).update(follow_up_closed_at=before.occurred_at)
 
 

@@ -15,6 +15,7 @@ from communication.forms import IntroductionLetterForm, LogContactForm
 from communication.letters import MERGE_FIELDS, default_letter
 from communication.models import Tone
 from communication.selectors import (
+    households_without_good_news,
     introduction_recipients,
     introduction_status,
     letter_languages,
@@ -58,18 +59,26 @@ def log_contact(request: AuthenticatedRequest, student_id: int) -> HttpResponse:
         return _render_log(request, student, form, next_url, without_positive=without_positive)
     data = form.interaction_fields()
     # Positive first: a concern to a family with no good news yet this term is questioned, never blocked.
-    lacking = students_without_positive_contact(data["students"]) if data["tone"] == Tone.CONCERN else []
+    lacking = (
+        households_without_good_news(guardian=data["guardian"], students=data["students"])
+        if data["tone"] == Tone.CONCERN
+        else []
+    )
     if lacking and "positive_first" in request.POST:
         _keep_concern_draft(request, student, form)
         return redirect(_log_url(student, tone=Tone.POSITIVE, next=next_url))
     if lacking and not form.cleaned_data["confirm_concern"]:
         return _render_log(request, student, form, next_url, without_positive=lacking, ask_positive_first=True)
 
-    log_interaction(logged_by=request.user, **data)
+    interaction = log_interaction(logged_by=request.user, **data)
     messages.success(request, _("Contact logged."))
     if data["tone"] == Tone.POSITIVE and _has_concern_draft(request, student):
-        messages.info(request, _("Good news first: done. Here is the concern you started."))
-        return redirect(_log_url(student, draft="1", next=next_url))
+        if interaction.is_contact:
+            messages.info(request, _("Good news first: done. Here is the concern you started."))
+            return redirect(_log_url(student, draft="good-news-first", next=next_url))
+        # The good news did not reach them: the family still has none, so the question stays.
+        messages.info(request, _("The good news did not reach the family yet. Here is the concern you started."))
+        return redirect(_log_url(student, draft="kept", next=next_url))
     return redirect(next_url)
 
 
@@ -103,7 +112,8 @@ def _initial(request: AuthenticatedRequest, student: Student) -> dict[str, Any]:
         draft = drafts.pop(str(student.pk), None)
         request.session[CONCERN_DRAFT_KEY] = drafts
         if draft:
-            return {**draft, "tone": Tone.CONCERN, "confirm_concern": True}
+            good_news_first = request.GET["draft"] == "good-news-first"
+            return {**draft, "tone": Tone.CONCERN, "confirm_concern": good_news_first}
     initial = {}
     for name in ("tone", "channel", "outcome", "topic"):
         if name in request.GET:
@@ -112,7 +122,10 @@ def _initial(request: AuthenticatedRequest, student: Student) -> dict[str, Any]:
 
 
 def _keep_concern_draft(request: AuthenticatedRequest, student: Student, form: LogContactForm) -> None:
-    draft = {name: form.data.get(name, "") for name in ("summary", "channel", "topic", "outcome", "direction")}
+    # Everything the concern said and whom it was for, as typed: it comes back exactly as it was.
+    fields = ("summary", "guardian", "channel", "topic", "outcome", "direction", "occurred_at", "follow_up_on")
+    draft: dict[str, Any] = {name: form.data.get(name, "") for name in fields}
+    draft["students"] = request.POST.getlist("students")
     drafts = request.session.get(CONCERN_DRAFT_KEY, {})
     drafts[str(student.pk)] = draft
     request.session[CONCERN_DRAFT_KEY] = drafts

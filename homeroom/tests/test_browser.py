@@ -3,15 +3,16 @@
 Run only these: pytest -m browser. See conftest.py here for the harness."""
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from accounts.models import User
-from homeroom.tests.conftest import Mailbox
+from communication.models import ContactChannel, Interaction, Outcome, Tone
+from homeroom.testing import Mailbox
 
 if TYPE_CHECKING:
     from conftest import World
@@ -48,7 +49,8 @@ def test_a_teacher_signs_in_with_a_password_and_opens_a_student_from_their_class
     assert len(family) == 2  # the guardian, and the one with a contact restriction
 
     sign_in_with_password(page, teacher.email, PASSWORD)
-    expect(page).to_have_url(re.compile(r"/classes/$"))
+    expect(page).to_have_url(re.compile(r"/today/$"))  # a teacher's day starts with who to reach
+    page.get_by_role("navigation").get_by_role("link", name="Classes").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Classes")
     screenshot(page, "class-list")
 
@@ -116,6 +118,8 @@ PAGES: dict[str, tuple[str | None, Callable[["World"], str]]] = {
     "two-factor": ("teacher", lambda world: "/accounts/2fa/"),
     "two-factor-setup": ("teacher", lambda world: "/accounts/2fa/totp/activate/"),
     "password-change": ("teacher", lambda world: "/accounts/password/change/"),
+    "today": ("teacher", lambda world: "/today/"),
+    "log-contact": ("teacher", lambda world: f"/students/{world.student.id}/log/?tone=positive&channel=call"),
 }
 
 
@@ -170,3 +174,57 @@ def test_a_parent_whose_account_language_is_spanish_sees_the_portal_in_spanish(p
     expect(page.get_by_role("combobox").locator("option:checked")).to_have_text("Español")
     expect(page.get_by_role("main")).to_contain_text(world.student.display_name)
     screenshot(page, "parent-home-es")
+
+
+class Gestures:
+    """What a teacher does with their thumbs, counted: the promise is "two taps and one sentence"."""
+
+    def __init__(self) -> None:
+        self.taps = 0
+        self.sentences = 0
+
+    def tap(self, target: Locator) -> None:
+        target.tap()
+        self.taps += 1
+
+    def type_sentence(self, target: Locator, sentence: str) -> None:
+        target.fill(sentence)
+        self.sentences += 1
+
+
+@pytest.fixture
+def touch_phone_page(chromium: Browser, server: str) -> Iterator[Page]:
+    """A phone held in one hand: small screen, mobile layout, touch instead of a mouse."""
+    context = chromium.new_context(
+        base_url=server, viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True, locale="en-US"
+    )
+    context.set_default_timeout(5_000)
+    yield context.new_page()
+    context.close()
+
+
+def test_a_teacher_logs_good_news_from_today_on_a_phone_in_two_taps_and_one_sentence(
+    touch_phone_page, world, sign_in_as, screenshot
+):
+    page = touch_phone_page
+    ana = world.student
+    sign_in_as(page, world.people["teacher"])
+    page.goto("/today/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Today")
+    screenshot(page, "today")
+    assert not Interaction.objects.exists()
+    thumbs = Gestures()
+
+    thumbs.tap(page.get_by_role("link", name=f"Log good news · {ana.display_name}"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Log a contact about {ana.display_name}")
+    thumbs.type_sentence(page.get_by_label("What was said, in a sentence"), "Ana read her poem aloud to the class.")
+    screenshot(page, "log-good-news")
+    thumbs.tap(page.get_by_role("button", name="Save"))
+
+    expect(page).to_have_url(re.compile(r"/today/$"))
+    expect(page.get_by_role("status")).to_contain_text("Contact logged.")
+    contact = Interaction.objects.get()
+    assert (contact.tone, contact.channel, contact.outcome) == (Tone.POSITIVE, ContactChannel.CALL, Outcome.REACHED)
+    assert list(contact.students.all()) == [ana]
+    assert contact.summary == "Ana read her poem aloud to the class."
+    assert (thumbs.taps, thumbs.sentences) == (2, 1)
