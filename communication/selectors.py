@@ -115,6 +115,13 @@ class Ratio:
         return bool(self.positives or self.concerns)
 
 
+def ratio_of(summary: "ContactSummary | None", *, target: int) -> Ratio:
+    """A student's ratio over a term from its summary: no summary, no contact yet."""
+    return Ratio(
+        positives=summary.positives if summary else 0, concerns=summary.concerns if summary else 0, target=target
+    )
+
+
 # --- Terms and dates -------------------------------------------------------------------------------------------
 
 
@@ -241,11 +248,7 @@ def today_for(*, user: User, now: datetime.datetime | None = None) -> TodayList:
             student=student,
             today=today,
             summary=summary,
-            ratio=Ratio(
-                positives=summary.positives if summary else 0,
-                concerns=summary.concerns if summary else 0,
-                target=student.school.positive_ratio_target,
-            ),
+            ratio=ratio_of(summary, target=student.school.positive_ratio_target),
             follow_up_on=follow_up[0] if follow_up else None,
             follow_up_note=follow_up[1] if follow_up else "",
             reason=reason_to_reach(
@@ -351,12 +354,7 @@ def households_without_good_news(*, guardian: Guardian, students: Iterable[Stude
 
 
 def student_ratio(student: Student) -> Ratio:
-    summary = current_summaries([student]).get(student.pk)
-    return Ratio(
-        positives=summary.positives if summary else 0,
-        concerns=summary.concerns if summary else 0,
-        target=student.school.positive_ratio_target,
-    )
+    return ratio_of(current_summaries([student]).get(student.pk), target=student.school.positive_ratio_target)
 
 
 @dataclass(frozen=True)
@@ -465,9 +463,7 @@ def class_ratio(*, section: Section, students: list[Student], show: int = 5) -> 
     summaries = current_summaries(students)
     per_student = []
     for student in students:
-        summary = summaries.get(student.pk)
-        positives, concerns = (summary.positives, summary.concerns) if summary else (0, 0)
-        per_student.append(StudentRatio(student, Ratio(positives=positives, concerns=concerns, target=target)))
+        per_student.append(StudentRatio(student, ratio_of(summaries.get(student.pk), target=target)))
     below = sorted(
         (sr for sr in per_student if not sr.ratio.meets_target),
         key=lambda sr: (-sr.ratio.positives_needed, sr.student.last_name, sr.student.first_name),

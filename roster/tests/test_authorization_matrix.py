@@ -16,35 +16,25 @@ URLS_WITH_IDS = {
 }
 
 # (person, target) -> expected status code; each target is a student (or that student's class).
+# The student page and logging a contact with the family: open to the staff who see the student.
+STUDENT_FOR_STAFF = {
+    "teacher": {OWN: 200, OTHER_CLASS: 404, OTHER_SCHOOL: 404},
+    "other_teacher": {OWN: 404, OTHER_CLASS: 200, OTHER_SCHOOL: 404},
+    "far_teacher": {OWN: 404, OTHER_CLASS: 404, OTHER_SCHOOL: 200},
+    "counselor": {OWN: 200, OTHER_CLASS: 404, OTHER_SCHOOL: 404},
+    "leader": {OWN: 200, OTHER_CLASS: 200, OTHER_SCHOOL: 404},
+    "other_leader": {OWN: 404, OTHER_CLASS: 404, OTHER_SCHOOL: 200},
+    "district_admin": {OWN: 200, OTHER_CLASS: 200, OTHER_SCHOOL: 200},
+    # Families use the portal: the staff page is refused outright, whichever child.
+    "guardian": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},
+    "restricted_guardian": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},
+    "other_family": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},
+    "stranger": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},
+}
+
 EXPECTED = {
-    "roster:student_detail": {
-        "teacher": {OWN: 200, OTHER_CLASS: 404, OTHER_SCHOOL: 404},
-        "other_teacher": {OWN: 404, OTHER_CLASS: 200, OTHER_SCHOOL: 404},
-        "far_teacher": {OWN: 404, OTHER_CLASS: 404, OTHER_SCHOOL: 200},
-        "counselor": {OWN: 200, OTHER_CLASS: 404, OTHER_SCHOOL: 404},
-        "leader": {OWN: 200, OTHER_CLASS: 200, OTHER_SCHOOL: 404},
-        "other_leader": {OWN: 404, OTHER_CLASS: 404, OTHER_SCHOOL: 200},
-        "district_admin": {OWN: 200, OTHER_CLASS: 200, OTHER_SCHOOL: 200},
-        # Families use the portal: the staff page is refused outright, whichever child.
-        "guardian": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},
-        "restricted_guardian": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},
-        "other_family": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},
-        "stranger": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},
-    },
-    # Logging a contact is open to the staff who see the student, like the student page.
-    "communication:log_contact": {
-        "teacher": {OWN: 200, OTHER_CLASS: 404, OTHER_SCHOOL: 404},
-        "other_teacher": {OWN: 404, OTHER_CLASS: 200, OTHER_SCHOOL: 404},
-        "far_teacher": {OWN: 404, OTHER_CLASS: 404, OTHER_SCHOOL: 200},
-        "counselor": {OWN: 200, OTHER_CLASS: 404, OTHER_SCHOOL: 404},
-        "leader": {OWN: 200, OTHER_CLASS: 200, OTHER_SCHOOL: 404},
-        "other_leader": {OWN: 404, OTHER_CLASS: 404, OTHER_SCHOOL: 200},
-        "district_admin": {OWN: 200, OTHER_CLASS: 200, OTHER_SCHOOL: 200},
-        "guardian": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},
-        "restricted_guardian": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},
-        "other_family": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},
-        "stranger": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},
-    },
+    "roster:student_detail": STUDENT_FOR_STAFF,
+    "communication:log_contact": STUDENT_FOR_STAFF,
     # Only a class's own teachers write to its families in their name: leaders see the class but do not send.
     "communication:introduction_letter": {
         "teacher": {OWN: 200, OTHER_CLASS: 404, OTHER_SCHOOL: 404},
