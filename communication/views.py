@@ -1,4 +1,5 @@
 from typing import Any
+from urllib.parse import quote
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -30,7 +31,7 @@ from roster.access import get_staff_visible_student_or_404, sections_taught_by
 from roster.decorators import staff_required
 from roster.models import Student
 
-TODAY_PAGE_SIZE = 15
+TODAY_PAGE_SIZE = 10  # a day's worth of calls: the rest are a tap away
 CONCERN_DRAFT_KEY = "concern_draft"
 
 
@@ -39,9 +40,10 @@ CONCERN_DRAFT_KEY = "concern_draft"
 def today(request: AuthenticatedRequest) -> HttpResponse:
     today_list = today_for(user=request.user)
     page = Paginator(today_list.rows, TODAY_PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = with_family_links(user=request.user, rows=list(page.object_list))
+    rows = with_family_links(rows=list(page.object_list))
     record_views(actor=request.user, students=[row.student for row in rows], what="Today list", request=request)
-    return render(request, "communication/today.html", {"today": today_list, "page": page, "rows": rows})
+    context = {"today": today_list, "page": page, "rows": rows, "next_url": quote(request.get_full_path())}
+    return render(request, "communication/today.html", context)
 
 
 @require_http_methods(["GET", "POST"])

@@ -241,7 +241,7 @@ def test_the_restricted_guardian_is_not_a_choice_on_the_log_form(teacher, ana, p
 
 
 def test_the_restricted_guardian_is_not_on_the_today_row(teacher, ana, parent, restricted):
-    rows = with_family_links(user=teacher, rows=today_for(user=teacher).rows)
+    rows = with_family_links(rows=today_for(user=teacher).rows)
 
     [row] = [row for row in rows if row.student == ana]
     assert [link.guardian for link in row.family_links] == [parent]

@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 
-from communication.models import ContactSummary, Tone
+from communication.models import Tone
 from communication.selectors import (
     Ratio,
     Reason,
@@ -175,20 +175,14 @@ def make_row(
     *,
     last_contact_on: datetime.date | None = None,
     follow_up_on: datetime.date | None = None,
-    summary: ContactSummary | None = None,
     pk: int = 1,
 ) -> TodayRow:
-    if summary is None and last_contact_on is not None:
-        at_noon = datetime.datetime.combine(last_contact_on, datetime.time(12), tzinfo=datetime.UTC)
-        summary = ContactSummary(last_contact_at=at_noon, positives=1)
     return TodayRow(
         student=Student(pk=pk, first_name="Kid", last_name=last_name, school=SCHOOL),
         reason=reason,
         today=TODAY,
-        summary=summary,
-        ratio=Ratio(
-            positives=summary.positives if summary else 0, concerns=summary.concerns if summary else 0, target=4
-        ),
+        ratio=Ratio(positives=1 if last_contact_on else 0, concerns=0, target=4),
+        last_contact_on=last_contact_on,
         follow_up_on=follow_up_on,
     )
 

@@ -11,6 +11,7 @@ from audit.models import AccessEvent
 from communication.models import Outcome, Tone
 from communication.selectors import Reason, today_for
 from communication.tests.conftest import TODAY, at, days_ago, log
+from communication.views import TODAY_PAGE_SIZE
 from roster.tests.factories import EnrollmentFactory, StudentGuardianFactory, enroll_class
 
 pytestmark = pytest.mark.usefixtures("on_a_wednesday_in_november")
@@ -213,19 +214,20 @@ def test_a_follow_up_due_tomorrow_leaves_the_row_as_it_was(client, teacher, ana,
 # --- Pages -------------------------------------------------------------------------------------------------------
 
 
-def test_the_today_page_shows_15_families_a_page(client, world, teacher):
-    enroll_class(section=world.section, size=19)  # and Ana: 20
+def test_the_today_page_shows_a_page_of_families_at_a_time(client, world, teacher):
+    assert TODAY_PAGE_SIZE == 10
+    enroll_class(section=world.section, size=14)  # and Ana: 15
     client.force_login(teacher)
 
     first = client.get(TODAY_URL)
     second = client.get(TODAY_URL, {"page": 2})
 
-    assert len(first.context["rows"]) == 15
+    assert len(first.context["rows"]) == 10
     assert "Page 1 of 2" in first.content.decode()
     assert len(second.context["rows"]) == 5
-    assert '<ol class="cards today-list" start="16">' in second.content.decode()
+    assert '<ol class="cards today-list" start="11">' in second.content.decode()
     shown = [row.student for row in [*first.context["rows"], *second.context["rows"]]]
-    assert len(set(shown)) == 20
+    assert len(set(shown)) == 15
 
 
 @pytest.mark.parametrize("size", [3, 30])
@@ -241,7 +243,7 @@ def test_the_today_page_reads_a_fixed_number_of_queries_whatever_the_class_size(
     # session, user, roles, students, summaries, follow-ups, family links of the page, one audit INSERT
     with django_assert_num_queries(8):
         response = client.get(TODAY_URL)
-    assert len(response.context["rows"]) == min(size, 15)
+    assert len(response.context["rows"]) == min(size, TODAY_PAGE_SIZE)
 
 
 def test_opening_today_logs_one_view_per_student_shown(client, world, teacher):
@@ -250,7 +252,7 @@ def test_opening_today_logs_one_view_per_student_shown(client, world, teacher):
 
     client.get(TODAY_URL)
 
-    assert AccessEvent.objects.filter(actor=teacher, what="Today list").count() == 15
+    assert AccessEvent.objects.filter(actor=teacher, what="Today list").count() == TODAY_PAGE_SIZE
 
 
 # --- Who has a Today list ----------------------------------------------------------------------------------------
