@@ -2,9 +2,15 @@
 
     make bench            # SQLite, then PostgreSQL
     python bench/run.py --database sqlite --runs 50
+    python bench/run.py --database sqlite --skip-district                    # a quick run: no district
+    python bench/run.py --database sqlite --district-students 5000 --district-interactions 200000
 
 The "bare signed-in page" is the baseline every later figure is stated against: a signed-in request that
 renders the base template and reads only the session, the user and their roles.
+
+After the small pages, the district of `manage.py seed_district` is built into the same scratch database and the
+Today list of teacher150 (150 students, two terms of the log) is measured, with the bare page measured again
+next to it: the district's ratio comes from one run on one database.
 """
 
 import argparse
@@ -32,11 +38,17 @@ def median_ms(fn: Callable[[], object], runs: int) -> float:
     return statistics.median(samples)
 
 
+MIN_DISTRICT_RUNS = 30
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--database", choices=["sqlite", "postgres"], required=True)
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--class-size", type=int, default=30)
+    parser.add_argument("--district-students", type=int, default=50_000)
+    parser.add_argument("--district-interactions", type=int, default=2_000_000)
+    parser.add_argument("--skip-district", action="store_true", help="Measure the small pages only.")
     args = parser.parse_args()
     if args.database == "sqlite":
         os.environ.pop("DATABASE_URL", None)
@@ -55,7 +67,9 @@ def main() -> None:
     from django.urls import reverse
     from django.utils import timezone
 
+    from accounts.models import User
     from roster.tests.factories import SectionFactory, StaffRoleFactory, UserFactory, enroll_class
+    from seeding.district import TEACHER150_EMAIL, build_district
 
     setup_test_environment()
     test_db = connection.creation.create_test_db(verbosity=0, autoclobber=True)
@@ -76,14 +90,44 @@ def main() -> None:
             "teacher's class list": median_ms(lambda: staff.get(reverse("roster:section_list")), args.runs),
             f"class page ({args.class_size} students)": median_ms(lambda: staff.get(class_url), args.runs),
         }
+        groups = [("", figures)]
+
+        if not args.skip_district:
+            started = time.perf_counter()
+            report = build_district(
+                students=args.district_students,
+                interactions=args.district_interactions,
+                on_progress=lambda line: print(f"  seeding: {line}", file=sys.stderr, flush=True),
+            )
+            seeded_in = time.perf_counter() - started
+            teacher150 = Client()
+            teacher150.force_login(User.objects.get(email=TEACHER150_EMAIL))
+            today_url = reverse("communication:today")
+            response = teacher150.get(today_url)
+            # Measure the page we think we measure: a full list, not an error page or an empty one.
+            assert response.status_code == 200, response.status_code
+            assert response.context["today"].total == report.teacher150.students == 150
+            runs = max(args.runs, MIN_DISTRICT_RUNS)
+            district = {
+                "bare signed-in page": median_ms(lambda: bare.get("/"), runs),
+                f"Today ({report.teacher150.students} students)": median_ms(lambda: teacher150.get(today_url), runs),
+            }
+            title = (
+                f"district: {report.students:,} students, {report.interactions:,} interactions, "
+                f"seeded in {seeded_in:.0f} s; median of {runs} runs"
+            )
+            groups.append((title, district))
     finally:
         connection.creation.destroy_test_db(test_db, verbosity=0)
 
-    baseline = figures["bare signed-in page"]
     machine = f"{platform.machine()}, {os.cpu_count()} cores"
     print(f"\n{args.database} · {timezone.localdate()} · {machine} · median of {args.runs} runs")
-    for name, ms in figures.items():
-        print(f"  {name:<32} {ms:7.2f} ms   {ms / baseline:4.1f}x bare")
+    for title, group in groups:
+        if title:
+            print(f"  {title}")
+        baseline = group["bare signed-in page"]  # each group against the bare page measured beside it
+        for name, ms in group.items():
+            print(f"  {name:<32} {ms:7.2f} ms   {ms / baseline:4.1f}x bare")
 
 
 if __name__ == "__main__":
