@@ -2,6 +2,7 @@
 
 import datetime
 import zoneinfo
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -132,10 +133,6 @@ def _zone(name: str) -> zoneinfo.ZoneInfo:
 
 def local_date(moment: datetime.datetime, school: School) -> datetime.date:
     return moment.astimezone(_zone(school.time_zone)).date()
-
-
-def school_today(school: School) -> datetime.date:
-    return local_date(timezone.now(), school)
 
 
 def term_bounds(term: Term, school: School) -> tuple[datetime.datetime, datetime.datetime]:
@@ -314,12 +311,14 @@ def students_without_positive_contact(students: Iterable[Student]) -> list[Stude
     return [s for s in students if s.pk not in summaries or summaries[s.pk].positives == 0]
 
 
-def households_without_good_news(*, guardian: Guardian, students: Iterable[Student]) -> list[Student]:
-    """Of these students, the ones whose family, as reached through this guardian, has had no positive contact
-    this term. Guardians who live with the student are one household and share their good news; a guardian in a
-    separate household is a family of their own (DESIGN: a family's first contact of the term is positive)."""
+def good_news_first_for(*, tone: str, guardian: Guardian, students: Iterable[Student]) -> list[Student]:
+    """Of these students, the ones for whom a contact of this tone with this guardian should wait for good news
+    (`positive_first_applies`), counting the good news of the guardian's household this term. Guardians who live
+    with the student are one household and share their good news; a guardian in a separate household is a family
+    of their own (DESIGN: a family's first contact of the term is positive)."""
     students = list(students)
-    if not students:
+    # Only a tone that would wait even after good news needs the count (a concern); spare the queries otherwise.
+    if not students or not positive_first_applies(tone=tone, positives_this_term=0):
         return []
     term = Term.objects.filter(school_id=students[0].school_id, is_current=True).select_related("school").first()
     if term is None:
@@ -336,7 +335,7 @@ def households_without_good_news(*, guardian: Guardian, students: Iterable[Stude
                 if other["student_id"] == link["student_id"] and other["lives_with_student"]
             }
     starts_at, ends_at = term_bounds(term, term.school)
-    heard = set(
+    heard = Counter(
         InteractionStudent.objects.filter(
             student__in=students,
             interaction__guardian_id__in=set().union(*households.values()),
@@ -346,7 +345,13 @@ def households_without_good_news(*, guardian: Guardian, students: Iterable[Stude
             interaction__occurred_at__lt=ends_at,
         ).values_list("student_id", "interaction__guardian_id")
     )
-    return [s for s in students if not any((s.pk, g) in heard for g in households[s.pk])]
+    return [
+        student
+        for student in students
+        if positive_first_applies(
+            tone=tone, positives_this_term=sum(heard[(student.pk, g)] for g in households[student.pk])
+        )
+    ]
 
 
 def student_ratio(student: Student) -> Ratio:

@@ -16,7 +16,7 @@ from communication.forms import IntroductionLetterForm, LogContactForm
 from communication.letters import MERGE_FIELDS, default_letter
 from communication.models import Tone
 from communication.selectors import (
-    households_without_good_news,
+    good_news_first_for,
     introduction_recipients,
     introduction_status,
     letter_languages,
@@ -61,11 +61,7 @@ def log_contact(request: AuthenticatedRequest, student_id: int) -> HttpResponse:
         return _render_log(request, student, form, next_url, without_positive=without_positive)
     data = form.interaction_fields()
     # Positive first: a concern to a family with no good news yet this term is questioned, never blocked.
-    lacking = (
-        households_without_good_news(guardian=data["guardian"], students=data["students"])
-        if data["tone"] == Tone.CONCERN
-        else []
-    )
+    lacking = good_news_first_for(tone=data["tone"], guardian=data["guardian"], students=data["students"])
     if lacking and "positive_first" in request.POST:
         _keep_concern_draft(request, student, form)
         return redirect(_log_url(student, tone=Tone.POSITIVE, next=next_url))
