@@ -27,15 +27,19 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "homeroom.settings")
 os.environ.setdefault("HOMEROOM_TESTING", "true")
 
 
-def median_ms(fn: Callable[[], object], runs: int) -> float:
-    for _ in range(5):  # warm caches, templates and connections
-        fn()
-    samples = []
+def median_ms(pages: dict[str, Callable[[], object]], runs: int) -> dict[str, float]:
+    """Median time of each page, the pages taken in turn within each run: a shared machine's slow spell then
+    weighs on every page alike, and the ratios between them hold."""
+    for fn in pages.values():
+        for _ in range(5):  # warm caches, templates and connections
+            fn()
+    samples: dict[str, list[float]] = {name: [] for name in pages}
     for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
+        for name, fn in pages.items():
+            start = time.perf_counter()
+            fn()
+            samples[name].append((time.perf_counter() - start) * 1000)
+    return {name: statistics.median(times) for name, times in samples.items()}
 
 
 MIN_DISTRICT_RUNS = 30
@@ -85,11 +89,14 @@ def main() -> None:
         staff.force_login(teacher)
         class_url = reverse("roster:section_detail", args=[section.id])
 
-        figures = {
-            "bare signed-in page": median_ms(lambda: bare.get("/"), args.runs),
-            "teacher's class list": median_ms(lambda: staff.get(reverse("roster:section_list")), args.runs),
-            f"class page ({args.class_size} students)": median_ms(lambda: staff.get(class_url), args.runs),
-        }
+        figures = median_ms(
+            {
+                "bare signed-in page": lambda: bare.get("/"),
+                "teacher's class list": lambda: staff.get(reverse("roster:section_list")),
+                f"class page ({args.class_size} students)": lambda: staff.get(class_url),
+            },
+            args.runs,
+        )
         groups = [("", figures)]
 
         if not args.skip_district:
@@ -108,10 +115,13 @@ def main() -> None:
             assert response.status_code == 200, response.status_code
             assert response.context["today"].total == report.teacher150.students == 150
             runs = max(args.runs, MIN_DISTRICT_RUNS)
-            district = {
-                "bare signed-in page": median_ms(lambda: bare.get("/"), runs),
-                f"Today ({report.teacher150.students} students)": median_ms(lambda: teacher150.get(today_url), runs),
-            }
+            district = median_ms(
+                {
+                    "bare signed-in page": lambda: bare.get("/"),
+                    f"Today ({report.teacher150.students} students)": lambda: teacher150.get(today_url),
+                },
+                runs,
+            )
             title = (
                 f"district: {report.students:,} students, {report.interactions:,} interactions, "
                 f"seeded in {seeded_in:.0f} s; median of {runs} runs"

@@ -222,11 +222,14 @@ def today_for(*, user: User, now: datetime.datetime | None = None) -> TodayList:
     follow_ups = _follow_ups_due(user=user, student_ids=ids, now=now)
 
     rows = []
+    local_todays: dict[str, tuple[zoneinfo.ZoneInfo, datetime.date]] = {}
     for values in students:
         *student_values, time_zone, cadence_days, ratio_target, has_contactable_family = values
         student = Student(*student_values)
-        zone = _zone(time_zone)
-        today = now.astimezone(zone).date()
+        if time_zone not in local_todays:
+            zone = _zone(time_zone)
+            local_todays[time_zone] = (zone, now.astimezone(zone).date())
+        zone, today = local_todays[time_zone]
         _id, positives, concerns, contacts, attempts, last_contact_at, tone = summaries.get(
             student.pk, (student.pk, 0, 0, 0, 0, None, "")
         )

@@ -2,23 +2,28 @@
 costs a template render each time."""
 
 from django import template
-from django.utils.formats import date_format
+from django.utils.dateformat import format as format_date
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext, ngettext
 
 from communication.models import Tone
 from communication.selectors import Ratio, TodayRow
+from roster.models import StudentGuardian
+from roster.phone import format_phone
 
 register = template.Library()
+
+
+TONE_LABELS = dict(Tone.choices)
 
 
 @register.filter
 def tone_badge(tone: str) -> SafeString | str:
     """A tone as a labelled badge: the word carries the meaning, the colour only repeats it."""
-    if tone not in Tone.values:
+    if tone not in TONE_LABELS:
         return ""
-    return format_html('<span class="tone tone-{}">{}</span>', tone, Tone(tone).label)
+    return format_html('<span class="tone tone-{}">{}</span>', tone, TONE_LABELS[tone])
 
 
 @register.filter
@@ -50,7 +55,7 @@ def last_contact_line(row: TodayRow) -> SafeString:
     if row.last_contact_on is not None and row.days_since_contact is not None:
         days = row.days_since_contact
         text = ngettext("Last contact %(day)s, %(days)s day ago", "Last contact %(day)s, %(days)s days ago", days) % {
-            "day": date_format(row.last_contact_on, "j M"),
+            "day": format_date(row.last_contact_on, "j M"),  # month names in the active language
             "days": days,
         }
         parts.append(format_html("{} {}", text, tone_badge(row.last_contact_tone)))
@@ -64,3 +69,30 @@ def last_contact_line(row: TodayRow) -> SafeString:
         ) % {"attempts": row.failed_attempts}
         parts.append(format_html('<span class="muted">· {}</span>', attempts))
     return format_html('<p class="last-contact">{}</p>', format_html_join(" ", "{}", ((part,) for part in parts)))
+
+
+@register.filter
+def family_member(link: StudentGuardian) -> SafeString:
+    """Who to call on Today: name, relationship, household, language, best time and a number to tap."""
+    guardian = link.guardian
+    household = "" if link.lives_with_student else format_html(" · {}", gettext("separate household"))
+    best_time = (
+        format_html(' <span class="muted">{}</span>', guardian.best_time_to_reach)
+        if guardian.best_time_to_reach
+        else ""
+    )
+    phone = (
+        format_html(' <a class="tel" href="tel:{}">{}</a>', guardian.phone, format_phone(guardian.phone))
+        if guardian.phone
+        else ""
+    )
+    return format_html(
+        '<strong>{}</strong> <span class="muted">{}{}</span><br><span class="badge" lang="{}">{}</span>{}{}',
+        guardian.display_name,
+        link.relationship_label,
+        household,
+        guardian.preferred_language,
+        guardian.language_label,
+        best_time,
+        phone,
+    )

@@ -174,6 +174,17 @@ def test_a_row_shows_how_and_when_to_reach_the_family_and_the_last_contact(clien
     assert '<span class="tone tone-positive">Positive</span>' in row
 
 
+def test_what_a_family_typed_is_shown_as_text_on_today(client, teacher, ana, parent):
+    parent.best_time_to_reach = "<script>alert(1)</script> after 6"
+    parent.save(update_fields=["best_time_to_reach"])
+    client.force_login(teacher)
+
+    row = row_of(client.get(TODAY_URL).content.decode(), ana)
+
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; after 6" in row
+    assert "<script>" not in row
+
+
 def test_the_last_contact_is_dated_by_the_schools_calendar(client, world, teacher, ana, parent):
     world.school.time_zone = "America/Los_Angeles"
     world.school.save(update_fields=["time_zone"])
