@@ -204,6 +204,8 @@ class Message(models.Model):
         "roster.Section", models.CASCADE, null=True, blank=True, related_name="messages", verbose_name=_("class")
     )
     kind = models.CharField(_("kind"), max_length=16, choices=MessageKind.choices)
+    # An urgent school-wide notice goes out in quiet hours too, and says so.
+    is_urgent = models.BooleanField(_("urgent"), default=False)
     created_at = models.DateTimeField(_("sent"), auto_now_add=True)
 
     class Meta:
@@ -244,6 +246,11 @@ class Delivery(models.Model):
     status = models.CharField(_("status"), max_length=8, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     error = models.CharField(_("error"), max_length=300, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # Not sent before this moment: the family's quiet hours, or the back-off after a temporary failure.
+    not_before = models.DateTimeField(_("not before"), null=True, blank=True)
+    # When a worker took it: a claim older than the worker's time limit was lost with its worker.
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("delivery")
@@ -255,7 +262,15 @@ class Delivery(models.Model):
             models.UniqueConstraint(fields=["message", "guardian"], name="delivery_once_per_guardian"),
         ]
         # Serves a family's inbox in the portal.
-        indexes: ClassVar = [models.Index(fields=["guardian", "-id"], name="delivery_guardian_inbox")]
+        indexes: ClassVar = [
+            models.Index(fields=["guardian", "-id"], name="delivery_guardian_inbox"),
+            # Serves `deliver_pending`: the few deliveries still waiting or in a worker's hands.
+            models.Index(
+                fields=["status", "not_before"],
+                condition=Q(status__in=["queued", "sending"]),
+                name="delivery_pending",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.channel} to {self.guardian_id}: {self.status}"

@@ -148,6 +148,44 @@ def term_on(school: School, moment: datetime.datetime) -> Term | None:
     return Term.objects.filter(school=school, starts_on__lte=day, ends_on__gte=day).first()
 
 
+# --- Delivery ------------------------------------------------------------------------------------------------
+
+
+def send_window_opens(
+    *, now: datetime.datetime, zone: zoneinfo.ZoneInfo, from_hour: int, until_hour: int
+) -> datetime.datetime:
+    """The earliest moment from `now` at which email or a text may reach a family: `now` inside the school's
+    hours of the family's day, else the next opening (8:00 tomorrow, say, for a letter written at 22:00)."""
+    local = now.astimezone(zone)
+    if from_hour <= local.hour < until_hour:
+        return now
+    day = local.date() if local.hour < from_hour else local.date() + datetime.timedelta(days=1)
+    return datetime.datetime.combine(day, datetime.time(from_hour), tzinfo=zone)
+
+
+def retry_delay(*, attempts: int, base_seconds: int) -> datetime.timedelta:
+    """Exponential back-off after a temporary failure: base, twice the base, four times… after the 1st, 2nd, 3rd try."""
+    return datetime.timedelta(seconds=base_seconds * 2 ** max(attempts - 1, 0))
+
+
+def email_held_until(school: School, now: datetime.datetime | None = None) -> datetime.datetime | None:
+    """When email written now may reach the school's families: None straight away, else when their quiet hours
+    end."""
+    now = now or timezone.now()
+    opens = send_window_opens(
+        now=now,
+        zone=zoneinfo.ZoneInfo(school.time_zone),
+        from_hour=school.messages_from_hour,
+        until_hour=school.messages_until_hour,
+    )
+    return opens if opens > now else None
+
+
+def family_school(delivery: Delivery) -> School:
+    """The school whose day a family's messages keep to: the school of the children the message is about."""
+    return School.objects.filter(students__interaction_links__interaction=delivery.interaction_id).order_by("id")[0]
+
+
 # --- Today -----------------------------------------------------------------------------------------------------
 
 

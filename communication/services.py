@@ -2,13 +2,18 @@
 
 import datetime
 import logging
+import smtplib
+import zoneinfo
 from collections.abc import Sequence
+from enum import StrEnum
 from typing import Any
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,9 +36,18 @@ from communication.models import (
     Source,
     Tone,
 )
-from communication.selectors import introduction_recipients, merge_values, term_bounds, term_on
+from communication.selectors import (
+    email_held_until,
+    family_school,
+    introduction_recipients,
+    merge_values,
+    retry_delay,
+    send_window_opens,
+    term_bounds,
+    term_on,
+)
 from roster.access import contactable_links_for, sections_taught_by
-from roster.models import Guardian, Section, Student, Term
+from roster.models import Guardian, School, Section, Student, StudentGuardian, Term
 
 logger = logging.getLogger(__name__)
 
@@ -180,6 +194,7 @@ def send_introduction_letter(
         raise PermissionDenied
     message = Message.objects.create(sender=sender, section=section, kind=MessageKind.INTRODUCTION)
     recipients = introduction_recipients(section=section)
+    email_not_before = email_held_until(section.term.school)
     for recipient in recipients:
         guardian = recipient.guardian
         language = guardian.preferred_language if guardian.preferred_language in letters else "en"
@@ -214,40 +229,134 @@ def send_introduction_letter(
             body=letter.body,
             status=DeliveryStatus.SENT if in_app else DeliveryStatus.QUEUED,
             sent_at=timezone.now() if in_app else None,
+            not_before=None if in_app else email_not_before,
         )
     transaction.on_commit(lambda: _enqueue_deliveries(message.pk))
     return len(recipients)
 
 
 def _enqueue_deliveries(message_id: int) -> None:
+    queued = Delivery.objects.filter(message_id=message_id, status=DeliveryStatus.QUEUED)
+    for delivery_id, not_before in queued.values_list("id", "not_before"):
+        _enqueue_delivery(delivery_id, not_before)
+
+
+def _enqueue_delivery(delivery_id: int, not_before: datetime.datetime | None) -> None:
     from communication.tasks import deliver_task  # tasks import services: import at call time
 
-    queued = Delivery.objects.filter(message_id=message_id, status=DeliveryStatus.QUEUED)
-    for delivery_id in queued.values_list("id", flat=True):
-        deliver_task.enqueue(delivery_id=delivery_id)
+    task = deliver_task.using(run_after=not_before) if not_before and not_before > timezone.now() else deliver_task
+    task.enqueue(delivery_id=delivery_id)
 
 
-def deliver(*, delivery_id: int) -> bool:
+class DeliveryOutcome(StrEnum):
+    SENT = "sent"
+    NOT_CLAIMED = "not claimed"  # another worker has it, or it is done, or its time has not come
+    HELD = "held"  # quiet hours began while it waited: it goes when they end
+    RETRYING = "retrying"
+    FAILED = "failed"
+
+
+def deliver(*, delivery_id: int, now: datetime.datetime | None = None) -> DeliveryOutcome:
     """Sends one queued email exactly once: of two workers racing for it, one claims it and the other stops.
-    Returns whether this call sent it."""
-    claimed = Delivery.objects.filter(id=delivery_id, status=DeliveryStatus.QUEUED).update(
-        status=DeliveryStatus.SENDING
+    A temporary failure (the mail server busy or away) is retried with exponential back-off; a permanent one, or
+    the last try, fails it for the teacher to see. Nothing goes to a family the school may no longer contact, or
+    in the family's quiet hours unless the message is urgent."""
+    now = now or timezone.now()
+    claimed = (
+        Delivery.objects.filter(id=delivery_id, status=DeliveryStatus.QUEUED)
+        .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
+        .update(status=DeliveryStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1)
     )
     if claimed != 1:
-        return False
+        return DeliveryOutcome.NOT_CLAIMED
     delivery = Delivery.objects.select_related("guardian", "message__sender").get(id=delivery_id)
-    email = EmailMessage(
+    pending = Delivery.objects.filter(id=delivery_id, status=DeliveryStatus.SENDING)
+    if not _may_still_contact(delivery):
+        pending.update(status=DeliveryStatus.FAILED, error=_("The school may no longer contact this family."))
+        return DeliveryOutcome.FAILED
+    school = family_school(delivery)
+    zone = zoneinfo.ZoneInfo(school.time_zone)
+    window_opens = send_window_opens(
+        now=now, zone=zone, from_hour=school.messages_from_hour, until_hour=school.messages_until_hour
+    )
+    if window_opens > now and not delivery.message.is_urgent:
+        pending.update(status=DeliveryStatus.QUEUED, not_before=window_opens, attempts=F("attempts") - 1)
+        _enqueue_delivery(delivery_id, window_opens)
+        return DeliveryOutcome.HELD
+    try:
+        _email_for(delivery).send()
+    except Exception as error:
+        return _after_failure(delivery, error, now=now, zone=zone, school=school)
+    pending.update(status=DeliveryStatus.SENT, sent_at=timezone.now(), error="")
+    return DeliveryOutcome.SENT
+
+
+def _may_still_contact(delivery: Delivery) -> bool:
+    return StudentGuardian.objects.filter(
+        guardian_id=delivery.guardian_id,
+        student__interaction_links__interaction=delivery.interaction_id,
+        contact_allowed=True,
+    ).exists()
+
+
+def _email_for(delivery: Delivery) -> EmailMessage:
+    return EmailMessage(
         subject=delivery.subject,
         body=delivery.body,
         to=[delivery.guardian.email],
         reply_to=[delivery.message.sender.email],
-        headers={"Content-Language": delivery.language},
+        # One Message-ID per delivery: should a lost worker's copy ever go twice, mail programs show it once.
+        headers={"Content-Language": delivery.language, "Message-ID": _message_id(delivery)},
     )
-    try:
-        email.send()
-    except Exception as error:
-        Delivery.objects.filter(id=delivery_id).update(status=DeliveryStatus.FAILED, error=str(error)[:300])
-        logger.warning("Delivery %s failed: %s", delivery_id, error)
-        return False
-    Delivery.objects.filter(id=delivery_id).update(status=DeliveryStatus.SENT, sent_at=timezone.now())
-    return True
+
+
+def _message_id(delivery: Delivery) -> str:
+    domain = urlsplit(settings.HOMEROOM_BASE_URL).hostname or "homeroom.invalid"
+    return f"<delivery-{delivery.pk}@{domain}>"
+
+
+def is_temporary_failure(error: Exception) -> bool:
+    """SMTP's own answer where there is one (4xx: try later; 5xx: never); a server that could not be reached or
+    hung up is temporary. Anything else is a message that cannot be sent as it is."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return any(400 <= code < 500 for code, _message in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException):
+        return 400 <= error.smtp_code < 500
+    return isinstance(error, smtplib.SMTPServerDisconnected | OSError)
+
+
+def _after_failure(
+    delivery: Delivery, error: Exception, *, now: datetime.datetime, zone: zoneinfo.ZoneInfo, school: School
+) -> DeliveryOutcome:
+    pending = Delivery.objects.filter(id=delivery.pk, status=DeliveryStatus.SENDING)
+    message = str(error)[:300] or error.__class__.__name__
+    logger.warning("Delivery %s, try %s, failed: %s", delivery.pk, delivery.attempts, message)
+    if not is_temporary_failure(error) or delivery.attempts >= settings.HOMEROOM_DELIVERY_MAX_ATTEMPTS:
+        pending.update(status=DeliveryStatus.FAILED, error=message)
+        return DeliveryOutcome.FAILED
+    retry_at = now + retry_delay(attempts=delivery.attempts, base_seconds=settings.HOMEROOM_DELIVERY_RETRY_SECONDS)
+    if not delivery.message.is_urgent:
+        retry_at = send_window_opens(
+            now=retry_at, zone=zone, from_hour=school.messages_from_hour, until_hour=school.messages_until_hour
+        )
+    pending.update(status=DeliveryStatus.QUEUED, not_before=retry_at, error=message)
+    _enqueue_delivery(delivery.pk, retry_at)
+    return DeliveryOutcome.RETRYING
+
+
+def deliver_pending(*, now: datetime.datetime | None = None) -> int:
+    """Puts back in the queue what a lost worker held, and enqueues every delivery whose time has come: run it
+    every few minutes, so that nothing queued is lost with a worker or a task queue. Returns how many it
+    enqueued; a delivery enqueued twice is still sent once."""
+    now = now or timezone.now()
+    stalled_since = now - datetime.timedelta(seconds=settings.HOMEROOM_DELIVERY_CLAIM_SECONDS)
+    Delivery.objects.filter(status=DeliveryStatus.SENDING, claimed_at__lt=stalled_since).update(
+        status=DeliveryStatus.QUEUED, not_before=now
+    )
+    due = Delivery.objects.filter(status=DeliveryStatus.QUEUED).filter(
+        Q(not_before__isnull=True) | Q(not_before__lte=now)
+    )
+    ids = list(due.values_list("id", flat=True))
+    for delivery_id in ids:
+        _enqueue_delivery(delivery_id, None)
+    return len(ids)

@@ -4,5 +4,5 @@ from communication.services import deliver
 
 
 @task()
-def deliver_task(delivery_id: int) -> bool:
-    return deliver(delivery_id=delivery_id)
+def deliver_task(delivery_id: int) -> str:
+    return deliver(delivery_id=delivery_id).value

@@ -1,3 +1,4 @@
+import zoneinfo
 from typing import Any
 from urllib.parse import quote
 
@@ -6,6 +7,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -16,6 +18,7 @@ from communication.forms import IntroductionLetterForm, LogContactForm
 from communication.letters import MERGE_FIELDS, default_letter
 from communication.models import Tone
 from communication.selectors import (
+    email_held_until,
     good_news_first_for,
     introduction_recipients,
     introduction_status,
@@ -171,6 +174,15 @@ def introduction_letter(request: AuthenticatedRequest, section_id: int) -> HttpR
             )
             % {"count": count},
         )
+        school = section.term.school
+        held_until = email_held_until(school)
+        if held_until is not None:
+            families_time = held_until.astimezone(zoneinfo.ZoneInfo(school.time_zone))
+            messages.info(
+                request,
+                _("It is quiet hours for the families: email will be delivered at %(time)s on %(day)s, their time.")
+                % {"time": date_format(families_time, "G:i"), "day": date_format(families_time, "l j F")},
+            )
         return redirect("roster:section_detail", section_id=section.pk)
     letters = form.letters() if valid else {code: default_letter(code) for code in plan.languages}
     previews = letter_previews(

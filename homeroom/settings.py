@@ -227,5 +227,10 @@ LOGGING = {
 
 HOMEROOM_DEFAULT_CADENCE_DAYS = 21
 HOMEROOM_DEFAULT_POSITIVE_RATIO = 4
+# Delivery of messages to families: a temporary failure (a mail server busy or away) is retried after
+# 1, 2, 4, 8... minutes up to this many tries in all; a claim a worker has held this long was lost with it.
+HOMEROOM_DELIVERY_MAX_ATTEMPTS = env_int("HOMEROOM_DELIVERY_MAX_ATTEMPTS", default=6)
+HOMEROOM_DELIVERY_RETRY_SECONDS = env_int("HOMEROOM_DELIVERY_RETRY_SECONDS", default=60)
+HOMEROOM_DELIVERY_CLAIM_SECONDS = 5 * 60  # well above EMAIL_TIMEOUT: a live worker finishes long before
 # Where families reach this installation: links in emails are built from it.
 HOMEROOM_BASE_URL = env_str("HOMEROOM_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")

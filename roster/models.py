@@ -5,7 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
@@ -52,6 +52,20 @@ class School(models.Model):
         # Research on positive-to-negative interaction ratios (Gottman; Flora) puts healthy ones at 4:1 or more.
         help_text=_("The target ratio of positive contacts to concerns for each student, family and class."),
     )
+    # Email and text messages reach families only between these hours of the school's day: never wider than
+    # 8:00-21:00, which the school may narrow.
+    messages_from_hour = models.PositiveSmallIntegerField(
+        _("send messages from (hour)"),
+        default=8,
+        validators=[MinValueValidator(8), MaxValueValidator(20)],
+        help_text=_("Families receive email and text messages from this hour on (8 at the earliest)."),
+    )
+    messages_until_hour = models.PositiveSmallIntegerField(
+        _("send messages until (hour)"),
+        default=21,
+        validators=[MinValueValidator(9), MaxValueValidator(21)],
+        help_text=_("Families receive no email or text message from this hour on (21 at the latest)."),
+    )
 
     class Meta:
         verbose_name = _("school")
@@ -65,6 +79,11 @@ class School(models.Model):
             models.CheckConstraint(
                 condition=Q(positive_ratio_target__gte=1, positive_ratio_target__lte=20),
                 name="school_ratio_target_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(messages_from_hour__gte=8, messages_until_hour__lte=21)
+                & Q(messages_from_hour__lt=F("messages_until_hour")),
+                name="school_message_hours_within_8_to_21",
             ),
         ]
 

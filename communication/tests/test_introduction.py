@@ -1,6 +1,8 @@
 """The introduction letter: written once from a warm template, sent to each family of a class personalised and in
 its language, logged as a positive contact, delivered exactly once."""
 
+import datetime
+
 import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied
@@ -11,8 +13,11 @@ from django.utils.html import escape
 from communication.letters import default_letter, merge_field_problems
 from communication.models import Delivery, DeliveryChannel, DeliveryStatus, Interaction, Source, Tone
 from communication.selectors import introduction_recipients, student_ratio
-from communication.services import deliver, send_introduction_letter
+from communication.services import DeliveryOutcome, deliver, send_introduction_letter
+from communication.tests.conftest import TODAY, at
 from roster.tests.factories import EnrollmentFactory, GuardianFactory, StudentGuardianFactory
+
+pytestmark = pytest.mark.usefixtures("on_a_wednesday_in_november")
 
 HOW_TO_REACH = "jordan@school.example.org or 617-555-0100"
 OFFICE_HOURS = "Tuesdays 3:15 to 4:00 pm"
@@ -148,8 +153,8 @@ def test_an_email_is_delivered_exactly_once(world):
     _send(world)
     delivery = Delivery.objects.get()
 
-    assert deliver(delivery_id=delivery.id) is True
-    assert deliver(delivery_id=delivery.id) is False
+    assert deliver(delivery_id=delivery.id) == DeliveryOutcome.SENT
+    assert deliver(delivery_id=delivery.id) == DeliveryOutcome.NOT_CLAIMED
 
     assert len(mail.outbox) == 1
     assert mail.outbox[0].reply_to == [world.people["teacher"].email]
@@ -157,16 +162,16 @@ def test_an_email_is_delivered_exactly_once(world):
     assert delivery.status == DeliveryStatus.SENT and delivery.sent_at is not None
 
 
-def test_a_failed_send_is_recorded_with_its_reason(world, settings):
+def test_a_server_that_cannot_be_reached_is_tried_again_later_with_the_reason_kept(world, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2  # nothing listens there
     _send(world)
     delivery = Delivery.objects.get()
 
-    assert deliver(delivery_id=delivery.id) is False
+    assert deliver(delivery_id=delivery.id) == DeliveryOutcome.RETRYING
 
     delivery.refresh_from_db()
-    assert delivery.status == DeliveryStatus.FAILED and delivery.error
+    assert delivery.status == DeliveryStatus.QUEUED and delivery.error and delivery.not_before is not None
 
 
 def test_the_letter_reaches_the_family_over_smtp_through_the_task_queue(transactional_db, world, mailbox):
@@ -217,3 +222,16 @@ def test_a_bad_merge_field_is_explained_and_nothing_is_sent(client, world):
     assert "{parent_name} is not a merge field" in response.content.decode()
     assert "Dear {parent_name}" in response.content.decode()  # what was typed is kept
     assert Delivery.objects.count() == 0
+
+
+def test_a_letter_sent_at_night_tells_the_teacher_when_the_families_will_get_it(client, world, time_machine):
+    time_machine.move_to(at(TODAY, 22))
+    client.force_login(world.people["teacher"])
+    url = reverse("communication:introduction_letter", args=[world.section.id])
+    data = {"how_to_reach": HOW_TO_REACH, "office_hours": OFFICE_HOURS, "send": "1"}
+    data |= {"subject_en": "Hello", "body_en": "Dear {family_name}, see you soon."}
+
+    page = client.post(url, data, follow=True).content.decode()
+
+    assert "email will be delivered at 8:00 on Thursday 26 November, their time" in page
+    assert Delivery.objects.get().not_before == at(TODAY + datetime.timedelta(days=1), 8)

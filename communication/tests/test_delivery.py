@@ -1,0 +1,261 @@
+"""Delivery as background work, against a real SMTP server: retries with back-off on temporary failures, a
+permanent failure the teacher sees, quiet hours in the family's day, restrictions checked at sending time, and
+nothing lost or doubled when a worker is lost."""
+
+import datetime
+import zoneinfo
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from communication.letters import default_letter
+from communication.models import Delivery, DeliveryStatus
+from communication.selectors import retry_delay, send_window_opens
+from communication.services import DeliveryOutcome, deliver, deliver_pending, send_introduction_letter
+from communication.tests.conftest import NEW_YORK, NOW, at
+from homeroom.testing import Mailbox, free_port
+from roster.models import StudentGuardian
+
+pytestmark = pytest.mark.usefixtures("on_a_wednesday_in_november")
+
+TOKYO = zoneinfo.ZoneInfo("Asia/Tokyo")
+DAY = NOW.date()
+
+
+# --- The rules -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("hour", "minute", "opens"),
+    [
+        (12, 0, at(DAY, 12)),  # inside the window: now
+        (8, 0, at(DAY, 8)),  # the window opens on the hour
+        (7, 59, at(DAY, 8)),  # early morning: at 8:00 the same day
+        (20, 59, at(DAY, 20, 59)),
+        (21, 0, at(DAY + datetime.timedelta(days=1), 8)),  # the evening: at 8:00 the next day
+        (23, 30, at(DAY + datetime.timedelta(days=1), 8)),
+    ],
+)
+def test_email_waits_for_the_familys_day(hour, minute, opens):
+    assert send_window_opens(now=at(DAY, hour, minute), zone=NEW_YORK, from_hour=8, until_hour=21) == opens
+
+
+def test_the_window_is_the_familys_not_the_servers():
+    noon_in_new_york = at(DAY, 12)  # 2:00 the next morning in Tokyo
+    opens = send_window_opens(now=noon_in_new_york, zone=TOKYO, from_hour=8, until_hour=21)
+    assert opens.astimezone(TOKYO) == datetime.datetime(2026, 11, 26, 8, 0, tzinfo=TOKYO)
+
+
+def test_a_school_may_narrow_the_window():
+    assert send_window_opens(now=at(DAY, 18), zone=NEW_YORK, from_hour=9, until_hour=18) == at(
+        DAY + datetime.timedelta(days=1), 9
+    )
+
+
+def test_retries_back_off_exponentially():
+    delays = [retry_delay(attempts=n, base_seconds=60) for n in (1, 2, 3, 4)]
+    assert delays == [datetime.timedelta(minutes=m) for m in (1, 2, 4, 8)]
+
+
+# --- A real SMTP server that can refuse ------------------------------------------------------------------------
+
+
+class RefusingMailbox(Mailbox):
+    """Answers the next codes in `refusals` (e.g. "451 Try again later") before accepting again."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refusals: list[str] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.refusals:
+            return self.refusals.pop(0)
+        return await super().handle_DATA(server, session, envelope)
+
+
+class SmtpServer:
+    """A local SMTP server that can go away and come back on the same port."""
+
+    def __init__(self, mailbox: RefusingMailbox) -> None:
+        self.port = free_port()
+        self.mailbox = mailbox
+        self.controller: Controller | None = None
+
+    def start(self) -> None:
+        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+
+@pytest.fixture
+def smtp(settings) -> Iterator[tuple[SmtpServer, RefusingMailbox]]:
+    mailbox = RefusingMailbox()
+    server = SmtpServer(mailbox)
+    server.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", server.port, 5
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.HOMEROOM_DELIVERY_RETRY_SECONDS = 60
+    settings.HOMEROOM_DELIVERY_MAX_ATTEMPTS = 3
+    yield server, mailbox
+    server.stop()
+
+
+def _queue_letter(world) -> Delivery:
+    send_introduction_letter(
+        sender=world.people["teacher"],
+        section=world.section,
+        letters={"en": default_letter("en")},
+        how_to_reach="the office",
+        office_hours="Tuesdays",
+    )
+    return Delivery.objects.get()
+
+
+def _state(delivery: Delivery) -> tuple[str, int]:
+    delivery.refresh_from_db()
+    return delivery.status, delivery.attempts
+
+
+def test_a_busy_server_is_tried_again_after_a_minute_and_the_family_gets_one_copy(world, smtp):
+    _server, mailbox = smtp
+    mailbox.refusals = ["451 4.3.2 Try again later"]
+    delivery = _queue_letter(world)
+
+    assert deliver(delivery_id=delivery.id, now=NOW) == DeliveryOutcome.RETRYING
+    assert _state(delivery) == (DeliveryStatus.QUEUED, 1)
+    assert delivery.not_before == NOW + datetime.timedelta(minutes=1) and "451" in delivery.error
+    # Not before its time, however often a worker asks.
+    assert deliver(delivery_id=delivery.id, now=NOW + datetime.timedelta(seconds=59)) == DeliveryOutcome.NOT_CLAIMED
+
+    assert deliver(delivery_id=delivery.id, now=NOW + datetime.timedelta(minutes=1)) == DeliveryOutcome.SENT
+    assert deliver(delivery_id=delivery.id, now=NOW + datetime.timedelta(minutes=5)) == DeliveryOutcome.NOT_CLAIMED
+    assert _state(delivery) == (DeliveryStatus.SENT, 2)
+    assert len(mailbox.messages) == 1
+    assert mailbox.messages[0]["Message-ID"] == f"<delivery-{delivery.id}@127.0.0.1>"
+
+
+def test_a_server_that_went_away_is_tried_again_when_it_is_back(world, smtp):
+    server, mailbox = smtp
+    delivery = _queue_letter(world)
+    server.stop()
+
+    assert deliver(delivery_id=delivery.id, now=NOW) == DeliveryOutcome.RETRYING
+
+    server.start()
+    assert deliver(delivery_id=delivery.id, now=NOW + datetime.timedelta(minutes=1)) == DeliveryOutcome.SENT
+    assert len(mailbox.messages) == 1
+
+
+def test_a_refused_address_fails_at_once_with_the_servers_reason(world, smtp):
+    _server, mailbox = smtp
+    mailbox.refusals = ["550 5.1.1 No such user"]
+    delivery = _queue_letter(world)
+
+    assert deliver(delivery_id=delivery.id, now=NOW) == DeliveryOutcome.FAILED
+
+    assert _state(delivery) == (DeliveryStatus.FAILED, 1)
+    assert "No such user" in delivery.error
+    assert mailbox.messages == []
+
+
+def test_the_last_allowed_try_fails_for_the_teacher_to_see(world, smtp):
+    _server, mailbox = smtp
+    mailbox.refusals = ["451 busy"] * 3
+    delivery = _queue_letter(world)
+
+    outcomes = []
+    moment = NOW
+    for _try in range(3):
+        outcomes.append(deliver(delivery_id=delivery.id, now=moment))
+        delivery.refresh_from_db()
+        moment = delivery.not_before or moment
+
+    assert outcomes == [DeliveryOutcome.RETRYING, DeliveryOutcome.RETRYING, DeliveryOutcome.FAILED]
+    assert _state(delivery) == (DeliveryStatus.FAILED, 3)
+    assert mailbox.messages == []
+
+
+def test_a_letter_written_at_night_waits_for_eight_in_the_morning(world, smtp, time_machine):
+    _server, mailbox = smtp
+    evening = at(DAY, 22)
+    time_machine.move_to(evening)
+    delivery = _queue_letter(world)
+
+    morning = at(DAY + datetime.timedelta(days=1), 8)
+    assert delivery.not_before == morning
+    assert deliver(delivery_id=delivery.id, now=evening) == DeliveryOutcome.NOT_CLAIMED
+    assert deliver(delivery_id=delivery.id, now=morning) == DeliveryOutcome.SENT
+    assert len(mailbox.messages) == 1
+
+
+def test_a_retry_that_would_fall_in_quiet_hours_waits_for_the_morning(world, smtp):
+    _server, mailbox = smtp
+    mailbox.refusals = ["421 closing"]
+    delivery = _queue_letter(world)
+    late = at(DAY, 20, 59)
+
+    assert deliver(delivery_id=delivery.id, now=late) == DeliveryOutcome.RETRYING
+
+    delivery.refresh_from_db()
+    assert delivery.not_before == at(DAY + datetime.timedelta(days=1), 8)
+
+
+def test_an_urgent_notice_goes_out_in_quiet_hours(world, smtp):
+    _server, mailbox = smtp
+    delivery = _queue_letter(world)
+    Delivery.objects.filter(id=delivery.id).update(not_before=None)
+    delivery.message.is_urgent = True
+    delivery.message.save(update_fields=["is_urgent"])
+
+    assert deliver(delivery_id=delivery.id, now=at(DAY, 23)) == DeliveryOutcome.SENT
+    assert len(mailbox.messages) == 1
+
+
+def test_a_delivery_reached_in_quiet_hours_is_held_not_sent(world, smtp):
+    _server, mailbox = smtp
+    delivery = _queue_letter(world)  # queued at noon
+
+    assert deliver(delivery_id=delivery.id, now=at(DAY, 23)) == DeliveryOutcome.HELD
+
+    assert _state(delivery) == (DeliveryStatus.QUEUED, 0)
+    assert delivery.not_before == at(DAY + datetime.timedelta(days=1), 8)
+    assert mailbox.messages == []
+
+
+def test_a_family_restricted_after_the_letter_was_queued_receives_nothing(world, smtp):
+    _server, mailbox = smtp
+    delivery = _queue_letter(world)
+    StudentGuardian.objects.filter(guardian=delivery.guardian).update(contact_allowed=False)
+
+    assert deliver(delivery_id=delivery.id, now=NOW) == DeliveryOutcome.FAILED
+
+    assert mailbox.messages == []
+    assert _state(delivery)[0] == DeliveryStatus.FAILED
+
+
+def test_what_a_lost_worker_held_is_sent_once_by_the_next(world, smtp, settings):
+    _server, mailbox = smtp
+    delivery = _queue_letter(world)
+    claimed_at = NOW - datetime.timedelta(seconds=settings.HOMEROOM_DELIVERY_CLAIM_SECONDS + 1)
+    Delivery.objects.filter(id=delivery.id).update(status=DeliveryStatus.SENDING, claimed_at=claimed_at, attempts=1)
+
+    assert deliver_pending(now=NOW) == 1
+    assert deliver(delivery_id=delivery.id, now=NOW) == DeliveryOutcome.SENT
+    assert deliver_pending(now=NOW) == 0
+    assert len(mailbox.messages) == 1
+
+
+def test_a_claim_a_live_worker_still_holds_is_left_alone(world, smtp):
+    delivery = _queue_letter(world)
+    Delivery.objects.filter(id=delivery.id).update(status=DeliveryStatus.SENDING, claimed_at=NOW, attempts=1)
+
+    assert deliver_pending(now=NOW + datetime.timedelta(minutes=1)) == 0
+    assert _state(delivery) == (DeliveryStatus.SENDING, 1)
