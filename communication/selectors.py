@@ -168,16 +168,21 @@ def retry_delay(*, attempts: int, base_seconds: int) -> datetime.timedelta:
     return datetime.timedelta(seconds=base_seconds * 2 ** max(attempts - 1, 0))
 
 
+def family_window_opens(school: School, moment: datetime.datetime) -> datetime.datetime:
+    """`send_window_opens` with the school's time zone and hours."""
+    return send_window_opens(
+        now=moment,
+        zone=_zone(school.time_zone),
+        from_hour=school.messages_from_hour,
+        until_hour=school.messages_until_hour,
+    )
+
+
 def email_held_until(school: School, now: datetime.datetime | None = None) -> datetime.datetime | None:
     """When email written now may reach the school's families: None straight away, else when their quiet hours
     end."""
     now = now or timezone.now()
-    opens = send_window_opens(
-        now=now,
-        zone=zoneinfo.ZoneInfo(school.time_zone),
-        from_hour=school.messages_from_hour,
-        until_hour=school.messages_until_hour,
-    )
+    opens = family_window_opens(school, now)
     return opens if opens > now else None
 
 

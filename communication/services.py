@@ -3,7 +3,6 @@
 import datetime
 import logging
 import smtplib
-import zoneinfo
 from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
@@ -39,10 +38,10 @@ from communication.models import (
 from communication.selectors import (
     email_held_until,
     family_school,
+    family_window_opens,
     introduction_recipients,
     merge_values,
     retry_delay,
-    send_window_opens,
     term_bounds,
     term_on,
 )
@@ -275,10 +274,7 @@ def deliver(*, delivery_id: int, now: datetime.datetime | None = None) -> Delive
         pending.update(status=DeliveryStatus.FAILED, error=_("The school may no longer contact this family."))
         return DeliveryOutcome.FAILED
     school = family_school(delivery)
-    zone = zoneinfo.ZoneInfo(school.time_zone)
-    window_opens = send_window_opens(
-        now=now, zone=zone, from_hour=school.messages_from_hour, until_hour=school.messages_until_hour
-    )
+    window_opens = family_window_opens(school, now)
     if window_opens > now and not delivery.message.is_urgent:
         pending.update(status=DeliveryStatus.QUEUED, not_before=window_opens, attempts=F("attempts") - 1)
         _enqueue_delivery(delivery_id, window_opens)
@@ -286,7 +282,7 @@ def deliver(*, delivery_id: int, now: datetime.datetime | None = None) -> Delive
     try:
         _email_for(delivery).send()
     except Exception as error:
-        return _after_failure(delivery, error, now=now, zone=zone, school=school)
+        return _after_failure(delivery, error, now=now, school=school)
     pending.update(status=DeliveryStatus.SENT, sent_at=timezone.now(), error="")
     return DeliveryOutcome.SENT
 
@@ -325,9 +321,7 @@ def is_temporary_failure(error: Exception) -> bool:
     return isinstance(error, smtplib.SMTPServerDisconnected | OSError)
 
 
-def _after_failure(
-    delivery: Delivery, error: Exception, *, now: datetime.datetime, zone: zoneinfo.ZoneInfo, school: School
-) -> DeliveryOutcome:
+def _after_failure(delivery: Delivery, error: Exception, *, now: datetime.datetime, school: School) -> DeliveryOutcome:
     pending = Delivery.objects.filter(id=delivery.pk, status=DeliveryStatus.SENDING)
     message = str(error)[:300] or error.__class__.__name__
     logger.warning("Delivery %s, try %s, failed: %s", delivery.pk, delivery.attempts, message)
@@ -336,9 +330,7 @@ def _after_failure(
         return DeliveryOutcome.FAILED
     retry_at = now + retry_delay(attempts=delivery.attempts, base_seconds=settings.HOMEROOM_DELIVERY_RETRY_SECONDS)
     if not delivery.message.is_urgent:
-        retry_at = send_window_opens(
-            now=retry_at, zone=zone, from_hour=school.messages_from_hour, until_hour=school.messages_until_hour
-        )
+        retry_at = family_window_opens(school, retry_at)
     pending.update(status=DeliveryStatus.QUEUED, not_before=retry_at, error=message)
     _enqueue_delivery(delivery.pk, retry_at)
     return DeliveryOutcome.RETRYING
