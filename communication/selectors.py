@@ -3,10 +3,12 @@
 import datetime
 import zoneinfo
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
-from functools import lru_cache
+from functools import lru_cache, partial
+from operator import itemgetter
+from typing import Any, overload
 
 from django.db.models import Count, Exists, Max, OuterRef, Q
 from django.utils import timezone
@@ -212,19 +214,62 @@ class TodayRow:
         return None if self.last_contact_on is None else (self.today - self.last_contact_on).days
 
     def sort_key(self) -> tuple[int, datetime.date, str, str, int]:
-        # Oldest follow-up first; then the family that has waited longest; never-contacted families by name.
-        if self.reason == Reason.FOLLOW_UP_DUE and self.follow_up_on is not None:
-            waited_since = self.follow_up_on
-        elif self.reason == Reason.NOT_CONTACTED_THIS_TERM:
-            waited_since = datetime.date.min
-        else:
-            waited_since = self.last_contact_on or datetime.date.min
-        return (self.reason, waited_since, self.student.last_name, self.student.first_name, self.student.pk)
+        return waiting_order(
+            reason=self.reason,
+            follow_up_on=self.follow_up_on,
+            last_contact_on=self.last_contact_on,
+            last_name=self.student.last_name,
+            first_name=self.student.first_name,
+            student_id=self.student.pk,
+        )
+
+
+def waiting_order(
+    *,
+    reason: Reason,
+    follow_up_on: datetime.date | None,
+    last_contact_on: datetime.date | None,
+    last_name: str,
+    first_name: str,
+    student_id: int,
+) -> tuple[int, datetime.date, str, str, int]:
+    """Oldest follow-up first; then the family that has waited longest; never-contacted families by name."""
+    if reason == Reason.FOLLOW_UP_DUE and follow_up_on is not None:
+        waited_since = follow_up_on
+    elif reason == Reason.NOT_CONTACTED_THIS_TERM:
+        waited_since = datetime.date.min
+    else:
+        waited_since = last_contact_on or datetime.date.min
+    return (reason, waited_since, last_name, first_name, student_id)
+
+
+class TodayRows(Sequence[TodayRow]):
+    """A list's rows in order, each built the first time it is read: a page shows 10 rows of up to 150, and
+    building one (its student, its ratio) costs more than ranking it."""
+
+    def __init__(self, builders: list[Callable[[], TodayRow]]) -> None:
+        self._builders = builders
+        self._built: list[TodayRow | None] = [None] * len(builders)
+
+    def __len__(self) -> int:
+        return len(self._builders)
+
+    @overload
+    def __getitem__(self, index: int) -> TodayRow: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[TodayRow]: ...
+    def __getitem__(self, index: int | slice) -> TodayRow | list[TodayRow]:
+        if isinstance(index, slice):
+            return [self[position] for position in range(len(self))[index]]
+        row = self._built[index]
+        if row is None:
+            row = self._built[index] = self._builders[index]()
+        return row
 
 
 @dataclass
 class TodayList:
-    rows: list[TodayRow]
+    rows: TodayRows
     counts_by_reason: dict[str, int]  # keyed by Reason name, for the template
 
     @property
@@ -234,6 +279,7 @@ class TodayList:
 
 # Every concrete field, in order: a model built from positional values skips keyword matching (twice as fast).
 TODAY_STUDENT_FIELDS = tuple(field.attname for field in Student._meta.concrete_fields)
+LAST_NAME, FIRST_NAME = TODAY_STUDENT_FIELDS.index("last_name"), TODAY_STUDENT_FIELDS.index("first_name")
 TODAY_SUMMARY_FIELDS = ("student_id", "positives", "concerns", "contacts", "attempts", "last_contact_at")
 
 
@@ -264,45 +310,60 @@ def today_for(*, user: User, now: datetime.datetime | None = None) -> TodayList:
     }
     follow_ups = _follow_ups_due(user=user, student_ids=ids, now=now)
 
-    rows = []
+    ranked = []
+    counts: dict[str, int] = {}
     local_todays: dict[str, tuple[zoneinfo.ZoneInfo, datetime.date]] = {}
     for values in students:
         *student_values, time_zone, cadence_days, ratio_target, has_contactable_family = values
-        student = Student(*student_values)
+        student_id = student_values[0]
         if time_zone not in local_todays:
             zone = _zone(time_zone)
             local_todays[time_zone] = (zone, now.astimezone(zone).date())
         zone, today = local_todays[time_zone]
         _id, positives, concerns, contacts, attempts, last_contact_at, tone = summaries.get(
-            student.pk, (student.pk, 0, 0, 0, 0, None, "")
+            student_id, (student_id, 0, 0, 0, 0, None, "")
         )
         last_contact_on = last_contact_at.astimezone(zone).date() if last_contact_at else None
-        follow_up_on, follow_up_note = follow_ups.get(student.pk, (None, ""))
-        rows.append(
-            TodayRow(
-                student=student,
-                today=today,
-                ratio=Ratio(positives=positives, concerns=concerns, target=ratio_target),
-                last_contact_on=last_contact_on,
-                last_contact_tone=tone,
-                failed_attempts=attempts - contacts,
-                follow_up_on=follow_up_on,
-                follow_up_note=follow_up_note,
-                reason=reason_to_reach(
-                    today=today,
-                    cadence_days=cadence_days,
-                    has_contactable_family=has_contactable_family,
-                    follow_up_due_on=follow_up_on,
-                    last_contact_on=last_contact_on,
-                    positives_this_term=positives,
-                ),
-            )
+        follow_up_on, follow_up_note = follow_ups.get(student_id, (None, ""))
+        reason = reason_to_reach(
+            today=today,
+            cadence_days=cadence_days,
+            has_contactable_family=has_contactable_family,
+            follow_up_due_on=follow_up_on,
+            last_contact_on=last_contact_on,
+            positives_this_term=positives,
         )
-    rows.sort(key=TodayRow.sort_key)
-    counts: dict[str, int] = {}
-    for row in rows:
-        counts[row.reason.name] = counts.get(row.reason.name, 0) + 1
-    return TodayList(rows=rows, counts_by_reason=counts)
+        counts[reason.name] = counts.get(reason.name, 0) + 1
+        order = waiting_order(
+            reason=reason,
+            follow_up_on=follow_up_on,
+            last_contact_on=last_contact_on,
+            last_name=student_values[LAST_NAME],
+            first_name=student_values[FIRST_NAME],
+            student_id=student_id,
+        )
+        build = partial(
+            _today_row,
+            student_values,
+            reason=reason,
+            today=today,
+            ratio=(positives, concerns, ratio_target),
+            last_contact_on=last_contact_on,
+            last_contact_tone=tone,
+            failed_attempts=attempts - contacts,
+            follow_up_on=follow_up_on,
+            follow_up_note=follow_up_note,
+        )
+        ranked.append((order, build))
+    ranked.sort(key=itemgetter(0))
+    return TodayList(rows=TodayRows([build for _order, build in ranked]), counts_by_reason=counts)
+
+
+def _today_row(student_values: list[object], *, ratio: tuple[int, int, int], **fields: Any) -> TodayRow:
+    positives, concerns, target = ratio
+    return TodayRow(
+        student=Student(*student_values), ratio=Ratio(positives=positives, concerns=concerns, target=target), **fields
+    )
 
 
 def _follow_ups_due(

@@ -71,6 +71,15 @@ def test_today_puts_one_student_of_each_reason_in_order_of_urgency(teacher, one_
     assert [row.reason for row in rows] == sorted(Reason)
 
 
+def test_any_slice_of_the_rows_is_that_part_of_the_whole_order(teacher, one_per_reason):
+    """Rows are built when read: a page's slice must still be the same students, in the same order."""
+    rows = today_for(user=teacher).rows
+
+    assert [row.student for row in rows[2:5]] == one_per_reason[2:5]
+    assert rows[-1].student == one_per_reason[-1]
+    assert rows[1] is rows[1]  # read twice, one row: family details added to a page stay on it
+
+
 def test_the_today_page_lists_the_students_in_order_of_urgency(client, teacher, one_per_reason):
     client.force_login(teacher)
 
