@@ -1,6 +1,6 @@
 import datetime
 import zoneinfo
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -9,10 +9,18 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from communication.letters import Letter, default_letter, merge_field_problems
-from communication.models import ContactChannel, Direction, Outcome, Tone, Topic
-from communication.selectors import TimelineKind
+from communication.models import (
+    MESSAGE_MAX_LENGTH,
+    SUBJECT_MAX_LENGTH,
+    ContactChannel,
+    Direction,
+    Outcome,
+    Tone,
+    Topic,
+)
+from communication.selectors import Recipient, TimelineKind
 from roster.access import contactable_links_for, staff_students_visible_to
-from roster.models import Guardian, Student
+from roster.models import Guardian, Section, Student
 
 
 class GuardianChoiceField(forms.ModelChoiceField[Guardian]):
@@ -182,3 +190,75 @@ class IntroductionLetterForm(forms.Form):
     def language_fields(self) -> list[tuple[str, forms.BoundField, forms.BoundField]]:
         names = dict(settings.LANGUAGES)
         return [(str(names[code]), self[f"subject_{code}"], self[f"body_{code}"]) for code in self.languages]
+
+
+CHOSEN_FAMILIES = "chosen"
+
+
+class MessageTextForm(forms.Form):
+    """What a message says, and in what tone: every message is logged as a contact."""
+
+    subject = forms.CharField(label=_("Subject"), max_length=SUBJECT_MAX_LENGTH)
+    body = forms.CharField(
+        label=_("Message"),
+        max_length=MESSAGE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text=_("Sent as you write it: no machine translation is set up."),
+    )
+    tone = forms.ChoiceField(label=_("Tone"), choices=Tone.choices, initial=Tone.NEUTRAL, widget=forms.RadioSelect)
+
+
+class MessageForm(MessageTextForm):
+    """A message to the families of a class, or to families chosen one by one."""
+
+    audience = forms.ChoiceField(label=_("To"), widget=forms.RadioSelect)
+    families = forms.TypedMultipleChoiceField(
+        label=_("Families"),
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Only families the school may contact are listed. Each family sees only its own copy."),
+    )
+
+    def __init__(self, *args: Any, sections: list[Section], families: list[Recipient], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sections = {f"class-{section.pk}": section for section in sections}
+        cast(forms.ChoiceField, self.fields["audience"]).choices = [
+            *(
+                (key, _("All families of %(class)s") % {"class": section.name})
+                for key, section in self.sections.items()
+            ),
+            (CHOSEN_FAMILIES, _("The families I choose")),
+        ]
+        cast(forms.ChoiceField, self.fields["families"]).choices = [
+            (family.guardian.pk, family_label(family)) for family in families
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("audience") == CHOSEN_FAMILIES and not cleaned.get("families"):
+            self.add_error("families", _("Choose at least one family."))
+        return cleaned
+
+    @property
+    def section(self) -> Section | None:
+        return self.sections.get(self.cleaned_data["audience"])
+
+    @property
+    def guardian_ids(self) -> list[int]:
+        return self.cleaned_data["families"] if self.section is None else []
+
+
+def family_label(family: Recipient) -> str:
+    guardian = family.guardian
+    return _("%(name)s, family of %(children)s · %(language)s") % {
+        "name": guardian.display_name,
+        "children": family.child_names,
+        "language": guardian.language_label,
+    }
+
+
+class ReplyForm(forms.Form):
+    body = forms.CharField(
+        label=_("Your answer"), max_length=MESSAGE_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 5})
+    )

@@ -52,6 +52,7 @@ class Outcome(models.TextChoices):
 class Source(models.TextChoices):
     LOGGED = "logged", _("Logged by hand")
     SENT = "sent", _("Sent through Homeroom")
+    RECEIVED = "received", _("Received through Homeroom")
 
 
 class InteractionQuerySet(models.QuerySet["Interaction"]):
@@ -192,6 +193,37 @@ class ContactSummary(models.Model):
 
 class MessageKind(models.TextChoices):
     INTRODUCTION = "introduction", _("Introduction letter")
+    NOTE = "note", _("Message")
+
+
+class Thread(models.Model):
+    """A member of staff's conversation with one family: what they sent it and what it answered, in order. A
+    family sees its own thread, never who else a class-wide message went to."""
+
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="threads", verbose_name=_("member of staff")
+    )
+    guardian = models.ForeignKey(Guardian, models.PROTECT, related_name="threads", verbose_name=_("family member"))
+    last_message_at = models.DateTimeField(_("last message"))
+
+    class Meta:
+        verbose_name = _("conversation")
+        verbose_name_plural = _("conversations")
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["staff", "guardian"], name="thread_once_per_staff_and_guardian"),
+        ]
+        # Serve a teacher's conversations and a family's, most recent first.
+        indexes: ClassVar = [
+            models.Index(fields=["staff", "-last_message_at"], name="thread_of_staff"),
+            models.Index(fields=["guardian", "-last_message_at"], name="thread_of_guardian"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.staff_id} with {self.guardian_id}"
+
+
+MESSAGE_MAX_LENGTH = 5000  # a page on a phone: longer belongs in a meeting
+SUBJECT_MAX_LENGTH = 200
 
 
 class Message(models.Model):
@@ -204,6 +236,10 @@ class Message(models.Model):
         "roster.Section", models.CASCADE, null=True, blank=True, related_name="messages", verbose_name=_("class")
     )
     kind = models.CharField(_("kind"), max_length=16, choices=MessageKind.choices)
+    # What the sender wrote, once: each family's copy is its delivery.
+    subject = models.CharField(_("subject"), max_length=SUBJECT_MAX_LENGTH, blank=True)
+    body = models.TextField(_("message"), max_length=MESSAGE_MAX_LENGTH, blank=True)
+    tone = models.CharField(_("tone"), max_length=8, choices=Tone.choices, blank=True)
     # An urgent school-wide notice goes out in quiet hours too, and says so.
     is_urgent = models.BooleanField(_("urgent"), default=False)
     created_at = models.DateTimeField(_("sent"), auto_now_add=True)
@@ -213,6 +249,7 @@ class Message(models.Model):
         verbose_name_plural = _("messages")
         constraints: ClassVar = [
             models.CheckConstraint(condition=Q(kind__in=MessageKind.values), name="message_kind_valid"),
+            models.CheckConstraint(condition=Q(tone__in=[*Tone.values, ""]), name="message_tone_valid"),
         ]
 
     def __str__(self) -> str:
@@ -239,9 +276,12 @@ class Delivery(models.Model):
     interaction = models.OneToOneField(
         Interaction, models.PROTECT, related_name="delivery", verbose_name=_("logged as")
     )
+    thread = models.ForeignKey(
+        Thread, models.PROTECT, null=True, blank=True, related_name="deliveries", verbose_name=_("conversation")
+    )
     channel = models.CharField(_("channel"), max_length=8, choices=DeliveryChannel.choices)
     language = models.CharField(_("language"), max_length=8)
-    subject = models.CharField(_("subject"), max_length=200)
+    subject = models.CharField(_("subject"), max_length=SUBJECT_MAX_LENGTH)
     body = models.TextField(_("body"))
     status = models.CharField(_("status"), max_length=8, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
@@ -251,6 +291,7 @@ class Delivery(models.Model):
     not_before = models.DateTimeField(_("not before"), null=True, blank=True)
     # When a worker took it: a claim older than the worker's time limit was lost with its worker.
     claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    read_at = models.DateTimeField(_("read in Homeroom"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("delivery")
@@ -264,6 +305,7 @@ class Delivery(models.Model):
         # Serves a family's inbox in the portal.
         indexes: ClassVar = [
             models.Index(fields=["guardian", "-id"], name="delivery_guardian_inbox"),
+            models.Index(fields=["thread", "id"], name="delivery_thread"),
             # Serves `deliver_pending`: the few deliveries still waiting or in a worker's hands.
             models.Index(
                 fields=["status", "not_before"],
@@ -274,3 +316,29 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} to {self.guardian_id}: {self.status}"
+
+
+class Reply(models.Model):
+    """A family's answer in a conversation, written in the portal or sent back by email."""
+
+    thread = models.ForeignKey(Thread, models.PROTECT, related_name="replies", verbose_name=_("conversation"))
+    interaction = models.OneToOneField(Interaction, models.PROTECT, related_name="reply", verbose_name=_("logged as"))
+    body = models.TextField(_("message"), max_length=MESSAGE_MAX_LENGTH)
+    channel = models.CharField(_("channel"), max_length=8, choices=DeliveryChannel.choices)
+    received_at = models.DateTimeField(_("received"))
+    read_at = models.DateTimeField(_("read by staff"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("reply")
+        verbose_name_plural = _("replies")
+        constraints: ClassVar = [
+            models.CheckConstraint(condition=Q(channel__in=DeliveryChannel.values), name="reply_channel_valid"),
+        ]
+        indexes: ClassVar = [
+            models.Index(fields=["thread", "received_at"], name="reply_thread"),
+            # Serves a teacher's count of unread replies.
+            models.Index(fields=["thread"], condition=Q(read_at__isnull=True), name="reply_unread"),
+        ]
+
+    def __str__(self) -> str:
+        return f"reply in {self.thread_id} on {self.received_at:%Y-%m-%d}"

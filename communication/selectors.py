@@ -10,7 +10,7 @@ from functools import lru_cache, partial
 from operator import itemgetter
 from typing import Any, overload
 
-from django.db.models import Count, Exists, Max, OuterRef, Q
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -24,7 +24,9 @@ from communication.models import (
     InteractionStudent,
     MessageKind,
     Outcome,
+    Reply,
     Source,
+    Thread,
     Tone,
 )
 from roster.access import contactable_links_for, students_in_care_of
@@ -709,3 +711,88 @@ def letter_previews(
             )
             previews.append(LetterPreview(code, recipient, letter.personalised(values)))
     return previews
+
+
+# --- Messages and conversations --------------------------------------------------------------------------------
+
+
+def families_in_care_of(*, sender: User, section: Section | None = None) -> list[Recipient]:
+    """Each family a member of staff may write to, with their children in that person's care (in one class, if
+    given), ordered by name: brothers and sisters share one message."""
+    links = StudentGuardian.objects.filter(student__in=students_in_care_of(sender), contact_allowed=True)
+    if section is not None:
+        links = links.filter(student__enrollments__section=section)
+    recipients: dict[int, Recipient] = {}
+    for link in links.select_related("guardian", "student__school").order_by(
+        "guardian__last_name", "guardian__first_name", "guardian_id", "student__first_name", "student_id"
+    ):
+        recipients.setdefault(link.guardian_id, Recipient(link.guardian, [])).students.append(link.student)
+    return list(recipients.values())
+
+
+def threads_visible_to(user: User) -> QuerySet[Thread]:
+    """A member of staff sees their own conversations; a family member, theirs."""
+    return (
+        Thread.objects.filter(Q(staff=user) | Q(guardian__user=user))
+        if user.is_authenticated
+        else Thread.objects.none()
+    )
+
+
+@dataclass
+class ThreadSummary:
+    thread: Thread
+    unread: int
+    children: list[Student] = field(default_factory=list)
+
+
+def threads_of_staff(*, staff: User, limit: int = 50) -> list[ThreadSummary]:
+    """A member of staff's conversations, the latest first, with the replies they have not read and the children
+    each family has in their care, in three queries whatever their number."""
+    threads = (
+        Thread.objects.filter(staff=staff)
+        .select_related("guardian")
+        .annotate(unread=Count("replies", filter=Q(replies__read_at__isnull=True)))
+        .order_by("-last_message_at", "-id")[:limit]
+    )
+    summaries = {thread.guardian_id: ThreadSummary(thread, thread.unread) for thread in threads}
+    links = StudentGuardian.objects.filter(
+        guardian_id__in=list(summaries), student__in=students_in_care_of(staff)
+    ).select_related("student")
+    for link in links.order_by("student__first_name", "student_id"):
+        summaries[link.guardian_id].children.append(link.student)
+    return list(summaries.values())
+
+
+def unread_replies(*, staff: User) -> int:
+    return Reply.objects.filter(thread__staff=staff, read_at__isnull=True).count()
+
+
+@dataclass(frozen=True)
+class ThreadEntry:
+    """One message of a conversation: a delivery the family got, or a reply it sent."""
+
+    at: datetime.datetime
+    delivery: Delivery | None = None
+    reply: Reply | None = None
+
+    @property
+    def from_family(self) -> bool:
+        return self.reply is not None
+
+
+def thread_entries(*, thread: Thread) -> list[ThreadEntry]:
+    """A conversation in the order it happened, in two queries."""
+    deliveries = thread.deliveries.select_related("message").order_by("id")
+    entries = [ThreadEntry(at=delivery.message.created_at, delivery=delivery) for delivery in deliveries]
+    entries += [ThreadEntry(at=reply.received_at, reply=reply) for reply in thread.replies.order_by("id")]
+    return sorted(entries, key=lambda entry: entry.at)
+
+
+def thread_students(*, thread: Thread) -> list[Student]:
+    """The family's children in the care of the member of staff: what a reply is about."""
+    return list(
+        students_in_care_of(thread.staff)
+        .filter(guardian_links__guardian=thread.guardian, guardian_links__portal_access_allowed=True)
+        .order_by("first_name", "id")
+    )

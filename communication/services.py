@@ -3,7 +3,9 @@
 import datetime
 import logging
 import smtplib
+import zoneinfo
 from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,9 +20,11 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from audit.models import AuditAction
-from audit.services import record
+from audit.services import record, record_many
 from communication.letters import Letter
 from communication.models import (
+    MESSAGE_MAX_LENGTH,
+    SUBJECT_MAX_LENGTH,
     ContactChannel,
     ContactSummary,
     Delivery,
@@ -32,11 +36,15 @@ from communication.models import (
     Message,
     MessageKind,
     Outcome,
+    Reply,
     Source,
+    Thread,
     Tone,
 )
 from communication.selectors import (
+    Recipient,
     email_held_until,
+    families_in_care_of,
     family_school,
     family_window_opens,
     introduction_recipients,
@@ -44,6 +52,7 @@ from communication.selectors import (
     retry_delay,
     term_bounds,
     term_on,
+    thread_students,
 )
 from roster.access import contactable_links_for, sections_taught_by
 from roster.models import Guardian, School, Section, Student, StudentGuardian, Term
@@ -100,33 +109,29 @@ def log_interaction(
     interaction.save()
     InteractionStudent.objects.bulk_create(InteractionStudent(interaction=interaction, student=s) for s in students)
     if interaction.is_contact:
-        _close_follow_ups(logged_by=logged_by, students=students, before=interaction)
-    _recount_for(interaction, students)
+        _close_follow_ups(logged_by=logged_by, students=students, at=interaction.occurred_at, keep=interaction)
+    _recount_for_students(students, at=interaction.occurred_at)
     for student in students:
         record(actor=logged_by, student=student, action=AuditAction.CHANGED, what=f"logged {interaction}")
     return interaction
 
 
-def _close_follow_ups(*, logged_by: User, students: Sequence[Student], before: Interaction) -> None:
-    """Reaching the family again is the follow-up: this user's open follow-ups on these students are done."""
+def _close_follow_ups(
+    *, logged_by: User, students: Sequence[Student], at: datetime.datetime, keep: Interaction | None = None
+) -> None:
+    """Reaching the family again is the follow-up: this user's open follow-ups on these students are done, but
+    the one the contact itself sets (`keep`)."""
     # A contact back-dated to before a follow-up was set does not answer it.
-    Interaction.objects.filter(
+    answered = Interaction.objects.filter(
         logged_by=logged_by,
         follow_up_on__isnull=False,
         follow_up_closed_at__isnull=True,
         student_links__student__in=students,
-        occurred_at__lte=before.occurred_at,
-    ).exclude(pk=before.pk).update(follow_up_closed_at=before.occurred_at)
-
-
-def _recount_for(interaction: Interaction, students: Sequence[Student]) -> None:
-    by_school: dict[int, list[Student]] = {}
-    for student in students:
-        by_school.setdefault(student.school_id, []).append(student)
-    for school_students in by_school.values():
-        term = term_on(school_students[0].school, interaction.occurred_at)
-        if term is not None:  # a contact in the holidays belongs to no term's counts
-            recount_contact_summaries(term=term, students=[s.pk for s in school_students])
+        occurred_at__lte=at,
+    )
+    if keep is not None:
+        answered = answered.exclude(pk=keep.pk)
+    answered.update(follow_up_closed_at=at)
 
 
 def recount_contact_summaries(*, term: Term, students: "QuerySet[Student] | Sequence[int]") -> int:
@@ -352,3 +357,214 @@ def deliver_pending(*, now: datetime.datetime | None = None) -> int:
     for delivery_id in ids:
         _enqueue_delivery(delivery_id, None)
     return len(ids)
+
+
+# --- Messages and conversations --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    message: Message
+    families: int
+    by_email: int
+    # When email waits for the families' quiet hours to end: the moment their day opens, in their time.
+    email_held_until: datetime.datetime | None
+
+
+def check_message_text(*, subject: str, body: str) -> tuple[str, str]:
+    """A subject is one line (a line break in it could forge mail headers); neither part empty or oversized."""
+    subject, body = subject.strip(), body.strip()
+    errors = {}
+    if not subject:
+        errors["subject"] = _("Write a subject.")
+    elif "\r" in subject or "\n" in subject:
+        errors["subject"] = _("A subject is one line: remove the line breaks.")
+    elif len(subject) > SUBJECT_MAX_LENGTH:
+        errors["subject"] = _("Keep the subject under %(limit)s characters.") % {"limit": SUBJECT_MAX_LENGTH}
+    if not body:
+        errors["body"] = _("Write a message.")
+    elif len(body) > MESSAGE_MAX_LENGTH:
+        errors["body"] = _("Keep the message under %(limit)s characters (it has %(length)s).") % {
+            "limit": MESSAGE_MAX_LENGTH,
+            "length": len(body),
+        }
+    if errors:
+        raise ValidationError(errors)
+    return subject, body
+
+
+@transaction.atomic
+def send_message(
+    *,
+    sender: User,
+    subject: str,
+    body: str,
+    tone: str,
+    section: Section | None = None,
+    guardian_ids: Sequence[int] = (),
+    now: datetime.datetime | None = None,
+) -> SentMessage:
+    """Writes to the families of a class, or to families chosen one by one, that the sender may contact: one
+    copy per family in its conversation with the sender, logged as a contact in the message's tone. Email goes
+    out in the background, in the families' waking hours; the in-app copy is there at once. All or nothing:
+    every family gets it or none does."""
+    subject, body = check_message_text(subject=subject, body=body)
+    if tone not in Tone.values:
+        raise ValidationError({"tone": _("Choose the tone of the message.")})
+    if section is None and not guardian_ids:
+        raise ValidationError(_("Choose a class or at least one family."))
+    if section is not None and not sections_taught_by(sender).filter(pk=section.pk).exists():
+        raise PermissionDenied
+    now = now or timezone.now()
+    recipients = families_in_care_of(sender=sender, section=section)
+    if section is None:
+        chosen = set(guardian_ids)
+        recipients = [recipient for recipient in recipients if recipient.guardian.pk in chosen]
+    if not recipients:
+        raise ValidationError(_("None of these families may be contacted by you: nothing was sent."))
+
+    message = Message.objects.create(
+        sender=sender, section=section, kind=MessageKind.NOTE, subject=subject, body=body, tone=tone
+    )
+    by_email = [recipient for recipient in recipients if recipient.guardian.email]
+    interactions = Interaction.objects.bulk_create(
+        [
+            Interaction(
+                guardian=recipient.guardian,
+                logged_by=sender,
+                channel=ContactChannel.EMAIL if recipient.guardian.email else ContactChannel.APP,
+                tone=tone,
+                summary=subject,
+                occurred_at=now,
+                source=Source.SENT,
+            )
+            for recipient in recipients
+        ],
+        batch_size=1000,
+    )
+    students = [student for recipient in recipients for student in recipient.students]
+    InteractionStudent.objects.bulk_create(
+        [
+            InteractionStudent(interaction=interaction, student=student)
+            for interaction, recipient in zip(interactions, recipients, strict=True)
+            for student in recipient.students
+        ],
+        batch_size=1000,
+    )
+    threads = _threads_with(staff=sender, guardian_ids=[recipient.guardian.pk for recipient in recipients], now=now)
+    schools = {student.school_id: student.school for student in students}
+    held_until = {pk: email_held_until(school, now) for pk, school in schools.items()}
+    Delivery.objects.bulk_create(
+        [
+            _delivery(message, recipient, interaction, threads[recipient.guardian.pk], now, held_until)
+            for interaction, recipient in zip(interactions, recipients, strict=True)
+        ],
+        batch_size=1000,
+    )
+    _close_follow_ups(logged_by=sender, students=students, at=now)
+    _recount_for_students(students, at=now)
+    record_many(actor=sender, students=students, action=AuditAction.CHANGED, what=f"sent message {message.pk}")
+    transaction.on_commit(lambda: _enqueue_deliveries(message.pk))
+    email_schools = {recipient.students[0].school_id for recipient in by_email}
+    held = [
+        until.astimezone(zoneinfo.ZoneInfo(schools[school_id].time_zone))
+        for school_id in email_schools
+        if (until := held_until[school_id]) is not None
+    ]
+    return SentMessage(
+        message=message, families=len(recipients), by_email=len(by_email), email_held_until=max(held, default=None)
+    )
+
+
+def _delivery(
+    message: Message,
+    recipient: Recipient,
+    interaction: Interaction,
+    thread: Thread,
+    now: datetime.datetime,
+    held_until: dict[int, datetime.datetime | None],
+) -> Delivery:
+    guardian = recipient.guardian
+    by_email = bool(guardian.email)
+    return Delivery(
+        message=message,
+        guardian=guardian,
+        interaction=interaction,
+        thread=thread,
+        channel=DeliveryChannel.EMAIL if by_email else DeliveryChannel.APP,
+        language=guardian.preferred_language,
+        subject=message.subject,
+        body=message.body,
+        # The in-app copy is the family's portal: there as soon as it is saved.
+        status=DeliveryStatus.QUEUED if by_email else DeliveryStatus.SENT,
+        sent_at=None if by_email else now,
+        not_before=held_until[recipient.students[0].school_id] if by_email else None,
+    )
+
+
+def _threads_with(*, staff: User, guardian_ids: list[int], now: datetime.datetime) -> dict[int, Thread]:
+    """Each family's conversation with this member of staff, started where there is none, now its latest."""
+    existing = Thread.objects.filter(staff=staff, guardian_id__in=guardian_ids)
+    known = set(existing.values_list("guardian_id", flat=True))
+    Thread.objects.bulk_create(
+        [
+            Thread(staff=staff, guardian_id=guardian_id, last_message_at=now)
+            for guardian_id in guardian_ids
+            if guardian_id not in known
+        ],
+        batch_size=1000,
+        ignore_conflicts=True,  # a second message sent at the same moment started it first
+    )
+    existing.update(last_message_at=now)
+    return {thread.guardian_id: thread for thread in existing}
+
+
+def _recount_for_students(students: Sequence[Student], *, at: datetime.datetime) -> None:
+    by_school: dict[int, list[Student]] = {}
+    for student in students:
+        by_school.setdefault(student.school_id, []).append(student)
+    for school_students in by_school.values():
+        term = term_on(school_students[0].school, at)
+        if term is not None:  # a contact in the holidays belongs to no term's counts
+            recount_contact_summaries(term=term, students=[s.pk for s in school_students])
+
+
+@transaction.atomic
+def reply_from_family(
+    *, user: User, thread: Thread, body: str, channel: str = DeliveryChannel.APP, now: datetime.datetime | None = None
+) -> Reply:
+    """A family's answer in its conversation with a member of staff, logged as a contact from the family about
+    the children that person has in their care."""
+    if thread.guardian.user_id != user.pk:
+        raise PermissionDenied
+    _subject, body = check_message_text(subject="-", body=body)
+    students = thread_students(thread=thread)
+    if not students:
+        raise ValidationError(
+            _("%(name)s no longer teaches your children: please write to the school office.")
+            % {"name": thread.staff.full_name}
+        )
+    now = now or timezone.now()
+    interaction = Interaction.objects.create(
+        guardian=thread.guardian,
+        logged_by=thread.staff,
+        channel=ContactChannel.EMAIL if channel == DeliveryChannel.EMAIL else ContactChannel.APP,
+        direction=Direction.FROM_FAMILY,
+        tone=Tone.NEUTRAL,
+        summary=body[:2000],
+        occurred_at=now,
+        source=Source.RECEIVED,
+    )
+    InteractionStudent.objects.bulk_create(InteractionStudent(interaction=interaction, student=s) for s in students)
+    _recount_for_students(students, at=now)
+    record_many(actor=user, students=students, action=AuditAction.CHANGED, what=f"replied in conversation {thread.pk}")
+    Thread.objects.filter(pk=thread.pk).update(last_message_at=now)
+    return Reply.objects.create(thread=thread, interaction=interaction, body=body, channel=channel, received_at=now)
+
+
+def mark_read_by_staff(*, thread: Thread, now: datetime.datetime | None = None) -> int:
+    return thread.replies.filter(read_at__isnull=True).update(read_at=now or timezone.now())
+
+
+def mark_read_by_family(*, thread: Thread, now: datetime.datetime | None = None) -> int:
+    return thread.deliveries.filter(read_at__isnull=True).update(read_at=now or timezone.now())

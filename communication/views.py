@@ -1,8 +1,11 @@
+import datetime
 import zoneinfo
+from collections import Counter
 from typing import Any
 from urllib.parse import quote
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,25 +17,36 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_safe
 
 from audit.services import record_views
-from communication.forms import IntroductionLetterForm, LogContactForm
+from communication.forms import CHOSEN_FAMILIES, IntroductionLetterForm, LogContactForm, MessageForm, MessageTextForm
 from communication.letters import MERGE_FIELDS, default_letter
 from communication.models import Tone
 from communication.selectors import (
     email_held_until,
+    families_in_care_of,
     good_news_first_for,
     introduction_recipients,
     introduction_status,
     letter_languages,
     letter_previews,
     students_without_positive_contact,
+    thread_entries,
+    thread_students,
+    threads_of_staff,
+    threads_visible_to,
     today_for,
     with_family_links,
 )
-from communication.services import log_interaction, send_introduction_letter
+from communication.services import (
+    SentMessage,
+    log_interaction,
+    mark_read_by_staff,
+    send_introduction_letter,
+    send_message,
+)
 from homeroom.http import AuthenticatedRequest
 from roster.access import get_staff_visible_student_or_404, sections_taught_by
 from roster.decorators import staff_required
-from roster.models import Student
+from roster.models import Section, Student
 
 TODAY_PAGE_SIZE = 10  # a day's worth of calls: the rest are a tap away
 CONCERN_DRAFT_KEY = "concern_draft"
@@ -176,13 +190,7 @@ def introduction_letter(request: AuthenticatedRequest, section_id: int) -> HttpR
         )
         school = section.term.school
         held_until = email_held_until(school)
-        if held_until is not None:
-            families_time = held_until.astimezone(zoneinfo.ZoneInfo(school.time_zone))
-            messages.info(
-                request,
-                _("It is quiet hours for the families: email will be delivered at %(time)s on %(day)s, their time.")
-                % {"time": date_format(families_time, "G:i"), "day": date_format(families_time, "l j F")},
-            )
+        _say_when_email_goes(request, held_until and held_until.astimezone(zoneinfo.ZoneInfo(school.time_zone)))
         return redirect("roster:section_detail", section_id=section.pk)
     letters = form.letters() if valid else {code: default_letter(code) for code in plan.languages}
     previews = letter_previews(
@@ -205,4 +213,113 @@ def introduction_letter(request: AuthenticatedRequest, section_id: int) -> HttpR
             "status": introduction_status(section=section),
             "merge_fields": MERGE_FIELDS,
         },
+    )
+
+
+def _say_when_email_goes(request: AuthenticatedRequest, families_time: datetime.datetime | None) -> None:
+    """Email held for the families' quiet hours: the sender is told when it will go, in the families' time."""
+    if families_time is not None:
+        messages.info(
+            request,
+            _("It is quiet hours for the families: email will be delivered at %(time)s on %(day)s, their time.")
+            % {"time": date_format(families_time, "G:i"), "day": date_format(families_time, "l j F")},
+        )
+
+
+# --- Messages and conversations --------------------------------------------------------------------------------
+
+
+@require_safe
+@staff_required
+def conversations(request: AuthenticatedRequest) -> HttpResponse:
+    threads = threads_of_staff(staff=request.user)
+    children = [child for summary in threads for child in summary.children]
+    record_views(actor=request.user, students=children, what="Conversations", request=request)
+    return render(request, "communication/conversations.html", {"threads": threads})
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def new_message(request: AuthenticatedRequest) -> HttpResponse:
+    families = families_in_care_of(sender=request.user)
+    sections = list(sections_taught_by(request.user).order_by("name", "id"))
+    form = MessageForm(
+        request.POST or None, sections=sections, families=families, initial=_message_audience(request, sections)
+    )
+    if form.is_bound and form.is_valid():
+        try:
+            sent = send_message(
+                sender=request.user,
+                subject=form.cleaned_data["subject"],
+                body=form.cleaned_data["body"],
+                tone=form.cleaned_data["tone"],
+                section=form.section,
+                guardian_ids=form.guardian_ids,
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            _say_message_sent(request, sent)
+            return redirect("communication:conversations")
+    languages = Counter(family.guardian.language_label for family in families)
+    return render(
+        request,
+        "communication/new_message.html",
+        {"form": form, "families": families, "languages": sorted(languages.items(), key=lambda item: -item[1])},
+    )
+
+
+def _message_audience(request: AuthenticatedRequest, sections: list[Section]) -> dict[str, Any]:
+    """Opened from a class page or a family's row: that class, or that family, is already chosen."""
+    family = request.GET.get("family", "")
+    if family.isdigit():
+        return {"audience": CHOSEN_FAMILIES, "families": [int(family)]}
+    chosen_class = request.GET.get("class", "")
+    if any(str(section.pk) == chosen_class for section in sections):
+        return {"audience": f"class-{chosen_class}"}
+    return {"audience": f"class-{sections[0].pk}" if len(sections) == 1 else CHOSEN_FAMILIES}
+
+
+def _say_message_sent(request: AuthenticatedRequest, sent: SentMessage) -> None:
+    messages.success(
+        request,
+        ngettext(
+            "Your message is on its way to %(count)d family.",
+            "Your message is on its way to %(count)d families.",
+            sent.families,
+        )
+        % {"count": sent.families},
+    )
+    _say_when_email_goes(request, sent.email_held_until)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def conversation(request: AuthenticatedRequest, thread_id: int) -> HttpResponse:
+    thread = get_object_or_404(
+        threads_visible_to(request.user).filter(staff=request.user).select_related("guardian"), pk=thread_id
+    )
+    form = MessageTextForm(request.POST or None)
+    if form.is_bound and form.is_valid():
+        try:
+            sent = send_message(
+                sender=request.user,
+                subject=form.cleaned_data["subject"],
+                body=form.cleaned_data["body"],
+                tone=form.cleaned_data["tone"],
+                guardian_ids=[thread.guardian_id],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            _say_message_sent(request, sent)
+            return redirect("communication:conversation", thread_id=thread.pk)
+    children = thread_students(thread=thread)
+    record_views(actor=request.user, students=children, what="Conversation", request=request)
+    entries = thread_entries(thread=thread)
+    mark_read_by_staff(thread=thread)
+    return render(
+        request,
+        "communication/conversation.html",
+        {"thread": thread, "entries": entries, "children": children, "form": form},
     )

@@ -6,4 +6,5 @@ app_name = "portal"
 urlpatterns = [
     path("", views.home, name="home"),
     path("children/<int:student_id>/", views.child_detail, name="child_detail"),
+    path("messages/<int:thread_id>/", views.conversation, name="conversation"),
 ]

@@ -1,8 +1,13 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_safe
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_safe
 
-from communication.selectors import inbox_of
+from communication.forms import ReplyForm
+from communication.selectors import inbox_of, thread_entries, threads_visible_to
+from communication.services import mark_read_by_family, reply_from_family
 from homeroom.http import AuthenticatedRequest
 from portal.decorators import guardian_required
 from roster.access import get_visible_child_or_404
@@ -26,3 +31,23 @@ def child_detail(request: AuthenticatedRequest, guardian: Guardian, student_id: 
     student = get_visible_child_or_404(request.user, student_id)
     profile = student_profile(user=request.user, student=student)
     return render(request, "portal/child_detail.html", {"guardian": guardian, "profile": profile, "student": student})
+
+
+@require_http_methods(["GET", "POST"])
+@guardian_required
+def conversation(request: AuthenticatedRequest, guardian: Guardian, thread_id: int) -> HttpResponse:
+    thread = get_object_or_404(
+        threads_visible_to(request.user).filter(guardian=guardian).select_related("staff", "guardian"), pk=thread_id
+    )
+    form = ReplyForm(request.POST or None)
+    if form.is_bound and form.is_valid():
+        try:
+            reply_from_family(user=request.user, thread=thread, body=form.cleaned_data["body"])
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Your reply is sent."))
+            return redirect("portal:conversation", thread_id=thread.pk)
+    entries = thread_entries(thread=thread)
+    mark_read_by_family(thread=thread)
+    return render(request, "portal/conversation.html", {"thread": thread, "entries": entries, "form": form})

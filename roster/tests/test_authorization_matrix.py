@@ -3,6 +3,10 @@ restricted guardian. A new URL with an id fails `test_the_matrix_covers_every_ur
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from communication.models import Thread
+from roster.tests.factories import StudentGuardianFactory
 
 OWN, OTHER_CLASS, OTHER_SCHOOL = "student", "other_student", "far_student"
 
@@ -13,6 +17,8 @@ URLS_WITH_IDS = {
     "portal:child_detail": "student",
     "communication:log_contact": "student",
     "communication:introduction_letter": "section",
+    "communication:conversation": "thread",
+    "portal:conversation": "thread",
 }
 
 # (person, target) -> expected status code; each target is a student (or that student's class).
@@ -32,7 +38,41 @@ STUDENT_FOR_STAFF = {
     "stranger": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},
 }
 
+# A conversation is between one member of staff and one family: nobody else reads it, leaders included.
+STAFF_OWN_CONVERSATION = {
+    "teacher": {OWN: 200, OTHER_CLASS: 404, OTHER_SCHOOL: 404},
+    "other_teacher": {OWN: 404, OTHER_CLASS: 200, OTHER_SCHOOL: 404},
+    "far_teacher": {OWN: 404, OTHER_CLASS: 404, OTHER_SCHOOL: 200},
+    **{
+        person: {OWN: 404, OTHER_CLASS: 404, OTHER_SCHOOL: 404}
+        for person in ("counselor", "leader", "other_leader", "district_admin")
+    },
+    **{
+        person: {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403}
+        for person in ("guardian", "restricted_guardian", "other_family", "stranger")
+    },
+}
+
 EXPECTED = {
+    "communication:conversation": STAFF_OWN_CONVERSATION,
+    "portal:conversation": {
+        **{
+            person: {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403}
+            for person in (
+                "teacher",
+                "other_teacher",
+                "far_teacher",
+                "counselor",
+                "leader",
+                "other_leader",
+                "district_admin",
+                "stranger",
+            )
+        },
+        "guardian": {OWN: 200, OTHER_CLASS: 404, OTHER_SCHOOL: 404},
+        "restricted_guardian": {OWN: 404, OTHER_CLASS: 404, OTHER_SCHOOL: 404},
+        "other_family": {OWN: 404, OTHER_CLASS: 200, OTHER_SCHOOL: 404},
+    },
     "roster:student_detail": STUDENT_FOR_STAFF,
     "communication:log_contact": STUDENT_FOR_STAFF,
     # Only a class's own teachers write to its families in their name: leaders see the class but do not send.
@@ -105,7 +145,20 @@ def _target_id(world, url_name: str, target: str) -> int:
     student = getattr(world, target)
     if URLS_WITH_IDS[url_name] == "section":
         return student.sections.get().id
+    if URLS_WITH_IDS[url_name] == "thread":
+        return _conversation_about(student).id
     return student.id
+
+
+def _conversation_about(student):
+    """The conversation of the student's teacher with the student's (first) family."""
+    link = student.guardian_links.order_by("id").first() or StudentGuardianFactory(student=student)
+    thread, _created = Thread.objects.get_or_create(
+        staff=student.sections.get().teachers.get(),
+        guardian=link.guardian,
+        defaults={"last_message_at": timezone.now()},
+    )
+    return thread
 
 
 CASES = [
