@@ -15,7 +15,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import Count, F, Max, Q, QuerySet
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import User
@@ -285,7 +286,7 @@ def deliver(*, delivery_id: int, now: datetime.datetime | None = None) -> Delive
         _enqueue_delivery(delivery_id, window_opens)
         return DeliveryOutcome.HELD
     try:
-        _email_for(delivery).send()
+        _email_for(delivery, school).send()
     except Exception as error:
         return _after_failure(delivery, error, now=now, school=school)
     pending.update(status=DeliveryStatus.SENT, sent_at=timezone.now(), error="")
@@ -300,15 +301,28 @@ def _may_still_contact(delivery: Delivery) -> bool:
     ).exists()
 
 
-def _email_for(delivery: Delivery) -> EmailMessage:
+def _email_for(delivery: Delivery, school: School) -> EmailMessage:
     return EmailMessage(
         subject=delivery.subject,
-        body=delivery.body,
+        body=delivery.body + _conversation_footer(delivery, school),
         to=[delivery.guardian.email],
         reply_to=[delivery.message.sender.email],
         # One Message-ID per delivery: should a lost worker's copy ever go twice, mail programs show it once.
         headers={"Content-Language": delivery.language, "Message-ID": _message_id(delivery)},
     )
+
+
+def _conversation_footer(delivery: Delivery, school: School) -> str:
+    """Who wrote, from which school, and where the family reads and answers it: in the family's language."""
+    if delivery.thread_id is None:
+        return ""
+    url = settings.HOMEROOM_BASE_URL.rstrip("/") + reverse("portal:conversation", args=[delivery.thread_id])
+    with translation.override(delivery.language):
+        return "\n\n-- \n" + _("%(sender)s, %(school)s. Read and answer this message in Homeroom: %(url)s") % {
+            "sender": delivery.message.sender.full_name,
+            "school": school.name,
+            "url": url,
+        }
 
 
 def _message_id(delivery: Delivery) -> str:
