@@ -11,7 +11,8 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from accounts.models import User
-from communication.models import ContactChannel, Interaction, Outcome, Tone
+from communication.models import ContactChannel, Interaction, Outcome, Thread, Tone
+from communication.services import reply_from_family, send_message
 from homeroom.testing import Mailbox
 
 if TYPE_CHECKING:
@@ -120,7 +121,27 @@ PAGES: dict[str, tuple[str | None, Callable[["World"], str]]] = {
     "password-change": ("teacher", lambda world: "/accounts/password/change/"),
     "today": ("teacher", lambda world: "/today/"),
     "log-contact": ("teacher", lambda world: f"/students/{world.student.id}/log/?tone=positive&channel=call"),
+    "messages": ("teacher", lambda world: f"/messages/#conversation-{_conversation(world).id}"),
+    "new-message": ("teacher", lambda world: "/messages/new/"),
+    "conversation": ("teacher", lambda world: f"/messages/{_conversation(world).id}/"),
+    "parent-conversation": ("guardian", lambda world: f"/family/messages/{_conversation(world).id}/"),
 }
+
+
+def _conversation(world: "World") -> Thread:
+    """The teacher's conversation with Ana's family: a class message, and the family's answer."""
+    thread = Thread.objects.filter(staff=world.people["teacher"]).first()
+    if thread is None:
+        send_message(
+            sender=world.people["teacher"],
+            section=world.section,
+            subject="Our trip to the science museum",
+            body="We leave at 9:00 on Friday.\nPlease send a packed lunch and a coat.",
+            tone="neutral",
+        )
+        thread = Thread.objects.get(staff=world.people["teacher"])
+        reply_from_family(user=world.people["guardian"], thread=thread, body="Thank you! She is so excited.")
+    return thread
 
 
 def open_as(page: Page, sign_in_as: Callable[[Page, User], None], world: "World", name: str) -> None:
@@ -150,7 +171,7 @@ def test_the_code_confirmation_page_has_no_wcag_2_2_aa_violations(page, world, m
     assert results.violations_count == 0, results.generate_report()
 
 
-@pytest.mark.parametrize("name", ["class-page", "parent-home"])
+@pytest.mark.parametrize("name", ["class-page", "parent-home", "new-message", "conversation", "parent-conversation"])
 def test_the_page_fits_a_375_px_phone_without_scrolling_sideways(phone_page, world, sign_in_as, screenshot, name):
     open_as(phone_page, sign_in_as, world, name)
     screenshot(phone_page, f"phone-{name}")
