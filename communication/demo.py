@@ -11,9 +11,19 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from communication.models import ContactChannel, Direction, Interaction, InteractionStudent, Outcome, Tone, Topic
-from communication.services import recount_contact_summaries
-from roster.models import School, Section, Student, StudentGuardian, Term
+from accounts.models import User
+from communication.models import (
+    ContactChannel,
+    Direction,
+    Interaction,
+    InteractionStudent,
+    Outcome,
+    Thread,
+    Tone,
+    Topic,
+)
+from communication.services import recount_contact_summaries, reply_from_family, send_message
+from roster.models import Guardian, School, Section, Student, StudentGuardian, Term
 
 # Classes whose history leans on concerns: the ratio panels then have something to show.
 CONCERN_HEAVY_CLASSES = frozenset({"1-A", "HR-7A"})
@@ -170,3 +180,33 @@ def _plan_follow_ups(
                 [student],
             )
         )
+
+
+# (family's email, subject, the teacher's message, the family's answer): the demo teacher's conversations.
+DEMO_CONVERSATIONS = (
+    (
+        "parent@example.org",
+        "Ava's great week",
+        "Ava helped two classmates with their reading this week, without being asked. Thank you for all you do!",
+        "Thank you for telling us! She was beaming at dinner.",
+    ),
+    (
+        "padre@example.org",
+        "Una gran semana para Mateo",
+        "Mateo compartió sus colores con un compañero nuevo y lo ayudó a sentirse bienvenido. ¡Qué orgullo!",
+        "¡Muchas gracias por contarnos! Lo vamos a felicitar en casa.",
+    ),
+)
+
+
+def build_demo_conversations(*, teacher_email: str = "teacher@example.org") -> int:
+    """Good news from the demo teacher to two families, each answered: Messages has something on first sign-in."""
+    teacher = User.objects.get(email=teacher_email)
+    for email, subject, body, answer in DEMO_CONVERSATIONS:
+        guardian = Guardian.objects.select_related("user").get(email=email)
+        send_message(sender=teacher, guardian_ids=[guardian.pk], subject=subject, body=body, tone=Tone.POSITIVE)
+        if guardian.user is not None:
+            reply_from_family(
+                user=guardian.user, thread=Thread.objects.get(staff=teacher, guardian=guardian), body=answer
+            )
+    return len(DEMO_CONVERSATIONS)

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from communication.models import ContactSummary, Interaction, Outcome
-from communication.selectors import Reason, class_ratio, today_for
+from communication.selectors import Reason, class_ratio, threads_of_staff, today_for
 from communication.services import recount_contact_summaries
 from roster.models import School, Section, Term
 from seeding.management.commands import seed_demo
@@ -74,3 +74,12 @@ def test_the_demo_summaries_agree_with_the_log(demo: School) -> None:
     assert before == after
     assert len(after) > 250
     assert timezone.now() > DEMO_NOW  # the clock is back
+
+
+def test_the_demo_teacher_has_answered_conversations_one_of_them_in_spanish(demo: School) -> None:
+    teacher = User.objects.get(email="teacher@example.org")
+
+    threads = threads_of_staff(staff=teacher)
+
+    assert len(threads) == 2 and all(summary.unread == 1 for summary in threads)
+    assert {summary.thread.guardian.preferred_language for summary in threads} == {"en", "es"}

@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from communication.demo import build_demo_history
+from communication.demo import build_demo_conversations, build_demo_history
 from roster.demo import SCHOOL_NAME, build_demo_school
 from roster.models import School
 
@@ -27,6 +27,7 @@ class Command(BaseCommand):
             with transaction.atomic():
                 report = build_demo_school()
                 history = build_demo_history(school=School.objects.get(name=SCHOOL_NAME))
+                conversations = build_demo_conversations()
         except ValidationError as error:  # e.g. a demo email already taken by an account
             raise CommandError(f"The demo could not be loaded: {error}") from error
         languages = ", ".join(f"{code} {count}" for code, count in sorted(report.languages.items()))
@@ -40,6 +41,6 @@ class Command(BaseCommand):
         self.stdout.write(f"Guardians by language: {languages}.")
         self.stdout.write(
             f"A term of contact history: {history.interactions:,} contacts logged; "
-            f"{history.students_never_contacted} families not contacted yet."
+            f"{history.students_never_contacted} families not contacted yet; {conversations} conversations."
         )
         self.stdout.write("Run `manage.py demo_signins` for the demo sign-ins.")
