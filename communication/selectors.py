@@ -764,10 +764,6 @@ def threads_of_staff(*, staff: User, limit: int = 50) -> list[ThreadSummary]:
     return list(summaries.values())
 
 
-def unread_replies(*, staff: User) -> int:
-    return Reply.objects.filter(thread__staff=staff, read_at__isnull=True).count()
-
-
 @dataclass(frozen=True)
 class ThreadEntry:
     """One message of a conversation: a delivery the family got, or a reply it sent."""

@@ -297,7 +297,7 @@ def _say_message_sent(request: AuthenticatedRequest, sent: SentMessage) -> None:
 @staff_required
 def conversation(request: AuthenticatedRequest, thread_id: int) -> HttpResponse:
     thread = get_object_or_404(
-        threads_visible_to(request.user).filter(staff=request.user).select_related("guardian"), pk=thread_id
+        threads_visible_to(request.user).filter(staff=request.user).select_related("staff", "guardian"), pk=thread_id
     )
     form = MessageTextForm(request.POST or None)
     if form.is_bound and form.is_valid():
