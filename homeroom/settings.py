@@ -234,3 +234,27 @@ HOMEROOM_DELIVERY_RETRY_SECONDS = env_int("HOMEROOM_DELIVERY_RETRY_SECONDS", def
 HOMEROOM_DELIVERY_CLAIM_SECONDS = 5 * 60  # well above EMAIL_TIMEOUT: a live worker finishes long before
 # Where families reach this installation: links in emails are built from it.
 HOMEROOM_BASE_URL = env_str("HOMEROOM_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# Text messages: the console backend prints them (development); the Twilio backend sends them. Twilio calls
+# HOMEROOM_BASE_URL/hooks/sms/ with each text a family sends back (STOP, START, HELP or a reply).
+HOMEROOM_SMS_BACKEND = env_str(
+    "HOMEROOM_SMS_BACKEND",
+    default="communication.sms.ConsoleSmsBackend" if DEBUG or TESTING else "communication.sms.TwilioSmsBackend",
+)
+TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER", default="")
+# Only for tests and self-hosted Twilio-compatible gateways: where the Twilio API is reached.
+TWILIO_API_URL = env_str("TWILIO_API_URL", default="")
+
+# Machine translation of what staff write: "none" sends the original; "libretranslate" uses a self-hosted
+# LibreTranslate server, so that no student data leaves the school's own servers.
+HOMEROOM_TRANSLATION_BACKEND = env_str("HOMEROOM_TRANSLATION_BACKEND", default="none")
+LIBRETRANSLATE_URL = env_str("LIBRETRANSLATE_URL", default="http://127.0.0.1:5000").rstrip("/")
+LIBRETRANSLATE_API_KEY = env_str("LIBRETRANSLATE_API_KEY", default="")
+LIBRETRANSLATE_TIMEOUT = env_int("LIBRETRANSLATE_TIMEOUT", default=15)
+
+# Families' email replies: Reply-To is reply+TOKEN@this domain; the mail server hands them to
+# /hooks/email/ or to a Maildir that `manage.py receive_replies` reads.
+HOMEROOM_REPLY_DOMAIN = env_str("HOMEROOM_REPLY_DOMAIN", default="")
+HOMEROOM_INBOUND_SECRET = env_str("HOMEROOM_INBOUND_SECRET", default="")
