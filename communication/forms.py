@@ -5,6 +5,7 @@ from typing import Any, cast
 from django import forms
 from django.conf import settings
 from django.utils import timezone
+from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
@@ -20,7 +21,7 @@ from communication.models import (
 )
 from communication.selectors import Recipient, TimelineKind
 from roster.access import contactable_links_for, staff_students_visible_to
-from roster.models import Guardian, Section, Student
+from roster.models import Guardian, School, Section, Student
 
 
 class GuardianChoiceField(forms.ModelChoiceField[Guardian]):
@@ -203,7 +204,6 @@ class MessageTextForm(forms.Form):
         label=_("Message"),
         max_length=MESSAGE_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 8}),
-        help_text=_("Sent as you write it: no machine translation is set up."),
     )
     tone = forms.ChoiceField(label=_("Tone"), choices=Tone.choices, initial=Tone.NEUTRAL, widget=forms.RadioSelect)
 
@@ -248,6 +248,14 @@ class MessageForm(MessageTextForm):
     def guardian_ids(self) -> list[int]:
         return self.cleaned_data["families"] if self.section is None else []
 
+    def audience_of(self, families: list[Recipient]) -> list[Recipient]:
+        """The families this message would go to: the chosen ones, or those with a child in the class."""
+        if self.section is None:
+            chosen = set(self.guardian_ids)
+            return [family for family in families if family.guardian.pk in chosen]
+        pupils = set(self.section.enrollments.values_list("student_id", flat=True))
+        return [family for family in families if any(student.pk in pupils for student in family.students)]
+
 
 def family_label(family: Recipient) -> str:
     guardian = family.guardian
@@ -256,6 +264,43 @@ def family_label(family: Recipient) -> str:
         "children": family.child_names,
         "language": guardian.language_label,
     }
+
+
+class NoticeForm(MessageTextForm):
+    """A leader's notice to every family of a school."""
+
+    tone = None  # type: ignore[assignment]  # a notice is no contact about a child: it has no tone
+    school = forms.TypedChoiceField(label=_("School"), coerce=int)
+    urgent = forms.BooleanField(
+        label=_("Urgent: send it now, even in families' quiet hours and to those who turned email off"),
+        required=False,
+        help_text=_("Only for what cannot wait: a closure, an emergency. Families see it marked urgent."),
+    )
+
+    def __init__(self, *args: Any, schools: list[School], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.schools = {school.pk: school for school in schools}
+        cast(forms.TypedChoiceField, self.fields["school"]).choices = [(s.pk, s.name) for s in schools]
+        if len(schools) == 1:
+            self.fields["school"].initial = schools[0].pk
+
+
+WEEKDAY_CHOICES = [(str(day), name) for day, name in WEEKDAYS.items()]
+
+
+class OfficeHoursForm(forms.Form):
+    weekdays = forms.MultipleChoiceField(
+        label=_("Days"), choices=WEEKDAY_CHOICES, widget=forms.CheckboxSelectMultiple, initial=["0", "1", "2", "3", "4"]
+    )
+    opens_at = forms.TimeField(label=_("From"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    closes_at = forms.TimeField(label=_("Until"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        opens_at, closes_at = cleaned.get("opens_at"), cleaned.get("closes_at")
+        if opens_at and closes_at and opens_at >= closes_at:
+            self.add_error("closes_at", _("End after the start."))
+        return cleaned
 
 
 class ReplyForm(forms.Form):

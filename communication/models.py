@@ -194,6 +194,8 @@ class ContactSummary(models.Model):
 class MessageKind(models.TextChoices):
     INTRODUCTION = "introduction", _("Introduction letter")
     NOTE = "note", _("Message")
+    NOTICE = "notice", _("School notice")
+    AUTO_REPLY = "auto_reply", _("Automatic reply")
 
 
 class Thread(models.Model):
@@ -258,6 +260,7 @@ class Message(models.Model):
 
 class DeliveryChannel(models.TextChoices):
     EMAIL = "email", _("Email")
+    SMS = "sms", _("Text message")
     APP = "app", _("Homeroom inbox")
 
 
@@ -265,7 +268,12 @@ class DeliveryStatus(models.TextChoices):
     QUEUED = "queued", _("Queued")
     SENDING = "sending", _("Sending")
     SENT = "sent", _("Sent")
+    DELIVERED = "delivered", _("Delivered")  # the provider confirmed it reached the phone
     FAILED = "failed", _("Failed")
+
+
+# Stored as a delivery's error when a restriction stopped it: such a copy is shown to nobody in the family.
+NO_LONGER_CONTACTABLE = "The school may no longer contact this family."
 
 
 class Delivery(models.Model):
@@ -273,17 +281,22 @@ class Delivery(models.Model):
 
     message = models.ForeignKey(Message, models.CASCADE, related_name="deliveries", verbose_name=_("message"))
     guardian = models.ForeignKey(Guardian, models.PROTECT, related_name="deliveries", verbose_name=_("recipient"))
+    # None for an automatic reply: it is not a contact.
     interaction = models.OneToOneField(
-        Interaction, models.PROTECT, related_name="delivery", verbose_name=_("logged as")
+        Interaction, models.PROTECT, null=True, blank=True, related_name="delivery", verbose_name=_("logged as")
     )
     thread = models.ForeignKey(
         Thread, models.PROTECT, null=True, blank=True, related_name="deliveries", verbose_name=_("conversation")
     )
     channel = models.CharField(_("channel"), max_length=8, choices=DeliveryChannel.choices)
+    # The channel tried first, when it failed and this one took over.
+    fallback_from = models.CharField(_("instead of"), max_length=8, choices=DeliveryChannel.choices, blank=True)
     language = models.CharField(_("language"), max_length=8)
     subject = models.CharField(_("subject"), max_length=SUBJECT_MAX_LENGTH)
     body = models.TextField(_("body"))
-    status = models.CharField(_("status"), max_length=8, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED)
+    # The family reads a machine translation; the original is the message's own text.
+    machine_translated = models.BooleanField(_("machine-translated"), default=False)
+    status = models.CharField(_("status"), max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     error = models.CharField(_("error"), max_length=300, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
@@ -291,6 +304,10 @@ class Delivery(models.Model):
     not_before = models.DateTimeField(_("not before"), null=True, blank=True)
     # When a worker took it: a claim older than the worker's time limit was lost with its worker.
     claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    # Which worker's batch holds it: a batch claims its deliveries in one UPDATE, then reads back its own.
+    claim = models.UUIDField(_("claim"), null=True, blank=True)
+    # The SMS provider's id, which its delivery reports name.
+    provider_id = models.CharField(_("provider's id"), max_length=64, blank=True)
     read_at = models.DateTimeField(_("read in Homeroom"), null=True, blank=True)
 
     class Meta:
@@ -306,6 +323,8 @@ class Delivery(models.Model):
         indexes: ClassVar = [
             models.Index(fields=["guardian", "-id"], name="delivery_guardian_inbox"),
             models.Index(fields=["thread", "id"], name="delivery_thread"),
+            models.Index(fields=["claim"], condition=Q(claim__isnull=False), name="delivery_claim"),
+            models.Index(fields=["provider_id"], condition=~Q(provider_id=""), name="delivery_provider_id"),
             # Serves `deliver_pending`: the few deliveries still waiting or in a worker's hands.
             models.Index(
                 fields=["status", "not_before"],
@@ -326,13 +345,18 @@ class Reply(models.Model):
     body = models.TextField(_("message"), max_length=MESSAGE_MAX_LENGTH)
     channel = models.CharField(_("channel"), max_length=8, choices=DeliveryChannel.choices)
     received_at = models.DateTimeField(_("received"))
+    # The member of staff hears of it from this moment: a reply outside their office hours waits for them to open.
+    notify_at = models.DateTimeField(_("shown to staff from"))
     read_at = models.DateTimeField(_("read by staff"), null=True, blank=True)
+    # The email's Message-ID or the text's provider id: a provider sending it twice gives one reply.
+    external_id = models.CharField(_("received as"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("reply")
         verbose_name_plural = _("replies")
         constraints: ClassVar = [
             models.CheckConstraint(condition=Q(channel__in=DeliveryChannel.values), name="reply_channel_valid"),
+            models.UniqueConstraint(fields=["external_id"], condition=~Q(external_id=""), name="reply_received_once"),
         ]
         indexes: ClassVar = [
             models.Index(fields=["thread", "received_at"], name="reply_thread"),
@@ -342,3 +366,56 @@ class Reply(models.Model):
 
     def __str__(self) -> str:
         return f"reply in {self.thread_id} on {self.received_at:%Y-%m-%d}"
+
+
+class PhoneOptOut(models.Model):
+    """A number that texted STOP: nothing is texted to it, whoever's it is, until it texts START."""
+
+    phone = models.CharField(_("mobile phone"), max_length=16, unique=True)
+    opted_out_at = models.DateTimeField(_("opted out"))
+
+    class Meta:
+        verbose_name = _("text message opt-out")
+        verbose_name_plural = _("text message opt-outs")
+
+    def __str__(self) -> str:
+        return self.phone
+
+
+class EmailOptOut(models.Model):
+    """An address that unsubscribed: it gets only urgent notices by email; everything else waits in the portal."""
+
+    email = models.EmailField(_("email"), unique=True)
+    opted_out_at = models.DateTimeField(_("opted out"))
+
+    class Meta:
+        verbose_name = _("email opt-out")
+        verbose_name_plural = _("email opt-outs")
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class OfficeHours(models.Model):
+    """When a member of staff reads families' messages. A message outside them is answered automatically and
+    waits for the next opening."""
+
+    staff = models.OneToOneField(
+        settings.AUTH_USER_MODEL, models.CASCADE, related_name="office_hours", verbose_name=_("member of staff")
+    )
+    # Monday is 0, as in Python: "01234" is Monday to Friday.
+    weekdays = models.CharField(_("days"), max_length=7, default="01234")
+    opens_at = models.TimeField(_("from"))
+    closes_at = models.TimeField(_("until"))
+    time_zone = models.CharField(_("time zone"), max_length=64, default="America/New_York")
+
+    class Meta:
+        verbose_name = _("office hours")
+        verbose_name_plural = _("office hours")
+        constraints: ClassVar = [
+            models.CheckConstraint(condition=Q(opens_at__lt=models.F("closes_at")), name="office_hours_in_order"),
+            models.CheckConstraint(condition=~Q(weekdays=""), name="office_hours_some_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.staff_id}: {self.weekdays} {self.opens_at}-{self.closes_at}"

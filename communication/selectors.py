@@ -10,27 +10,39 @@ from functools import lru_cache, partial
 from operator import itemgetter
 from typing import Any, overload
 
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.dates import WEEKDAYS
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from communication.letters import Letter, translated_languages
 from communication.models import (
+    MESSAGE_MAX_LENGTH,
+    NO_LONGER_CONTACTABLE,
+    SUBJECT_MAX_LENGTH,
     ContactSummary,
     Delivery,
+    DeliveryChannel,
     DeliveryStatus,
+    EmailOptOut,
     Interaction,
     InteractionStudent,
     MessageKind,
+    OfficeHours,
     Outcome,
+    PhoneOptOut,
     Reply,
     Source,
     Thread,
     Tone,
 )
-from roster.access import contactable_links_for, students_in_care_of
-from roster.models import Guardian, School, Section, Student, StudentGuardian, Term
+from communication.translation import TranslationError, translator
+from roster.access import contactable_links_for, schools_led_by, students_in_care_of
+from roster.languages import FAMILY_LANGUAGE_NAMES
+from roster.models import Channel, Guardian, School, Section, Student, StudentGuardian, Term
 
 # --- The rules, as plain functions of their inputs -------------------------------------------------------------
 
@@ -172,27 +184,88 @@ def retry_delay(*, attempts: int, base_seconds: int) -> datetime.timedelta:
     return datetime.timedelta(seconds=base_seconds * 2 ** max(attempts - 1, 0))
 
 
-def family_window_opens(school: School, moment: datetime.datetime) -> datetime.datetime:
-    """`send_window_opens` with the school's time zone and hours."""
+def family_window_opens(school: School, moment: datetime.datetime, time_zone: str) -> datetime.datetime:
+    """`send_window_opens` with the school's hours of the family's own day (a family may live in another zone)."""
     return send_window_opens(
         now=moment,
-        zone=_zone(school.time_zone),
+        zone=_zone(time_zone),
         from_hour=school.messages_from_hour,
         until_hour=school.messages_until_hour,
     )
 
 
-def email_held_until(school: School, now: datetime.datetime | None = None) -> datetime.datetime | None:
-    """When email written now may reach the school's families: None straight away, else when their quiet hours
-    end."""
+def held_until(school: School, time_zone: str, now: datetime.datetime | None = None) -> datetime.datetime | None:
+    """When email or a text written now may reach a family: None straight away, else when its quiet hours end."""
     now = now or timezone.now()
-    opens = family_window_opens(school, now)
+    opens = family_window_opens(school, now, time_zone)
     return opens if opens > now else None
 
 
-def family_school(delivery: Delivery) -> School:
-    """The school whose day a family's messages keep to: the school of the children the message is about."""
-    return School.objects.filter(students__interaction_links__interaction=delivery.interaction_id).order_by("id")[0]
+def email_held_until(school: School, now: datetime.datetime | None = None) -> datetime.datetime | None:
+    """`held_until` for the families living in the school's own time zone."""
+    return held_until(school, school.time_zone, now)
+
+
+def schools_of_guardians(guardian_ids: Iterable[int]) -> dict[int, School]:
+    """The school whose day each family's messages keep to: its children's (the first, should they be at two)."""
+    links = (
+        StudentGuardian.objects.filter(guardian_id__in=list(guardian_ids))
+        .select_related("student__school")
+        .order_by("-student__school_id")
+    )
+    return {link.guardian_id: link.student.school for link in links}
+
+
+@dataclass(frozen=True)
+class OptOuts:
+    phones: frozenset[str] = frozenset()
+    emails: frozenset[str] = frozenset()
+
+
+def opt_outs_of(guardians: Iterable[Guardian]) -> OptOuts:
+    """Which of these families' numbers texted STOP and which addresses unsubscribed, in two queries."""
+    guardians = list(guardians)
+    phones = {guardian.phone for guardian in guardians if guardian.phone}
+    emails = {guardian.email for guardian in guardians if guardian.email}
+    return OptOuts(
+        phones=frozenset(PhoneOptOut.objects.filter(phone__in=phones).values_list("phone", flat=True)),
+        emails=frozenset(EmailOptOut.objects.filter(email__in=emails).values_list("email", flat=True)),
+    )
+
+
+def channels_for(guardian: Guardian, opt_outs: OptOuts, *, essential: bool) -> list[str]:
+    """The ways a message may reach a family member outside Homeroom, the preferred one first; empty when only
+    the portal inbox (where every message is anyway) is left. An unsubscribed address still gets what is
+    essential; a number that texted STOP gets nothing."""
+    usable = []
+    if guardian.email and (essential or guardian.email not in opt_outs.emails):
+        usable.append(DeliveryChannel.EMAIL)
+    if guardian.phone and guardian.phone not in opt_outs.phones:
+        usable.append(DeliveryChannel.SMS)
+    if guardian.preferred_channel == Channel.APP:
+        return []
+    if guardian.preferred_channel == Channel.SMS:
+        usable.sort(key=lambda channel: channel != DeliveryChannel.SMS)
+    return [str(channel) for channel in usable]
+
+
+def office_hours_opening(hours: OfficeHours | None, moment: datetime.datetime) -> datetime.datetime | None:
+    """When a member of staff next reads messages: None while they do (or when they set no hours)."""
+    if hours is None:
+        return None
+    zone = _zone(hours.time_zone)
+    local = moment.astimezone(zone)
+    for days_ahead in range(8):
+        day = local.date() + datetime.timedelta(days=days_ahead)
+        if str(day.weekday()) not in hours.weekdays:
+            continue
+        opens = datetime.datetime.combine(day, hours.opens_at, tzinfo=zone)
+        closes = datetime.datetime.combine(day, hours.closes_at, tzinfo=zone)
+        if days_ahead == 0 and opens <= local < closes:
+            return None
+        if local < opens:
+            return opens
+    return None  # no day at all: the form never saves that
 
 
 # --- Today -----------------------------------------------------------------------------------------------------
@@ -361,7 +434,7 @@ def today_for(*, user: User, now: datetime.datetime | None = None) -> TodayList:
     return TodayList(rows=TodayRows([build for _order, build in ranked]), counts_by_reason=counts)
 
 
-def _today_row(student_values: list[object], *, ratio: tuple[int, int, int], **fields: Any) -> TodayRow:
+def _today_row(student_values: list[Any], *, ratio: tuple[int, int, int], **fields: Any) -> TodayRow:
     positives, concerns, target = ratio
     return TodayRow(
         student=Student(*student_values), ratio=Ratio(positives=positives, concerns=concerns, target=target), **fields
@@ -639,7 +712,7 @@ def inbox_of(*, guardian: Guardian, limit: int = 10) -> list[Delivery]:
     """What Homeroom sent a family, newest first: their in-app inbox."""
     return list(
         Delivery.objects.filter(guardian=guardian)
-        .exclude(status=DeliveryStatus.FAILED)
+        .exclude(status=DeliveryStatus.FAILED, error=NO_LONGER_CONTACTABLE)
         .select_related("message__sender")
         .order_by("-id")[:limit]
     )
@@ -730,6 +803,22 @@ def families_in_care_of(*, sender: User, section: Section | None = None) -> list
     return list(recipients.values())
 
 
+def families_of_school(school: School) -> list[Recipient]:
+    """Every family the school may contact, once however many children it has there: a school-wide notice's
+    audience. Values, not models: a school has thousands of families."""
+    links = (
+        StudentGuardian.objects.filter(student__school=school, contact_allowed=True)
+        .select_related("guardian")
+        .order_by("guardian_id", "student_id")
+    )
+    recipients: dict[int, Recipient] = {}
+    for link in links:
+        recipient = recipients.setdefault(link.guardian_id, Recipient(link.guardian, []))
+        # The school is known: each child stands for it without a query or a join of its own.
+        recipient.students.append(Student(pk=link.student_id, school=school))
+    return list(recipients.values())
+
+
 def threads_visible_to(user: User) -> QuerySet[Thread]:
     """A member of staff sees their own conversations; a family member, theirs."""
     return (
@@ -752,7 +841,9 @@ def threads_of_staff(*, staff: User, limit: int = 50) -> list[ThreadSummary]:
     threads = (
         Thread.objects.filter(staff=staff)
         .select_related("guardian")
-        .annotate(unread=Count("replies", filter=Q(replies__read_at__isnull=True)))
+        .annotate(
+            unread=Count("replies", filter=Q(replies__read_at__isnull=True, replies__notify_at__lte=timezone.now()))
+        )
         .order_by("-last_message_at", "-id")[:limit]
     )
     summaries = {thread.guardian_id: ThreadSummary(thread, thread.unread) for thread in threads}
@@ -779,7 +870,8 @@ class ThreadEntry:
 
 def thread_entries(*, thread: Thread) -> list[ThreadEntry]:
     """A conversation in the order it happened, in two queries."""
-    deliveries = thread.deliveries.select_related("message").order_by("id")
+    deliveries = thread.deliveries.exclude(status=DeliveryStatus.FAILED, error=NO_LONGER_CONTACTABLE)
+    deliveries = deliveries.select_related("message__sender").order_by("id")
     entries = [ThreadEntry(at=delivery.message.created_at, delivery=delivery) for delivery in deliveries]
     entries += [ThreadEntry(at=reply.received_at, reply=reply) for reply in thread.replies.order_by("id")]
     return sorted(entries, key=lambda entry: entry.at)
@@ -792,3 +884,69 @@ def thread_students(*, thread: Thread) -> list[Student]:
         .filter(guardian_links__guardian=thread.guardian, guardian_links__portal_access_allowed=True)
         .order_by("first_name", "id")
     )
+
+
+# --- Languages, office hours ------------------------------------------------------------------------------------
+
+
+def translations_of(*, subject: str, body: str, source: str, languages: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """What staff wrote, machine-translated once into each family language other than the writer's, by the
+    configured translator: none when there is none. A translator that fails stops the sending with its reason."""
+    backend = translator()
+    translations = {}
+    for language in sorted(set(languages) - {source}):
+        try:
+            translated = backend.translate([subject, body], source=source, target=language)
+        except TranslationError as error:
+            raise ValidationError(gettext("Nothing was sent: %(error)s") % {"error": error}) from error
+        if translated is not None:
+            translated_subject = " ".join(translated[0].split())[:SUBJECT_MAX_LENGTH]
+            translations[language] = (translated_subject, translated[1][:MESSAGE_MAX_LENGTH])
+    return translations
+
+
+@dataclass(frozen=True)
+class TranslationPreview:
+    language: str
+    language_label: str
+    families: int
+    subject: str
+    body: str
+    machine_translated: bool
+
+
+def translation_previews(
+    *, subject: str, body: str, source: str, families: Sequence[Recipient]
+) -> list[TranslationPreview]:
+    """What each language's families will read, before it is sent: the machine translation, or the original
+    where there is none (the writer's own language, or no translator set up)."""
+    by_language = Counter(family.guardian.preferred_language for family in families)
+    translations = translations_of(subject=subject, body=body, source=source, languages=by_language)
+    return [
+        TranslationPreview(
+            language=language,
+            language_label=str(FAMILY_LANGUAGE_NAMES.get(language, language)),
+            families=count,
+            subject=translations.get(language, (subject, body))[0],
+            body=translations.get(language, (subject, body))[1],
+            machine_translated=language in translations,
+        )
+        for language, count in by_language.most_common()
+    ]
+
+
+def family_languages(families: Sequence[Recipient]) -> list[tuple[str, int]]:
+    """The languages families read, the most read first, with how many families read each."""
+    return Counter(family.guardian.language_label for family in families).most_common()
+
+
+def office_days(hours: OfficeHours | None) -> str:
+    return ", ".join(str(WEEKDAYS[int(day)]) for day in sorted(hours.weekdays)) if hours else ""
+
+
+def staff_time_zone(user: User) -> str:
+    """The time zone of the school a member of staff works at (the first, should they work at two)."""
+    school = (
+        School.objects.filter(terms__sections__teachers=user).order_by("id").first() or schools_led_by(user).first()
+    )
+    return school.time_zone if school else "America/New_York"

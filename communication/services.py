@@ -1,30 +1,41 @@
 """Writing the communication log. Every write recounts the term summaries it touches and is audited."""
 
+import contextlib
 import datetime
 import logging
+import re
 import smtplib
+import uuid
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 from django.db.models import Count, F, Max, Q, QuerySet
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.dates import WEEKDAYS
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from audit.models import AuditAction
 from audit.services import record, record_many
+from communication.inbound import read_email
 from communication.letters import Letter
 from communication.models import (
     MESSAGE_MAX_LENGTH,
+    NO_LONGER_CONTACTABLE,
     SUBJECT_MAX_LENGTH,
     ContactChannel,
     ContactSummary,
@@ -32,30 +43,40 @@ from communication.models import (
     DeliveryChannel,
     DeliveryStatus,
     Direction,
+    EmailOptOut,
     Interaction,
     InteractionStudent,
     Message,
     MessageKind,
+    OfficeHours,
     Outcome,
+    PhoneOptOut,
     Reply,
     Source,
     Thread,
     Tone,
 )
 from communication.selectors import (
+    OptOuts,
     Recipient,
-    email_held_until,
+    channels_for,
     families_in_care_of,
-    family_school,
+    families_of_school,
     family_window_opens,
+    held_until,
     introduction_recipients,
     merge_values,
+    office_hours_opening,
+    opt_outs_of,
     retry_delay,
+    schools_of_guardians,
     term_bounds,
     term_on,
     thread_students,
+    translations_of,
 )
-from roster.access import contactable_links_for, sections_taught_by
+from communication.sms import Keyword, SmsBackend, SmsError, keyword_of, sms_backend
+from roster.access import contactable_links_for, schools_led_by, sections_taught_by
 from roster.models import Guardian, School, Section, Student, StudentGuardian, Term
 
 logger = logging.getLogger(__name__)
@@ -199,7 +220,8 @@ def send_introduction_letter(
         raise PermissionDenied
     message = Message.objects.create(sender=sender, section=section, kind=MessageKind.INTRODUCTION)
     recipients = introduction_recipients(section=section)
-    email_not_before = email_held_until(section.term.school)
+    opt_outs = opt_outs_of(recipient.guardian for recipient in recipients)
+    now = timezone.now()
     for recipient in recipients:
         guardian = recipient.guardian
         language = guardian.preferred_language if guardian.preferred_language in letters else "en"
@@ -212,45 +234,60 @@ def send_introduction_letter(
                 office_hours=office_hours,
             )
         )
-        channel = DeliveryChannel.EMAIL if guardian.email else DeliveryChannel.APP
+        planned = _plan_delivery(recipient, now, opt_outs=opt_outs)
         interaction = log_interaction(
             logged_by=sender,
             students=recipient.students,
             guardian=guardian,
             tone=Tone.POSITIVE,
             summary=letter.subject,
-            channel=ContactChannel.EMAIL if channel == DeliveryChannel.EMAIL else ContactChannel.APP,
+            channel=CONTACT_CHANNEL_OF[planned.channel],
             source=Source.SENT,
         )
-        # The in-app inbox is the family's portal: the copy is there as soon as it is saved.
-        in_app = channel == DeliveryChannel.APP
-        Delivery.objects.create(
-            message=message,
-            guardian=guardian,
+        delivery = planned.delivery(
+            message,
+            guardian,
+            (letter.subject[:SUBJECT_MAX_LENGTH], letter.body),
             interaction=interaction,
-            channel=channel,
-            language=language,
-            subject=letter.subject[:200],
-            body=letter.body,
-            status=DeliveryStatus.SENT if in_app else DeliveryStatus.QUEUED,
-            sent_at=timezone.now() if in_app else None,
-            not_before=None if in_app else email_not_before,
+            thread=None,
+            now=now,
         )
+        delivery.language, delivery.machine_translated = language, False
+        delivery.save()
     transaction.on_commit(lambda: _enqueue_deliveries(message.pk))
     return len(recipients)
 
 
+DELIVERY_BATCH_SIZE = 50  # one task's share: one mail server connection each, and little held by a lost worker
+
+CONTACT_CHANNEL_OF: dict[str, str] = {
+    DeliveryChannel.EMAIL: ContactChannel.EMAIL,
+    DeliveryChannel.SMS: ContactChannel.TEXT,
+    DeliveryChannel.APP: ContactChannel.APP,
+}
+
+
 def _enqueue_deliveries(message_id: int) -> None:
-    queued = Delivery.objects.filter(message_id=message_id, status=DeliveryStatus.QUEUED)
-    for delivery_id, not_before in queued.values_list("id", "not_before"):
-        _enqueue_delivery(delivery_id, not_before)
+    queued = Delivery.objects.filter(message_id=message_id, status=DeliveryStatus.QUEUED).order_by("id")
+    enqueue_batches(queued.values_list("id", "not_before"))
 
 
-def _enqueue_delivery(delivery_id: int, not_before: datetime.datetime | None) -> None:
-    from communication.tasks import deliver_task  # tasks import services: import at call time
+def enqueue_batches(deliveries: Iterable[tuple[int, datetime.datetime | None]]) -> int:
+    """Queues deliveries as tasks of a batch each, those held for quiet hours to run when the hours end. Returns
+    how many tasks it queued."""
+    from communication.tasks import deliver_batch_task  # tasks import services: import at call time
 
-    task = deliver_task.using(run_after=not_before) if not_before and not_before > timezone.now() else deliver_task
-    task.enqueue(delivery_id=delivery_id)
+    now = timezone.now()
+    by_moment: dict[datetime.datetime | None, list[int]] = {}
+    for delivery_id, not_before in deliveries:
+        by_moment.setdefault(not_before if not_before and not_before > now else None, []).append(delivery_id)
+    tasks = 0
+    for run_after, ids in by_moment.items():
+        task = deliver_batch_task.using(run_after=run_after) if run_after else deliver_batch_task
+        for start in range(0, len(ids), DELIVERY_BATCH_SIZE):
+            task.enqueue(delivery_ids=ids[start : start + DELIVERY_BATCH_SIZE])
+            tasks += 1
+    return tasks
 
 
 class DeliveryOutcome(StrEnum):
@@ -258,71 +295,202 @@ class DeliveryOutcome(StrEnum):
     NOT_CLAIMED = "not claimed"  # another worker has it, or it is done, or its time has not come
     HELD = "held"  # quiet hours began while it waited: it goes when they end
     RETRYING = "retrying"
+    FELL_BACK = "fell back"  # this channel failed or was opted out of: the next one takes over
     FAILED = "failed"
 
 
 def deliver(*, delivery_id: int, now: datetime.datetime | None = None) -> DeliveryOutcome:
-    """Sends one queued email exactly once: of two workers racing for it, one claims it and the other stops.
-    A temporary failure (the mail server busy or away) is retried with exponential back-off; a permanent one, or
-    the last try, fails it for the teacher to see. Nothing goes to a family the school may no longer contact, or
-    in the family's quiet hours unless the message is urgent."""
+    return deliver_batch(delivery_ids=[delivery_id], now=now).get(delivery_id, DeliveryOutcome.NOT_CLAIMED)
+
+
+def deliver_batch(*, delivery_ids: Sequence[int], now: datetime.datetime | None = None) -> dict[int, DeliveryOutcome]:
+    """Sends queued deliveries exactly once each, over one connection to the mail server: a batch claims what is
+    still queued in one UPDATE, so of two workers racing for a delivery one has it and the other passes.
+    A temporary failure (the server busy or away) is retried with exponential back-off; a permanent one, or the
+    last try, moves to the family's next channel or fails for the teacher to see. Nothing goes to a family the
+    school may no longer contact, to a number that texted STOP, or in the family's quiet hours unless urgent."""
     now = now or timezone.now()
-    claimed = (
-        Delivery.objects.filter(id=delivery_id, status=DeliveryStatus.QUEUED)
-        .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
-        .update(status=DeliveryStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+    claim = uuid.uuid4()
+    Delivery.objects.filter(id__in=delivery_ids, status=DeliveryStatus.QUEUED).filter(
+        Q(not_before__isnull=True) | Q(not_before__lte=now)
+    ).update(status=DeliveryStatus.SENDING, claimed_at=now, claim=claim, attempts=F("attempts") + 1)
+    deliveries = list(
+        Delivery.objects.filter(claim=claim, status=DeliveryStatus.SENDING)
+        .select_related("guardian", "message__sender")
+        .order_by("id")
     )
-    if claimed != 1:
-        return DeliveryOutcome.NOT_CLAIMED
-    delivery = Delivery.objects.select_related("guardian", "message__sender").get(id=delivery_id)
-    pending = Delivery.objects.filter(id=delivery_id, status=DeliveryStatus.SENDING)
-    if not _may_still_contact(delivery):
-        pending.update(status=DeliveryStatus.FAILED, error=_("The school may no longer contact this family."))
+    if not deliveries:
+        return {}
+    contactable = _still_contactable(deliveries)
+    schools = schools_of_guardians({delivery.guardian_id for delivery in deliveries})
+    opt_outs = opt_outs_of(delivery.guardian for delivery in deliveries)
+    with _Outbox() as outbox:
+        return {
+            delivery.pk: _deliver_one(
+                delivery,
+                school=schools[delivery.guardian_id],
+                contactable=delivery.pk in contactable,
+                opt_outs=opt_outs,
+                outbox=outbox,
+                now=now,
+            )
+            for delivery in deliveries
+        }
+
+
+def _deliver_one(
+    delivery: Delivery,
+    *,
+    school: School,
+    contactable: bool,
+    opt_outs: OptOuts,
+    outbox: "_Outbox",
+    now: datetime.datetime,
+) -> DeliveryOutcome:
+    pending = Delivery.objects.filter(id=delivery.pk, claim=delivery.claim, status=DeliveryStatus.SENDING)
+    if not contactable:
+        pending.update(status=DeliveryStatus.FAILED, claim=None, error=NO_LONGER_CONTACTABLE)
         return DeliveryOutcome.FAILED
-    school = family_school(delivery)
-    window_opens = family_window_opens(school, now)
-    if window_opens > now and not delivery.message.is_urgent:
-        pending.update(status=DeliveryStatus.QUEUED, not_before=window_opens, attempts=F("attempts") - 1)
-        _enqueue_delivery(delivery_id, window_opens)
+    window_opens = family_window_opens(school, now, delivery.guardian.time_zone)
+    if window_opens > now and not _ignores_quiet_hours(delivery.message):
+        pending.update(status=DeliveryStatus.QUEUED, not_before=window_opens, claim=None, attempts=F("attempts") - 1)
+        enqueue_batches([(delivery.pk, window_opens)])
         return DeliveryOutcome.HELD
+    if delivery.channel not in channels_for(delivery.guardian, opt_outs, essential=delivery.message.is_urgent):
+        return _fall_back(delivery, opt_outs, error=_("The family opted out of this channel."))
     try:
-        _email_for(delivery, school).send()
+        provider_id = outbox.send(delivery, school)
     except Exception as error:
-        return _after_failure(delivery, error, now=now, school=school)
-    pending.update(status=DeliveryStatus.SENT, sent_at=timezone.now(), error="")
+        return _after_failure(delivery, error, now=now, school=school, opt_outs=opt_outs)
+    pending.update(status=DeliveryStatus.SENT, sent_at=timezone.now(), error="", claim=None, provider_id=provider_id)
     return DeliveryOutcome.SENT
 
 
-def _may_still_contact(delivery: Delivery) -> bool:
-    return StudentGuardian.objects.filter(
-        guardian_id=delivery.guardian_id,
-        student__interaction_links__interaction=delivery.interaction_id,
-        contact_allowed=True,
-    ).exists()
+def _ignores_quiet_hours(message: Message) -> bool:
+    """An urgent notice goes at once; so does an automatic reply, to a family that has just written."""
+    return message.is_urgent or message.kind == MessageKind.AUTO_REPLY
 
 
-def _email_for(delivery: Delivery, school: School) -> EmailMessage:
-    return EmailMessage(
-        subject=delivery.subject,
-        body=delivery.body + _conversation_footer(delivery, school),
-        to=[delivery.guardian.email],
-        reply_to=[delivery.message.sender.email],
-        # One Message-ID per delivery: should a lost worker's copy ever go twice, mail programs show it once.
-        headers={"Content-Language": delivery.language, "Message-ID": _message_id(delivery)},
-    )
+def _still_contactable(deliveries: Sequence[Delivery]) -> set[int]:
+    """The deliveries whose family the school may still contact about the children the message is about (any
+    of its children, for what is about none: a school notice, an automatic reply), in two queries."""
+    about = {delivery.interaction_id: delivery.pk for delivery in deliveries if delivery.interaction_id}
+    allowed_interactions = InteractionStudent.objects.filter(
+        interaction_id__in=list(about),
+        student__guardian_links__guardian_id=F("interaction__guardian_id"),
+        student__guardian_links__contact_allowed=True,
+    ).values_list("interaction_id", flat=True)
+    allowed = {about[interaction_id] for interaction_id in allowed_interactions}
+    about_none = {delivery.guardian_id for delivery in deliveries if not delivery.interaction_id}
+    if about_none:
+        allowed_guardians = set(
+            StudentGuardian.objects.filter(guardian_id__in=about_none, contact_allowed=True).values_list(
+                "guardian_id", flat=True
+            )
+        )
+        allowed |= {d.pk for d in deliveries if not d.interaction_id and d.guardian_id in allowed_guardians}
+    return allowed
 
 
-def _conversation_footer(delivery: Delivery, school: School) -> str:
-    """Who wrote, from which school, and where the family reads and answers it: in the family's language."""
-    if delivery.thread_id is None:
+class _Outbox:
+    """The batch's ways out: one mail server connection, opened on the first email and again after a failure."""
+
+    def __init__(self) -> None:
+        self._mail: BaseEmailBackend | None = None
+        self._sms: SmsBackend | None = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._close_mail()
+
+    def send(self, delivery: Delivery, school: School) -> str:
+        """Sends one delivery by its channel; returns the provider's id for it, if any."""
+        if delivery.channel == DeliveryChannel.SMS:
+            self._sms = self._sms or sms_backend()
+            return self._sms.send(to=delivery.guardian.phone, body=text_message_for(delivery, school))
+        if self._mail is None:
+            self._mail = get_connection(fail_silently=False)
+            self._mail.open()
+        try:
+            self._mail.send_messages([email_for(delivery, school)])
+        except Exception:
+            self._close_mail()  # a connection that failed once is not trusted with the next family's copy
+            raise
         return ""
-    url = settings.HOMEROOM_BASE_URL.rstrip("/") + reverse("portal:conversation", args=[delivery.thread_id])
+
+    def _close_mail(self) -> None:
+        if self._mail is not None:
+            with contextlib.suppress(Exception):
+                self._mail.close()
+            self._mail = None
+
+
+def email_for(delivery: Delivery, school: School) -> EmailMultiAlternatives:
+    """The family's copy as an email in its language: plain text and HTML, no tracking of any kind."""
+    context = _outgoing_context(delivery, school)
     with translation.override(delivery.language):
-        return "\n\n-- \n" + _("%(sender)s, %(school)s. Read and answer this message in Homeroom: %(url)s") % {
-            "sender": delivery.message.sender.full_name,
+        text = render_to_string("communication/email/message.txt", context)
+        html = render_to_string("communication/email/message.html", context)
+        subject = context["subject"]
+    headers = {"Content-Language": delivery.language, "Message-ID": _message_id(delivery)}
+    if context["unsubscribe_url"]:
+        # RFC 8058: mail programs show an "Unsubscribe" button that posts here without opening a page.
+        headers["List-Unsubscribe"] = f"<{context['unsubscribe_url']}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    if delivery.message.kind == MessageKind.AUTO_REPLY:
+        headers["Auto-Submitted"] = "auto-replied"  # RFC 3834: no mail program answers it back
+    email = EmailMultiAlternatives(
+        subject=subject, body=text, to=[delivery.guardian.email], reply_to=[_reply_to(delivery)], headers=headers
+    )
+    email.attach_alternative(html, "text/html")
+    return email
+
+
+SMS_BODY_LENGTH = 320  # two or three texts; the rest is a tap away
+
+
+def text_message_for(delivery: Delivery, school: School) -> str:
+    context = _outgoing_context(delivery, school)
+    with translation.override(delivery.language):
+        return render_to_string("communication/email/message.sms", context).strip()
+
+
+def _outgoing_context(delivery: Delivery, school: School) -> dict[str, Any]:
+    message = delivery.message
+    with translation.override(delivery.language):
+        subject = delivery.subject
+        if message.is_urgent:
+            subject = _("Urgent: %(subject)s") % {"subject": subject}
+        body = delivery.body
+        return {
+            "delivery": delivery,
+            "language": delivery.language,
+            "subject": subject,
+            "body": body,
+            "short_body": body if len(body) <= SMS_BODY_LENGTH else body[: SMS_BODY_LENGTH - 1].rstrip() + "…",
+            "original_subject": message.subject,
+            "original_body": message.body,
+            "sender": message.sender.full_name,
             "school": school.name,
-            "url": url,
+            "office_phone": school.office_phone,
+            "read_url": _read_url(delivery),
+            "can_reply_by_email": bool(delivery.thread_id and settings.HOMEROOM_REPLY_DOMAIN),
+            "unsubscribe_url": ""
+            if message.is_urgent or message.kind == MessageKind.AUTO_REPLY
+            else absolute_url(reverse("communication:unsubscribe", args=[unsubscribe_token(delivery.guardian.email)])),
         }
+
+
+def absolute_url(path: str) -> str:
+    return settings.HOMEROOM_BASE_URL + path
+
+
+def _read_url(delivery: Delivery) -> str:
+    if delivery.thread_id:
+        return absolute_url(reverse("portal:conversation", args=[delivery.thread_id]))
+    return absolute_url(reverse("portal:home"))
 
 
 def _message_id(delivery: Delivery) -> str:
@@ -330,9 +498,28 @@ def _message_id(delivery: Delivery) -> str:
     return f"<delivery-{delivery.pk}@{domain}>"
 
 
+def reply_address(thread_id: int) -> str:
+    """reply+ID-SIGNATURE@ the reply domain: the signature proves the address came from us, so a family's answer
+    reaches its own conversation and nobody can write into another's by guessing a number."""
+    signature = salted_hmac("homeroom.reply", str(thread_id)).hexdigest()[:20]
+    return f"reply+{thread_id}-{signature}@{settings.HOMEROOM_REPLY_DOMAIN}"
+
+
+def _reply_to(delivery: Delivery) -> str:
+    if delivery.thread_id and settings.HOMEROOM_REPLY_DOMAIN:
+        return reply_address(delivery.thread_id)
+    return delivery.message.sender.email
+
+
+def unsubscribe_token(email: str) -> str:
+    return signing.dumps(email, salt="homeroom.unsubscribe", compress=True)
+
+
 def is_temporary_failure(error: Exception) -> bool:
-    """SMTP's own answer where there is one (4xx: try later; 5xx: never); a server that could not be reached or
-    hung up is temporary. Anything else is a message that cannot be sent as it is."""
+    """The provider's own answer where there is one (SMTP 4xx: try later; 5xx: never); a server that could not be
+    reached or hung up is temporary. Anything else is a message that cannot be sent as it is."""
+    if isinstance(error, SmsError):
+        return error.temporary
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         return any(400 <= code < 500 for code, _message in error.recipients.values())
     if isinstance(error, smtplib.SMTPResponseException):
@@ -340,19 +527,46 @@ def is_temporary_failure(error: Exception) -> bool:
     return isinstance(error, smtplib.SMTPServerDisconnected | OSError)
 
 
-def _after_failure(delivery: Delivery, error: Exception, *, now: datetime.datetime, school: School) -> DeliveryOutcome:
-    pending = Delivery.objects.filter(id=delivery.pk, status=DeliveryStatus.SENDING)
+def _after_failure(
+    delivery: Delivery, error: Exception, *, now: datetime.datetime, school: School, opt_outs: OptOuts
+) -> DeliveryOutcome:
     message = str(error)[:300] or error.__class__.__name__
     logger.warning("Delivery %s, try %s, failed: %s", delivery.pk, delivery.attempts, message)
     if not is_temporary_failure(error) or delivery.attempts >= settings.HOMEROOM_DELIVERY_MAX_ATTEMPTS:
-        pending.update(status=DeliveryStatus.FAILED, error=message)
-        return DeliveryOutcome.FAILED
+        return _fall_back(delivery, opt_outs, error=message)
     retry_at = now + retry_delay(attempts=delivery.attempts, base_seconds=settings.HOMEROOM_DELIVERY_RETRY_SECONDS)
-    if not delivery.message.is_urgent:
-        retry_at = family_window_opens(school, retry_at)
-    pending.update(status=DeliveryStatus.QUEUED, not_before=retry_at, error=message)
-    _enqueue_delivery(delivery.pk, retry_at)
+    if not _ignores_quiet_hours(delivery.message):
+        retry_at = family_window_opens(school, retry_at, delivery.guardian.time_zone)
+    Delivery.objects.filter(id=delivery.pk, claim=delivery.claim, status=DeliveryStatus.SENDING).update(
+        status=DeliveryStatus.QUEUED, not_before=retry_at, error=message, claim=None
+    )
+    enqueue_batches([(delivery.pk, retry_at)])
     return DeliveryOutcome.RETRYING
+
+
+def _fall_back(delivery: Delivery, opt_outs: OptOuts, *, error: str) -> DeliveryOutcome:
+    """Moves a delivery its channel failed to the family's next one; with none left it has failed (and is still in
+    the family's Homeroom inbox)."""
+    pending = Delivery.objects.filter(id=delivery.pk, claim=delivery.claim, status=DeliveryStatus.SENDING)
+    tried = {delivery.channel, delivery.fallback_from}
+    usable = channels_for(delivery.guardian, opt_outs, essential=delivery.message.is_urgent)
+    remaining = [channel for channel in usable if channel not in tried]
+    if not remaining:
+        pending.update(status=DeliveryStatus.FAILED, error=error, claim=None)
+        return DeliveryOutcome.FAILED
+    pending.update(
+        channel=remaining[0],
+        fallback_from=delivery.fallback_from or delivery.channel,
+        status=DeliveryStatus.QUEUED,
+        attempts=0,
+        not_before=None,
+        claim=None,
+        error=error,
+    )
+    if delivery.interaction_id:
+        Interaction.objects.filter(pk=delivery.interaction_id).update(channel=CONTACT_CHANNEL_OF[remaining[0]])
+    enqueue_batches([(delivery.pk, None)])
+    return DeliveryOutcome.FELL_BACK
 
 
 def deliver_pending(*, now: datetime.datetime | None = None) -> int:
@@ -362,14 +576,13 @@ def deliver_pending(*, now: datetime.datetime | None = None) -> int:
     now = now or timezone.now()
     stalled_since = now - datetime.timedelta(seconds=settings.HOMEROOM_DELIVERY_CLAIM_SECONDS)
     Delivery.objects.filter(status=DeliveryStatus.SENDING, claimed_at__lt=stalled_since).update(
-        status=DeliveryStatus.QUEUED, not_before=now
+        status=DeliveryStatus.QUEUED, not_before=now, claim=None
     )
     due = Delivery.objects.filter(status=DeliveryStatus.QUEUED).filter(
         Q(not_before__isnull=True) | Q(not_before__lte=now)
     )
-    ids = list(due.values_list("id", flat=True))
-    for delivery_id in ids:
-        _enqueue_delivery(delivery_id, None)
+    ids = list(due.order_by("id").values_list("id", flat=True))
+    enqueue_batches((delivery_id, None) for delivery_id in ids)
     return len(ids)
 
 
@@ -381,8 +594,9 @@ class SentMessage:
     message: Message
     families: int
     by_email: int
-    # When email waits for the families' quiet hours to end: the moment their day opens, in their time.
-    email_held_until: datetime.datetime | None
+    by_text: int
+    # When email and texts wait for families' quiet hours to end: the latest such moment, in the families' time.
+    held_until: datetime.datetime | None
 
 
 def check_message_text(*, subject: str, body: str) -> tuple[str, str]:
@@ -436,23 +650,29 @@ def send_message(
         recipients = [recipient for recipient in recipients if recipient.guardian.pk in chosen]
     if not recipients:
         raise ValidationError(_("None of these families may be contacted by you: nothing was sent."))
-
+    opt_outs = opt_outs_of(recipient.guardian for recipient in recipients)
+    translations = translations_of(
+        subject=subject,
+        body=body,
+        source=sender.language or "en",
+        languages=[r.guardian.preferred_language for r in recipients],
+    )
     message = Message.objects.create(
         sender=sender, section=section, kind=MessageKind.NOTE, subject=subject, body=body, tone=tone
     )
-    by_email = [recipient for recipient in recipients if recipient.guardian.email]
+    plan = [_plan_delivery(recipient, now, opt_outs=opt_outs) for recipient in recipients]
     interactions = Interaction.objects.bulk_create(
         [
             Interaction(
                 guardian=recipient.guardian,
                 logged_by=sender,
-                channel=ContactChannel.EMAIL if recipient.guardian.email else ContactChannel.APP,
+                channel=CONTACT_CHANNEL_OF[planned.channel],
                 tone=tone,
                 summary=subject,
                 occurred_at=now,
                 source=Source.SENT,
             )
-            for recipient in recipients
+            for recipient, planned in zip(recipients, plan, strict=True)
         ],
         batch_size=1000,
     )
@@ -466,12 +686,17 @@ def send_message(
         batch_size=1000,
     )
     threads = _threads_with(staff=sender, guardian_ids=[recipient.guardian.pk for recipient in recipients], now=now)
-    schools = {student.school_id: student.school for student in students}
-    held_until = {pk: email_held_until(school, now) for pk, school in schools.items()}
     Delivery.objects.bulk_create(
         [
-            _delivery(message, recipient, interaction, threads[recipient.guardian.pk], now, held_until)
-            for interaction, recipient in zip(interactions, recipients, strict=True)
+            planned.delivery(
+                message,
+                recipient.guardian,
+                translations.get(recipient.guardian.preferred_language),
+                interaction=interaction,
+                thread=threads[recipient.guardian.pk],
+                now=now,
+            )
+            for interaction, recipient, planned in zip(interactions, recipients, plan, strict=True)
         ],
         batch_size=1000,
     )
@@ -479,40 +704,120 @@ def send_message(
     _recount_for_students(students, at=now)
     record_many(actor=sender, students=students, action=AuditAction.CHANGED, what=f"sent message {message.pk}")
     transaction.on_commit(lambda: _enqueue_deliveries(message.pk))
-    email_schools = {recipient.students[0].school_id for recipient in by_email}
-    held = [
-        until.astimezone(zoneinfo.ZoneInfo(schools[school_id].time_zone))
-        for school_id in email_schools
-        if (until := held_until[school_id]) is not None
-    ]
-    return SentMessage(
-        message=message, families=len(recipients), by_email=len(by_email), email_held_until=max(held, default=None)
+    return _sent(message, plan)
+
+
+@dataclass(frozen=True)
+class PlannedDelivery:
+    """How a family's copy will go out: its first channel and, in its quiet hours, when."""
+
+    channel: str
+    not_before: datetime.datetime | None
+    time_zone: str
+
+    def delivery(
+        self,
+        message: Message,
+        guardian: Guardian,
+        translation: tuple[str, str] | None,
+        *,
+        interaction: Interaction | None,
+        thread: Thread | None,
+        now: datetime.datetime,
+    ) -> Delivery:
+        in_app = self.channel == DeliveryChannel.APP
+        subject, body = translation or (message.subject, message.body)
+        return Delivery(
+            message=message,
+            guardian=guardian,
+            interaction=interaction,
+            thread=thread,
+            channel=self.channel,
+            language=guardian.preferred_language,
+            subject=subject,
+            body=body,
+            machine_translated=translation is not None,
+            # The in-app copy is the family's portal: there as soon as it is saved.
+            status=DeliveryStatus.SENT if in_app else DeliveryStatus.QUEUED,
+            sent_at=now if in_app else None,
+            not_before=self.not_before,
+        )
+
+
+@transaction.atomic
+def send_notice(
+    *,
+    sender: User,
+    school: School,
+    subject: str,
+    body: str,
+    urgent: bool = False,
+    now: datetime.datetime | None = None,
+) -> SentMessage:
+    """A school leader's notice to every family of the school, each in its language, by its own channel. An
+    urgent one (a closure, an emergency) goes out in quiet hours too, reaches addresses that unsubscribed, and
+    says it is urgent. Not a contact about any child: it is not in the communication log."""
+    if not schools_led_by(sender).filter(pk=school.pk).exists():
+        raise PermissionDenied
+    subject, body = check_message_text(subject=subject, body=body)
+    now = now or timezone.now()
+    recipients = families_of_school(school)
+    if not recipients:
+        raise ValidationError(_("The school has no family it may contact: nothing was sent."))
+    translations = translations_of(
+        subject=subject,
+        body=body,
+        source=sender.language or "en",
+        languages=[recipient.guardian.preferred_language for recipient in recipients],
+    )
+    message = Message.objects.create(
+        sender=sender, kind=MessageKind.NOTICE, subject=subject, body=body, is_urgent=urgent
+    )
+    opt_outs = opt_outs_of(recipient.guardian for recipient in recipients)
+    plan = [_plan_delivery(recipient, now, opt_outs=opt_outs, urgent=urgent) for recipient in recipients]
+    Delivery.objects.bulk_create(
+        [
+            planned.delivery(
+                message,
+                recipient.guardian,
+                translations.get(recipient.guardian.preferred_language),
+                interaction=None,
+                thread=None,
+                now=now,
+            )
+            for recipient, planned in zip(recipients, plan, strict=True)
+        ],
+        batch_size=1000,
+    )
+    transaction.on_commit(lambda: _enqueue_deliveries(message.pk))
+    return _sent(message, plan)
+
+
+def _plan_delivery(
+    recipient: Recipient, now: datetime.datetime, *, opt_outs: OptOuts | None = None, urgent: bool = False
+) -> PlannedDelivery:
+    guardian = recipient.guardian
+    channels = channels_for(guardian, opt_outs or OptOuts(), essential=urgent)
+    if not channels:
+        return PlannedDelivery(DeliveryChannel.APP, None, guardian.time_zone)
+    school = recipient.students[0].school
+    return PlannedDelivery(
+        channels[0], None if urgent else held_until(school, guardian.time_zone, now), guardian.time_zone
     )
 
 
-def _delivery(
-    message: Message,
-    recipient: Recipient,
-    interaction: Interaction,
-    thread: Thread,
-    now: datetime.datetime,
-    held_until: dict[int, datetime.datetime | None],
-) -> Delivery:
-    guardian = recipient.guardian
-    by_email = bool(guardian.email)
-    return Delivery(
+def _sent(message: Message, plan: Sequence[PlannedDelivery]) -> SentMessage:
+    held = [
+        planned.not_before.astimezone(zoneinfo.ZoneInfo(planned.time_zone))
+        for planned in plan
+        if planned.not_before is not None
+    ]
+    return SentMessage(
         message=message,
-        guardian=guardian,
-        interaction=interaction,
-        thread=thread,
-        channel=DeliveryChannel.EMAIL if by_email else DeliveryChannel.APP,
-        language=guardian.preferred_language,
-        subject=message.subject,
-        body=message.body,
-        # The in-app copy is the family's portal: there as soon as it is saved.
-        status=DeliveryStatus.QUEUED if by_email else DeliveryStatus.SENT,
-        sent_at=None if by_email else now,
-        not_before=held_until[recipient.students[0].school_id] if by_email else None,
+        families=len(plan),
+        by_email=sum(planned.channel == DeliveryChannel.EMAIL for planned in plan),
+        by_text=sum(planned.channel == DeliveryChannel.SMS for planned in plan),
+        held_until=max(held, key=lambda moment: moment.replace(tzinfo=None), default=None),
     )
 
 
@@ -547,10 +852,27 @@ def _recount_for_students(students: Sequence[Student], *, at: datetime.datetime)
 def reply_from_family(
     *, user: User, thread: Thread, body: str, channel: str = DeliveryChannel.APP, now: datetime.datetime | None = None
 ) -> Reply:
-    """A family's answer in its conversation with a member of staff, logged as a contact from the family about
-    the children that person has in their care."""
+    """A family member's answer, written in the portal, in their own conversation."""
     if thread.guardian.user_id != user.pk:
         raise PermissionDenied
+    return receive_reply(thread=thread, body=body, channel=channel, now=now)
+
+
+@transaction.atomic
+def receive_reply(
+    *,
+    thread: Thread,
+    body: str,
+    channel: str,
+    external_id: str = "",
+    now: datetime.datetime | None = None,
+) -> Reply:
+    """A family's answer in its conversation with a member of staff, from the portal, an email or a text, logged
+    as a contact from the family about the children that person has in their care. Outside the person's office
+    hours the family is told when they will answer, and the person hears of it when those hours begin. The same
+    email or text received twice (a provider retrying) is kept once."""
+    if external_id and (known := Reply.objects.filter(external_id=external_id).first()):
+        return known
     _subject, body = check_message_text(subject="-", body=body)
     students = thread_students(thread=thread)
     if not students:
@@ -562,7 +884,7 @@ def reply_from_family(
     interaction = Interaction.objects.create(
         guardian=thread.guardian,
         logged_by=thread.staff,
-        channel=ContactChannel.EMAIL if channel == DeliveryChannel.EMAIL else ContactChannel.APP,
+        channel=CONTACT_CHANNEL_OF[channel],
         direction=Direction.FROM_FAMILY,
         tone=Tone.NEUTRAL,
         summary=body[:2000],
@@ -571,9 +893,235 @@ def reply_from_family(
     )
     InteractionStudent.objects.bulk_create(InteractionStudent(interaction=interaction, student=s) for s in students)
     _recount_for_students(students, at=now)
-    record_many(actor=user, students=students, action=AuditAction.CHANGED, what=f"replied in conversation {thread.pk}")
+    # A family without a sign-in account acts through the conversation; the audit names its member of staff.
+    actor = thread.guardian.user or thread.staff
+    what = f"reply by {channel} in conversation {thread.pk}"
+    record_many(actor=actor, students=students, action=AuditAction.CHANGED, what=what)
     Thread.objects.filter(pk=thread.pk).update(last_message_at=now)
-    return Reply.objects.create(thread=thread, interaction=interaction, body=body, channel=channel, received_at=now)
+    opening = office_hours_opening(OfficeHours.objects.filter(staff_id=thread.staff_id).first(), now)
+    reply = Reply.objects.create(
+        thread=thread,
+        interaction=interaction,
+        body=body,
+        channel=channel,
+        received_at=now,
+        notify_at=opening or now,
+        external_id=external_id,
+    )
+    if opening is not None:
+        _answer_outside_office_hours(thread, channel=channel, opening=opening, school=students[0].school, now=now)
+    return reply
+
+
+AUTO_REPLY_QUIET_PERIOD = datetime.timedelta(hours=12)  # one automatic answer per evening, not one per message
+
+
+def _answer_outside_office_hours(
+    thread: Thread, *, channel: str, opening: datetime.datetime, school: School, now: datetime.datetime
+) -> None:
+    """Tells the family, in its language and by the way it wrote, when the member of staff will answer and whom
+    to call meanwhile."""
+    if thread.deliveries.filter(
+        message__kind=MessageKind.AUTO_REPLY, message__created_at__gte=now - AUTO_REPLY_QUIET_PERIOD
+    ).exists():
+        return
+    staff, guardian = thread.staff, thread.guardian
+    hours = staff.office_hours
+    language = guardian.preferred_language
+    with translation.override(language):
+        subject = _("Automatic reply: %(name)s will answer soon") % {"name": staff.full_name}
+        body = office_hours_answer(
+            hours=hours, staff=staff, opening=opening, family_zone=guardian.time_zone, school=school
+        )
+    message = Message.objects.create(sender=staff, kind=MessageKind.AUTO_REPLY, subject=subject, body=body)
+    outside = channel != DeliveryChannel.APP
+    Delivery.objects.create(
+        message=message,
+        guardian=guardian,
+        thread=thread,
+        channel=channel,
+        language=language,
+        subject=subject,
+        body=body,
+        status=DeliveryStatus.QUEUED if outside else DeliveryStatus.SENT,
+        sent_at=None if outside else now,
+    )
+    if outside:
+        transaction.on_commit(lambda: _enqueue_deliveries(message.pk))
+
+
+def office_hours_answer(
+    *, hours: OfficeHours, staff: User, opening: datetime.datetime, family_zone: str, school: School
+) -> str:
+    """The automatic answer, in the active language: when the person reads messages and when they will answer
+    (in the family's time), and the school office for what cannot wait."""
+    days = ", ".join(str(WEEKDAYS[int(day)]) for day in sorted(hours.weekdays))
+    answer_at = opening.astimezone(zoneinfo.ZoneInfo(family_zone))
+    text = _(
+        "Thank you for your message. %(name)s reads messages on %(days)s, %(opens)s to %(closes)s, and will "
+        "answer after %(time)s on %(day)s (your time)."
+    ) % {
+        "name": staff.full_name,
+        "days": days,
+        "opens": hours.opens_at.strftime("%H:%M"),
+        "closes": hours.closes_at.strftime("%H:%M"),
+        "time": date_format(answer_at, "G:i"),
+        "day": date_format(answer_at, "l j F"),
+    }
+    if school.office_phone:
+        text += " " + _("For anything urgent, call the school office at %(phone)s.") % {"phone": school.office_phone}
+    else:
+        text += " " + _("For anything urgent, call %(school)s's office.") % {"school": school.name}
+    return text
+
+
+def set_office_hours(
+    *, staff: User, weekdays: str, opens_at: datetime.time, closes_at: datetime.time, time_zone: str
+) -> OfficeHours:
+    if not weekdays or opens_at >= closes_at:
+        raise ValidationError(_("Choose at least one day, and a start before the end."))
+    hours, _created = OfficeHours.objects.update_or_create(
+        staff=staff,
+        defaults={"weekdays": weekdays, "opens_at": opens_at, "closes_at": closes_at, "time_zone": time_zone},
+    )
+    return hours
+
+
+def clear_office_hours(*, staff: User) -> None:
+    OfficeHours.objects.filter(staff=staff).delete()
+
+
+# --- What families send back by email and text --------------------------------------------------------------------
+
+REPLY_ADDRESS = re.compile(r"^reply\+(\d+)-([0-9a-f]{20})@", re.IGNORECASE)
+
+
+def thread_of_reply_address(addresses: Iterable[str]) -> Thread | None:
+    """The conversation a reply+ID-SIGNATURE address stands for, when its signature is ours."""
+    for address in addresses:
+        if (match := REPLY_ADDRESS.match(address)) is None:
+            continue
+        thread_id = int(match.group(1))
+        if constant_time_compare(reply_address(thread_id).split("@")[0].lower(), address.split("@")[0].lower()):
+            return Thread.objects.select_related("guardian", "staff").filter(pk=thread_id).first()
+    return None
+
+
+class EmailReplyOutcome(StrEnum):
+    RECEIVED = "received"
+    AUTOMATIC = "automatic"  # an auto-reply or a bounce: never answered, to keep mail from looping
+    UNKNOWN_CONVERSATION = "unknown conversation"
+    NOT_THE_FAMILY = "not the family"  # from another address than the family's: not trusted with its thread
+    REFUSED = "refused"  # empty, oversized, or the teacher no longer teaches the children
+
+
+def receive_email_reply(raw: bytes, *, now: datetime.datetime | None = None) -> EmailReplyOutcome:
+    """A family's emailed answer, from the mail server's hook or a mailbox, into its conversation. Raises
+    InboundEmailError for what is not an email at all."""
+    email = read_email(raw)
+    if email.auto_submitted:
+        return EmailReplyOutcome.AUTOMATIC
+    thread = thread_of_reply_address(email.recipients)
+    if thread is None:
+        return EmailReplyOutcome.UNKNOWN_CONVERSATION
+    if email.sender != thread.guardian.email:
+        logger.warning("Reply to conversation %s from another address than the family's: dropped", thread.pk)
+        return EmailReplyOutcome.NOT_THE_FAMILY
+    try:
+        receive_reply(
+            thread=thread,
+            body=email.text,
+            channel=DeliveryChannel.EMAIL,
+            external_id=email.message_id[:200],
+            now=now,
+        )
+    except ValidationError as error:
+        logger.warning("Reply to conversation %s refused: %s", thread.pk, error.messages)
+        return EmailReplyOutcome.REFUSED
+    return EmailReplyOutcome.RECEIVED
+
+
+def receive_text_message(*, phone: str, body: str, message_sid: str = "", now: datetime.datetime | None = None) -> str:
+    """A text a family sent back: STOP, START and HELP (and their usual synonyms, Spanish ones too) are answered
+    at once; anything else is a reply in the family's latest conversation. Returns the answer to text back, in the
+    family's language, or "" for none."""
+    now = now or timezone.now()
+    guardians = list(Guardian.objects.filter(phone=phone).order_by("id"))
+    language = guardians[0].preferred_language if guardians else "en"
+    school = schools_of_guardians([guardians[0].pk]).get(guardians[0].pk) if guardians else None
+    school_name = school.name if school else "Homeroom"
+    keyword = keyword_of(body)
+    with translation.override(language):
+        if keyword == Keyword.STOP:
+            PhoneOptOut.objects.get_or_create(phone=phone, defaults={"opted_out_at": now})
+            return _("%(school)s: you will get no more texts from Homeroom. Reply START to get them again.") % {
+                "school": school_name
+            }
+        if keyword == Keyword.START:
+            PhoneOptOut.objects.filter(phone=phone).delete()
+            return _("%(school)s: you will get texts from Homeroom again. Reply STOP to stop them.") % {
+                "school": school_name
+            }
+        if keyword == Keyword.HELP:
+            office = school.office_phone if school and school.office_phone else ""
+            return (
+                _("%(school)s messages through Homeroom. Call the office at %(phone)s. Reply STOP to stop texts.")
+                if office
+                else _("%(school)s messages through Homeroom. Reply STOP to stop texts.")
+            ) % {"school": school_name, "phone": office}
+        thread = (
+            Thread.objects.filter(guardian__in=guardians)
+            .select_related("guardian", "staff")
+            .order_by("-last_message_at")
+            .first()
+        )
+        if thread is None:
+            return _("%(school)s: this number cannot take replies. Please write in Homeroom: %(url)s") % {
+                "school": school_name,
+                "url": absolute_url(reverse("portal:home")),
+            }
+        try:
+            receive_reply(thread=thread, body=body, channel=DeliveryChannel.SMS, external_id=message_sid, now=now)
+        except ValidationError as error:
+            return " ".join(error.messages)
+    return ""
+
+
+def record_text_status(*, provider_id: str, status: str, error_code: str = "") -> None:
+    """The SMS provider's report on a text: delivered, or it did not arrive and the next channel takes over."""
+    delivery = (
+        Delivery.objects.filter(provider_id=provider_id, channel=DeliveryChannel.SMS)
+        .select_related("guardian", "message")
+        .first()
+    )
+    if delivery is None:
+        return
+    if status == "delivered":
+        Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENT).update(status=DeliveryStatus.DELIVERED)
+    elif status in ("undelivered", "failed"):
+        claim = uuid.uuid4()
+        claimed = Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENT).update(
+            status=DeliveryStatus.SENDING, claim=claim
+        )
+        if claimed:
+            delivery.claim = claim
+            error = _("The text did not arrive (provider code %(code)s).") % {"code": error_code or "?"}
+            _fall_back(delivery, opt_outs_of([delivery.guardian]), error=error)
+
+
+def unsubscribe_email(*, email: str, now: datetime.datetime | None = None) -> None:
+    EmailOptOut.objects.get_or_create(email=email.lower(), defaults={"opted_out_at": now or timezone.now()})
+
+
+def resubscribe_email(*, email: str) -> None:
+    EmailOptOut.objects.filter(email=email.lower()).delete()
+
+
+def email_of_unsubscribe_token(token: str) -> str | None:
+    try:
+        return str(signing.loads(token, salt="homeroom.unsubscribe"))
+    except signing.BadSignature:
+        return None
 
 
 def mark_read_by_staff(*, thread: Thread, now: datetime.datetime | None = None) -> int:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from communication import views
+from communication import hooks, views
 
 app_name = "communication"
 urlpatterns = [
@@ -10,4 +10,10 @@ urlpatterns = [
     path("messages/", views.conversations, name="conversations"),
     path("messages/new/", views.new_message, name="new_message"),
     path("messages/<int:thread_id>/", views.conversation, name="conversation"),
+    path("messages/office-hours/", views.office_hours, name="office_hours"),
+    path("messages/notice/", views.new_notice, name="new_notice"),
+    path("hooks/sms/", hooks.incoming_text, name="incoming_text"),
+    path("hooks/sms/status/", hooks.text_status, name="text_status"),
+    path("hooks/email/", hooks.incoming_email, name="incoming_email"),
+    path("unsubscribe/<str:token>/", hooks.unsubscribe, name="unsubscribe"),
 ]

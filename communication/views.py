@@ -1,13 +1,13 @@
 import datetime
 import zoneinfo
-from collections import Counter
 from typing import Any
 from urllib.parse import quote
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.formats import date_format
@@ -17,34 +17,52 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_safe
 
 from audit.services import record_views
-from communication.forms import CHOSEN_FAMILIES, IntroductionLetterForm, LogContactForm, MessageForm, MessageTextForm
+from communication.forms import (
+    CHOSEN_FAMILIES,
+    IntroductionLetterForm,
+    LogContactForm,
+    MessageForm,
+    MessageTextForm,
+    NoticeForm,
+    OfficeHoursForm,
+)
 from communication.letters import MERGE_FIELDS, default_letter
-from communication.models import Tone
+from communication.models import OfficeHours, Tone
 from communication.selectors import (
+    TranslationPreview,
     email_held_until,
     families_in_care_of,
+    families_of_school,
+    family_languages,
     good_news_first_for,
     introduction_recipients,
     introduction_status,
     letter_languages,
     letter_previews,
+    office_days,
+    staff_time_zone,
     students_without_positive_contact,
     thread_entries,
     thread_students,
     threads_of_staff,
     threads_visible_to,
     today_for,
+    translation_previews,
     with_family_links,
 )
 from communication.services import (
     SentMessage,
+    clear_office_hours,
     log_interaction,
     mark_read_by_staff,
     send_introduction_letter,
     send_message,
+    send_notice,
+    set_office_hours,
 )
+from communication.translation import translator
 from homeroom.http import AuthenticatedRequest
-from roster.access import get_staff_visible_student_or_404, sections_taught_by
+from roster.access import get_staff_visible_student_or_404, schools_led_by, sections_taught_by
 from roster.decorators import staff_required
 from roster.models import Section, Student
 
@@ -190,7 +208,7 @@ def introduction_letter(request: AuthenticatedRequest, section_id: int) -> HttpR
         )
         school = section.term.school
         held_until = email_held_until(school)
-        _say_when_email_goes(request, held_until and held_until.astimezone(zoneinfo.ZoneInfo(school.time_zone)))
+        _say_when_held(request, held_until and held_until.astimezone(zoneinfo.ZoneInfo(school.time_zone)))
         return redirect("roster:section_detail", section_id=section.pk)
     letters = form.letters() if valid else {code: default_letter(code) for code in plan.languages}
     previews = letter_previews(
@@ -216,12 +234,15 @@ def introduction_letter(request: AuthenticatedRequest, section_id: int) -> HttpR
     )
 
 
-def _say_when_email_goes(request: AuthenticatedRequest, families_time: datetime.datetime | None) -> None:
-    """Email held for the families' quiet hours: the sender is told when it will go, in the families' time."""
+def _say_when_held(request: AuthenticatedRequest, families_time: datetime.datetime | None) -> None:
+    """Email and texts held for the families' quiet hours: the sender is told when they go, in the families' time."""
     if families_time is not None:
         messages.info(
             request,
-            _("It is quiet hours for the families: email will be delivered at %(time)s on %(day)s, their time.")
+            _(
+                "It is quiet hours for the families: email and texts will be delivered at %(time)s on %(day)s, "
+                "their time."
+            )
             % {"time": date_format(families_time, "G:i"), "day": date_format(families_time, "l j F")},
         )
 
@@ -235,7 +256,12 @@ def conversations(request: AuthenticatedRequest) -> HttpResponse:
     threads = threads_of_staff(staff=request.user)
     children = [child for summary in threads for child in summary.children]
     record_views(actor=request.user, students=children, what="Conversations", request=request)
-    return render(request, "communication/conversations.html", {"threads": threads})
+    hours = OfficeHours.objects.filter(staff=request.user).first()
+    return render(
+        request,
+        "communication/conversations.html",
+        {"threads": threads, "office_hours": hours, "office_days": office_days(hours)},
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -246,27 +272,120 @@ def new_message(request: AuthenticatedRequest) -> HttpResponse:
     form = MessageForm(
         request.POST or None, sections=sections, families=families, initial=_message_audience(request, sections)
     )
+    previews: list[TranslationPreview] = []
+    without_good_news: list[Student] = []
     if form.is_bound and form.is_valid():
+        audience = form.audience_of(families)
+        without_good_news = students_without_positive_contact(
+            [student for family in audience for student in family.students]
+        )
+        asks_good_news_first = (
+            form.cleaned_data["tone"] == Tone.CONCERN and without_good_news and "send_anyway" not in request.POST
+        )
         try:
-            sent = send_message(
-                sender=request.user,
-                subject=form.cleaned_data["subject"],
-                body=form.cleaned_data["body"],
-                tone=form.cleaned_data["tone"],
-                section=form.section,
-                guardian_ids=form.guardian_ids,
-            )
+            if "preview" in request.POST or asks_good_news_first:
+                previews = translation_previews(
+                    subject=form.cleaned_data["subject"],
+                    body=form.cleaned_data["body"],
+                    source=request.user.language or "en",
+                    families=audience,
+                )
+            else:
+                sent = send_message(
+                    sender=request.user,
+                    subject=form.cleaned_data["subject"],
+                    body=form.cleaned_data["body"],
+                    tone=form.cleaned_data["tone"],
+                    section=form.section,
+                    guardian_ids=form.guardian_ids,
+                )
+                _say_message_sent(request, sent)
+                return redirect("communication:conversations")
         except ValidationError as error:
             form.add_error(None, error)
-        else:
-            _say_message_sent(request, sent)
-            return redirect("communication:conversations")
-    languages = Counter(family.guardian.language_label for family in families)
     return render(
         request,
         "communication/new_message.html",
-        {"form": form, "families": families, "languages": sorted(languages.items(), key=lambda item: -item[1])},
+        {
+            "form": form,
+            "families": families,
+            "languages": family_languages(families),
+            "translates": translator().name != "none",
+            "previews": previews,
+            "asks_good_news_first": form.is_bound
+            and form.is_valid()
+            and form.cleaned_data["tone"] == Tone.CONCERN
+            and bool(without_good_news)
+            and "send_anyway" not in request.POST,
+            "without_good_news": without_good_news,
+        },
     )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def new_notice(request: AuthenticatedRequest) -> HttpResponse:
+    """A school leader's notice to every family of the school."""
+    schools = list(schools_led_by(request.user).order_by("name"))
+    if not schools:
+        raise Http404
+    form = NoticeForm(request.POST or None, schools=schools)
+    previews: list[TranslationPreview] = []
+    if form.is_bound and form.is_valid():
+        school = form.schools[form.cleaned_data["school"]]
+        try:
+            if "preview" in request.POST:
+                previews = translation_previews(
+                    subject=form.cleaned_data["subject"],
+                    body=form.cleaned_data["body"],
+                    source=request.user.language or "en",
+                    families=families_of_school(school),
+                )
+            else:
+                sent = send_notice(
+                    sender=request.user,
+                    school=school,
+                    subject=form.cleaned_data["subject"],
+                    body=form.cleaned_data["body"],
+                    urgent=form.cleaned_data["urgent"],
+                )
+                _say_message_sent(request, sent)
+                return redirect("communication:new_notice")
+        except ValidationError as error:
+            form.add_error(None, error)
+    return render(
+        request,
+        "communication/new_notice.html",
+        {"form": form, "previews": previews, "translates": translator().name != "none"},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def office_hours(request: AuthenticatedRequest) -> HttpResponse:
+    """When the member of staff reads families' messages: outside them families get an automatic answer."""
+    hours = OfficeHours.objects.filter(staff=request.user).first()
+    initial = (
+        {"weekdays": list(hours.weekdays), "opens_at": hours.opens_at, "closes_at": hours.closes_at}
+        if hours
+        else {"opens_at": datetime.time(8), "closes_at": datetime.time(16)}
+    )
+    form = OfficeHoursForm(request.POST or None, initial=initial)
+    if request.method == "POST" and "clear" in request.POST:
+        clear_office_hours(staff=request.user)
+        messages.success(request, _("Office hours removed: families get no automatic answer."))
+        return redirect("communication:conversations")
+    if form.is_bound and form.is_valid():
+        set_office_hours(
+            staff=request.user,
+            weekdays="".join(sorted(form.cleaned_data["weekdays"])),
+            opens_at=form.cleaned_data["opens_at"],
+            closes_at=form.cleaned_data["closes_at"],
+            time_zone=staff_time_zone(request.user),
+        )
+        messages.success(request, _("Office hours saved."))
+        return redirect("communication:conversations")
+    return render(request, "communication/office_hours.html", {"form": form, "hours": hours})
 
 
 def _message_audience(request: AuthenticatedRequest, sections: list[Section]) -> dict[str, Any]:
@@ -290,7 +409,7 @@ def _say_message_sent(request: AuthenticatedRequest, sent: SentMessage) -> None:
         )
         % {"count": sent.families},
     )
-    _say_when_email_goes(request, sent.email_held_until)
+    _say_when_held(request, sent.held_until)
 
 
 @require_http_methods(["GET", "POST"])

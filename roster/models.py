@@ -67,6 +67,16 @@ class School(models.Model):
         help_text=_("Families receive no email or text message from this hour on (21 at the latest)."),
     )
 
+    # Said wherever a family may need a person at once: the HELP answer to a text, a teacher's automatic reply.
+    office_phone = models.CharField(
+        _("school office phone"),
+        max_length=16,
+        blank=True,
+        default="",
+        validators=[validate_e164],
+        help_text=_("E.164, e.g. +16175551234"),
+    )
+
     class Meta:
         verbose_name = _("school")
         verbose_name_plural = _("schools")

@@ -194,24 +194,44 @@ def today_row(row: TodayRow, next_url: str) -> SafeString:
 
 @register.simple_tag
 def delivery_status(delivery: Delivery, guardian: Guardian) -> str:
-    """What became of a family's copy, for the sender: waiting for their morning, emailed, failed, read."""
+    """What became of a family's copy, for the sender: waiting for their morning, emailed, texted, failed, read."""
+    channel = channel_words()[delivery.channel]
     if delivery.status == DeliveryStatus.FAILED:
-        status = gettext("Email not delivered (%(reason)s): the message is in their Homeroom inbox.") % {
-            "reason": delivery.error
+        status = gettext("%(channel)s not delivered (%(reason)s): the message is in their Homeroom inbox.") % {
+            "channel": channel,
+            "reason": delivery.error,
         }
     elif delivery.status in (DeliveryStatus.QUEUED, DeliveryStatus.SENDING):
         if delivery.not_before and delivery.not_before > timezone.now():
             families_time = delivery.not_before.astimezone(zoneinfo.ZoneInfo(guardian.time_zone))
-            status = gettext("Email will be delivered at %(time)s on %(day)s, the family's time.") % {
+            status = gettext("%(channel)s will be delivered at %(time)s on %(day)s, the family's time.") % {
+                "channel": channel,
                 "time": format_date(families_time, "G:i"),
                 "day": format_date(families_time, "l j F"),
             }
         else:
-            status = gettext("Email being sent")
+            status = gettext("%(channel)s being sent") % {"channel": channel}
+    elif delivery.status == DeliveryStatus.DELIVERED:
+        status = gettext("Text message delivered")
     elif delivery.channel == DeliveryChannel.EMAIL:
         status = gettext("Emailed")
+    elif delivery.channel == DeliveryChannel.SMS:
+        status = gettext("Texted")
     else:
         status = gettext("In their Homeroom inbox")
+    if delivery.fallback_from:
+        status += " · " + gettext("%(channel)s did not work: %(reason)s") % {
+            "channel": channel_words()[delivery.fallback_from],
+            "reason": delivery.error,
+        }
     if delivery.read_at:
         status += " · " + gettext("read in Homeroom on %(day)s") % {"day": format_date(delivery.read_at, "j M")}
     return status
+
+
+def channel_words() -> dict[str, str]:
+    return {
+        DeliveryChannel.EMAIL: gettext("Email"),
+        DeliveryChannel.SMS: gettext("Text message"),
+        DeliveryChannel.APP: gettext("Homeroom inbox"),
+    }

@@ -125,8 +125,8 @@ def test_sending_again_reaches_only_families_who_have_not_had_it(world):
 
 def test_a_family_without_email_finds_the_letter_in_its_portal_inbox(world, client):
     guardian = world.student.guardian_links.get(guardian__user=world.people["guardian"]).guardian
-    guardian.email = ""
-    guardian.save(update_fields=["email"])
+    guardian.email = guardian.phone = ""
+    guardian.save(update_fields=["email", "phone"])
 
     _send(world)
 
@@ -233,5 +233,5 @@ def test_a_letter_sent_at_night_tells_the_teacher_when_the_families_will_get_it(
 
     page = client.post(url, data, follow=True).content.decode()
 
-    assert "email will be delivered at 8:00 on Thursday 26 November, their time" in page
+    assert "email and texts will be delivered at 8:00 on Thursday 26 November, their time" in page
     assert Delivery.objects.get().not_before == at(TODAY + datetime.timedelta(days=1), 8)

@@ -41,9 +41,11 @@ def _send(world, *, sender=None, **fields):
     return send_message(sender=sender or world.people["teacher"], **fields)
 
 
-def _family_in_class(world, *, language="en", email=True, first_name="Lia"):
+def _family_in_class(world, *, language="en", email=True, phone="", first_name="Lia"):
     student = EnrollmentFactory(section=world.section, student__first_name=first_name).student
-    guardian = GuardianFactory(preferred_language=language, email=f"{first_name.lower()}.family@example.org" * email)
+    guardian = GuardianFactory(
+        preferred_language=language, email=f"{first_name.lower()}.family@example.org" * email, phone=phone
+    )
     StudentGuardianFactory(student=student, guardian=guardian)
     return student, guardian
 
@@ -79,7 +81,7 @@ def test_each_copy_is_logged_as_a_contact_in_the_tone_of_the_message(world, pare
     assert AccessEvent.objects.filter(actor=world.people["teacher"], student=world.student, action="changed").exists()
 
 
-def test_a_family_without_email_has_it_in_its_portal_inbox_at_once(world):
+def test_a_family_without_email_or_phone_has_it_in_its_portal_inbox_at_once(world):
     _lia, app_only = _family_in_class(world, email=False)
 
     sent = _send(world)
@@ -87,6 +89,17 @@ def test_a_family_without_email_has_it_in_its_portal_inbox_at_once(world):
     delivery = Delivery.objects.get(guardian=app_only)
     assert (delivery.channel, delivery.status) == (DeliveryChannel.APP, DeliveryStatus.SENT)
     assert sent.by_email == 1
+
+
+def test_a_family_without_email_but_with_a_mobile_gets_a_text(world):
+    _lia, texted = _family_in_class(world, email=False, phone="+16175550199")
+
+    sent = _send(world)
+
+    delivery = Delivery.objects.get(guardian=texted)
+    assert (delivery.channel, delivery.status) == (DeliveryChannel.SMS, DeliveryStatus.QUEUED)
+    assert Interaction.objects.get(guardian=texted).channel == "text"
+    assert sent.by_text == 1
 
 
 def test_families_chosen_one_by_one_are_only_those_the_sender_may_contact(world, parent):
@@ -248,7 +261,7 @@ def test_at_night_the_teacher_is_told_when_the_families_will_get_the_email(clien
         follow=True,
     )
 
-    assert "email will be delivered at 8:00 on Thursday 26 November, their time" in response.text
+    assert "email and texts will be delivered at 8:00 on Thursday 26 November, their time" in response.text
     delivery = Delivery.objects.get()
     assert delivery.not_before == at(TODAY + datetime.timedelta(days=1), 8)
 
@@ -321,5 +334,6 @@ def test_the_conversations_page_reads_a_fixed_number_of_queries(client, world, f
     assert len(queries) == QUERIES_FOR_CONVERSATIONS
 
 
-# session, user, roles, the threads with their unread counts, the families' children, the audit INSERT
-QUERIES_FOR_CONVERSATIONS = 6
+# session, user, roles, the threads with their unread counts, the families' children, the audit INSERT, the
+# teacher's office hours
+QUERIES_FOR_CONVERSATIONS = 7

@@ -1,0 +1,408 @@
+"""Reading a family's emailed reply from raw bytes: who sent it, to whom, and only the new text. No database."""
+
+from email.message import EmailMessage
+
+import pytest
+
+from communication.inbound import InboundEmailError, read_email
+
+
+def reply(body: str, headers: dict[str, str] | None = None) -> bytes:
+    """A plain-text reply from María, as bytes off the wire."""
+    message = EmailMessage()
+    message["From"] = "María García <Maria.Garcia@Example.com>"
+    message["To"] = "reply+s42@homeroom.example"
+    message["Subject"] = "Re: Field trip"
+    message["Message-ID"] = "<reply-1@example.com>"
+    for name, value in (headers or {}).items():
+        message[name] = value
+    message.set_content(body)
+    return message.as_bytes()
+
+
+# --- Mail as real clients send it --------------------------------------------------------------------------------
+
+GMAIL_SPANISH = b"""\
+Delivered-To: Reply+S42@homeroom.example
+MIME-Version: 1.0
+Date: Mon, 23 Nov 2026 16:12:40 -0500
+References: <intro-7@homeroom.example>
+In-Reply-To: <intro-7@homeroom.example>
+Message-ID: <CAF3x9Q+abc123@mail.gmail.com>
+Subject: =?UTF-8?Q?Re=3A_Reuni=C3=B3n_de_padres?=
+From: =?UTF-8?Q?Mar=C3=ADa_Garc=C3=ADa?= <Maria.Garcia@gmail.com>
+To: "Ms. Rivera" <reply+s42@homeroom.example>
+Content-Type: multipart/alternative; boundary="000000000000a1b2c3d4e5f60718"
+
+--000000000000a1b2c3d4e5f60718
+Content-Type: text/plain; charset="UTF-8"
+Content-Transfer-Encoding: quoted-printable
+
+=C2=BFCu=C3=A1ndo es la reuni=C3=B3n?
+
+Gracias,
+Mar=C3=ADa
+
+El lun, 23 nov 2026 a las 15:05, Ms. Rivera (<
+rivera@maple.example>) escribi=C3=B3:
+
+> Hola familia Garc=C3=ADa:
+> La reuni=C3=B3n es pronto.
+
+--000000000000a1b2c3d4e5f60718
+Content-Type: text/html; charset="UTF-8"
+Content-Transfer-Encoding: quoted-printable
+
+<div dir=3D"ltr">=C2=BFCu=C3=A1ndo es la reuni=C3=B3n?<div><br></div><div>Gr=
+acias,</div><div>Mar=C3=ADa</div></div><br><div class=3D"gmail_quote"><div =
+dir=3D"ltr" class=3D"gmail_attr">El lun, 23 nov 2026 a las 15:05, Ms. Rivera=
+ (&lt;<a href=3D"mailto:rivera@maple.example">rivera@maple.example</a>&gt;) =
+escribi=C3=B3:<br></div><blockquote class=3D"gmail_quote">Hola familia Garc=
+=C3=ADa</blockquote></div>
+
+--000000000000a1b2c3d4e5f60718--
+"""
+
+# Outlook desktop in Spanish: CRLF line ends, Latin-1, the quoted history under a "De: / Enviado:" block.
+OUTLOOK_SPANISH = b"""\
+From: =?iso-8859-1?Q?Mar=EDa_Garc=EDa?= <maria.garcia@outlook.com>
+To: Ms. Rivera <reply+s42@homeroom.example>
+CC: "Jorge Garcia" <Jorge.Garcia@outlook.com>
+Subject: RE: =?iso-8859-1?Q?Reuni=F3n_de_padres?=
+Thread-Topic: =?iso-8859-1?Q?Reuni=F3n_de_padres?=
+Thread-Index: AQHbPZ8XyZ1n2l0y8kK6h3nH9Q==
+Date: Mon, 23 Nov 2026 21:40:02 +0000
+Message-ID: <MN2PR04MB6991A1B2C3D4E5F6@MN2PR04MB6991.namprd04.prod.outlook.com>
+Content-Language: es-US
+X-MS-Has-Attach:
+Content-Type: multipart/alternative;
+\tboundary="_000_MN2PR04MB6991A1B2C3D4E5F6MN2PR04MB6991namp_"
+MIME-Version: 1.0
+
+--_000_MN2PR04MB6991A1B2C3D4E5F6MN2PR04MB6991namp_
+Content-Type: text/plain; charset="iso-8859-1"
+Content-Transfer-Encoding: quoted-printable
+
+Gracias por avisar. Llegar=E9 a las 4.
+
+Saludos,
+Mar=EDa
+
+De: Ms. Rivera <reply+s42@homeroom.example>
+Enviado: lunes, 23 de noviembre de 2026 15:05
+Para: Mar=EDa Garc=EDa <maria.garcia@outlook.com>
+Asunto: Reuni=F3n de padres
+
+Hola familia Garc=EDa: la reuni=F3n es el jueves.
+
+--_000_MN2PR04MB6991A1B2C3D4E5F6MN2PR04MB6991namp_
+Content-Type: text/html; charset="iso-8859-1"
+Content-Transfer-Encoding: quoted-printable
+
+<html><head><style>p.MsoNormal {margin:0in;}</style></head><body><p class=3D"MsoNormal">Gracias =
+por avisar.</p></body></html>
+
+--_000_MN2PR04MB6991A1B2C3D4E5F6MN2PR04MB6991namp_--
+""".replace(b"\n", b"\r\n")
+
+# iPhone Mail, base64 body, delivered through an MTA pipe with the mbox "From " envelope line still on top.
+APPLE_IPHONE = b"""\
+From jorge@icloud.example  Mon Nov 23 16:20:11 2026
+Return-Path: <jorge@icloud.example>
+X-Original-To: rivera@homeroom.example
+Delivered-To: rivera@homeroom.example
+From: Jorge Garcia <jorge@icloud.example>
+Content-Type: text/plain; charset=utf-8
+Content-Transfer-Encoding: base64
+Mime-Version: 1.0 (1.0)
+Date: Mon, 23 Nov 2026 16:20:05 -0500
+Subject: Re: Field trip
+Message-Id: <5E0C1F2A-4B3D-4C5E-9F60-7A8B9C0D1E2F@icloud.example>
+In-Reply-To: <intro-7@homeroom.example>
+To: reply+s42@homeroom.example
+X-Mailer: iPhone Mail (22B91)
+
+WWVzLCBTYW0gY2FuIGdvIG9uIHRoZSB0cmlwLiBUaGFua3MhCgpTZW50IGZyb20gbXkgaVBob25l
+Cgo+IE9uIE5vdiAyMywgMjAyNiwgYXQgMzowNSBQTSwgTXMuIFJpdmVyYSA8cml2ZXJhQG1hcGxl
+LmV4YW1wbGU+IHdyb3RlOgo+IAo+IENhbiBTYW0gam9pbiB0aGUgZmllbGQgdHJpcD8K
+"""
+
+HTML_ONLY = b"""\
+From: Dana Lee <dana.lee@example.net>
+To: reply+s51@homeroom.example
+Subject: Re: Late pass
+Message-ID: <webmail-99@example.net>
+MIME-Version: 1.0
+Content-Type: text/html; charset=utf-8
+
+<html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8">
+<title>Re: Late pass</title><style>div { font-family: Arial; }</style></head>
+<body><div>Hi Ms.&nbsp;Rivera,</div><div><br></div><div>Sam will be late tomorrow &amp; needs a
+    pass.<br>Thank you!</div>
+<div><br></div><div>On Mon, Nov 23, 2026 at 3:05 PM Ms. Rivera &lt;rivera@maple.example&gt; wrote:<br></div>
+<blockquote style="margin:0 0 0 .8ex"><div>Dear families, picture day is on Friday.</div></blockquote>
+</body></html>
+"""
+
+EXCHANGE_OUT_OF_OFFICE = b"""\
+From: Maria Garcia <maria.garcia@outlook.com>
+To: reply+s42@homeroom.example
+Subject: Automatic reply: Field trip
+Message-ID: <oof-1@outlook.com>
+Auto-Submitted: auto-replied
+X-MS-Exchange-Inbox-Rules-Loop: maria.garcia@outlook.com
+Content-Type: text/plain; charset="us-ascii"
+
+I am out of the office until Monday.
+"""
+
+GMAIL_BOUNCE = b"""\
+From: Mail Delivery Subsystem <MAILER-DAEMON@googlemail.com>
+To: reply+s42@homeroom.example
+Subject: Delivery Status Notification (Failure)
+Message-ID: <dsn-1@mx.google.com>
+MIME-Version: 1.0
+Content-Type: multipart/report; boundary="00000000000001f2e3"; report-type=delivery-status
+
+--00000000000001f2e3
+Content-Type: text/plain; charset="UTF-8"
+
+Address not found
+
+Your message wasn't delivered to old.address@gmail.com because the address couldn't be found.
+
+--00000000000001f2e3
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; googlemail.com
+Final-Recipient: rfc822; old.address@gmail.com
+Action: failed
+Status: 5.1.1
+
+--00000000000001f2e3
+Content-Type: message/rfc822
+
+From: reply+s42@homeroom.example
+To: old.address@gmail.com
+Subject: Field trip
+
+Can Sam join the field trip?
+
+--00000000000001f2e3--
+"""
+
+
+def test_a_gmail_reply_in_spanish_gives_the_new_text_with_its_accents():
+    email = read_email(GMAIL_SPANISH)
+    assert email.text == "¿Cuándo es la reunión?\n\nGracias,\nMaría"
+    assert email.sender == "maria.garcia@gmail.com"
+    assert email.recipients == ["reply+s42@homeroom.example"]  # To and Delivered-To are one address
+    assert email.subject == "Re: Reunión de padres"
+    assert email.message_id == "<CAF3x9Q+abc123@mail.gmail.com>"
+    assert email.auto_submitted is False
+
+
+def test_a_spanish_outlook_reply_is_read_from_latin_1_and_cut_at_its_de_block():
+    email = read_email(OUTLOOK_SPANISH)
+    assert email.text == "Gracias por avisar. Llegaré a las 4.\n\nSaludos,\nMaría"
+    assert email.sender == "maria.garcia@outlook.com"
+    assert email.recipients == ["reply+s42@homeroom.example", "jorge.garcia@outlook.com"]
+    assert email.subject == "RE: Reunión de padres"
+
+
+def test_an_iphone_reply_in_base64_stops_at_sent_from_my_iphone():
+    email = read_email(APPLE_IPHONE)
+    assert email.text == "Yes, Sam can go on the trip. Thanks!"
+    assert email.sender == "jorge@icloud.example"
+    assert email.recipients == ["reply+s42@homeroom.example", "rivera@homeroom.example"]
+    assert email.message_id == "<5E0C1F2A-4B3D-4C5E-9F60-7A8B9C0D1E2F@icloud.example>"
+
+
+def test_an_html_only_reply_becomes_text_with_its_line_breaks():
+    email = read_email(HTML_ONLY)
+    assert email.text == "Hi Ms. Rivera,\n\nSam will be late tomorrow & needs a pass.\nThank you!"
+
+
+def test_an_html_blockquote_is_dropped_as_quoted_history_even_without_an_attribution():
+    html = "<div>See you Friday.</div><blockquote type='cite'><div>Dear families,</div></blockquote><p>Ana</p>"
+    message = EmailMessage()
+    message["From"] = "ana@example.com"
+    message.set_content(html, subtype="html")
+    assert read_email(message.as_bytes()).text == "See you Friday.\nAna"
+
+
+def test_the_plain_part_is_preferred_to_the_html_part():
+    message = EmailMessage()
+    message["From"] = "ana@example.com"
+    message.set_content("Plain words.")
+    message.add_alternative("<p>Rich words.</p>", subtype="html")
+    assert read_email(message.as_bytes()).text == "Plain words."
+
+
+def test_attachments_are_ignored_even_a_text_one():
+    message = EmailMessage()
+    message["From"] = "ana@example.com"
+    message.set_content("The signed form is attached.")
+    message.add_attachment(b"%PDF-1.7 ...", maintype="application", subtype="pdf", filename="form.pdf")
+    message.add_attachment("Allergies: peanuts", filename="notes.txt")
+    assert message.get_content_type() == "multipart/mixed"
+    assert read_email(message.as_bytes()).text == "The signed form is attached."
+
+
+def test_8bit_utf_8_without_a_declared_charset_is_still_read():
+    raw = "From: ana@example.com\nSubject: hola\n\nGracias, María\n".encode()
+    assert read_email(raw).text == "Gracias, María"
+
+
+# --- Sender and recipients ---------------------------------------------------------------------------------------
+
+
+def test_the_sender_is_the_bare_lower_cased_address():
+    assert read_email(reply("Hi")).sender == "maria.garcia@example.com"
+
+
+def test_recipients_come_from_to_cc_delivered_to_and_x_original_to_in_order_each_once():
+    headers = {
+        "Cc": "Nana <nana@Example.com>, REPLY+S42@homeroom.example",
+        "Delivered-To": "reply+s42@homeroom.example",
+        "X-Original-To": "Rivera@Homeroom.example",
+    }
+    email = read_email(reply("Hi", headers))
+    assert email.recipients == ["reply+s42@homeroom.example", "nana@example.com", "rivera@homeroom.example"]
+
+
+def test_a_display_name_with_a_comma_does_not_split_the_address():
+    email = read_email(reply("Hi", {"Cc": '"García, Jorge" <jorge@example.com>, office@maple.example'}))
+    assert email.recipients == ["reply+s42@homeroom.example", "jorge@example.com", "office@maple.example"]
+
+
+# --- Auto-replies and bounces ------------------------------------------------------------------------------------
+
+
+def test_an_out_of_office_reply_is_auto_submitted():
+    email = read_email(EXCHANGE_OUT_OF_OFFICE)
+    assert email.auto_submitted is True
+    assert email.text == "I am out of the office until Monday."
+
+
+def test_a_bounce_from_mailer_daemon_is_auto_submitted_and_reads_its_human_part():
+    email = read_email(GMAIL_BOUNCE)
+    assert email.auto_submitted is True
+    assert email.sender == "mailer-daemon@googlemail.com"
+    assert email.text == (
+        "Address not found\n\n"
+        "Your message wasn't delivered to old.address@gmail.com because the address couldn't be found."
+    )
+
+
+def test_a_delivery_report_is_auto_submitted_whoever_sends_it():
+    raw = GMAIL_BOUNCE.replace(b"Mail Delivery Subsystem <MAILER-DAEMON@googlemail.com>", b"relay@school.example")
+    email = read_email(raw)
+    assert email.sender == "relay@school.example"
+    assert email.auto_submitted is True
+
+
+@pytest.mark.parametrize(
+    ("headers", "auto"),
+    [
+        ({}, False),
+        ({"Auto-Submitted": "no"}, False),
+        ({"Auto-Submitted": "auto-replied"}, True),
+        ({"Auto-Submitted": "auto-generated; owner-email=ana@example.com"}, True),
+        ({"X-Autoreply": "yes"}, True),
+        ({"X-Autorespond": "Out of office"}, True),
+        ({"Precedence": "bulk"}, True),
+        ({"Precedence": "auto_reply"}, True),
+        ({"Precedence": "Junk"}, True),
+        ({"Precedence": "list"}, False),
+        ({"Return-Path": "<>"}, True),
+    ],
+)
+def test_which_headers_mark_mail_as_auto_submitted(headers, auto):
+    assert read_email(reply("Hi", headers)).auto_submitted is auto
+
+
+# --- Only the new text -------------------------------------------------------------------------------------------
+
+HISTORY_MARKERS = {
+    "gmail": "On Mon, Nov 23, 2026 at 3:05 PM Ms. Rivera <rivera@maple.example> wrote:\n\n> Dear families,",
+    "gmail wrapped": "On Mon, Nov 23, 2026 at 3:05 PM Ms. Alejandra Rivera-Gonzalez <\n"
+    "alejandra.rivera@maple.example> wrote:\n\n> Dear families,",
+    "thunderbird": "On 23/11/2026 15:05, Ms. Rivera wrote:\nDear families, (not quoted by this client)",
+    "spanish gmail": "El lun, 23 nov 2026 a las 15:05, Ms. Rivera (<rivera@maple.example>) escribió:\n> Hola",
+    "original message": "-----Original Message-----\nFrom: Ms. Rivera\nDear families,",
+    "mensaje original": "-----Mensaje original-----\nDe: Ms. Rivera\nHola familias,",
+    "outlook rule": "________________________________\nFrom: Ms. Rivera <rivera@maple.example>\nDear families,",
+    "outlook block": "From: Ms. Rivera <rivera@maple.example>\nSent: Monday, November 23, 2026 3:05 PM\n"
+    "To: Maria Garcia <maria@example.com>\nSubject: Field trip\n\nDear families,",
+    "spanish outlook block": "De: Ms. Rivera <rivera@maple.example>\nEnviado: lunes, 23 de noviembre de 2026\n"
+    "Para: María\nAsunto: Excursión\n\nHola familias,",
+    "signature": "-- \nMaría García\nPTA treasurer",
+    "iphone": "Sent from my iPhone\n\n> On Nov 23, 2026, at 3:05 PM, Ms. Rivera wrote:",
+    "android": "Sent from my Android phone with Gmail",
+    "spanish iphone": "Enviado desde mi iPhone",
+    "outlook mobile": "Get Outlook for iOS",
+}
+
+
+@pytest.mark.parametrize("history", HISTORY_MARKERS.values(), ids=HISTORY_MARKERS.keys())
+def test_the_reply_stops_where_the_history_or_signature_starts(history):
+    body = "Thank you, we will be there.\n\nMaría\n\n" + history + "\nMore history.\n"
+    assert read_email(reply(body)).text == "Thank you, we will be there.\n\nMaría"
+
+
+def test_quoted_lines_are_dropped_and_answers_between_them_kept():
+    body = "> Can Sam stay for the play?\nYes, until 5.\n> Will you drive?\n>\nNo, Nana will.\n"
+    assert read_email(reply(body)).text == "Yes, until 5.\nNo, Nana will."
+
+
+def test_an_answer_written_below_the_quote_is_kept():
+    body = "On Mon, Nov 23, 2026 at 3:05 PM Ms. Rivera wrote:\n> Can Sam come?\n\nYes, she can.\n"
+    assert read_email(reply(body)).text == "Yes, she can."
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "On Tuesday Sam wrote:\nI like school.",  # no date: the family's own words
+        "Who will pick up Sam?\n\nFrom: now on, her Nana will.",  # a "From:" line that starts no header block
+        "Sent from my sister's house today: Sam left her lunchbox in the gym, could someone check?",
+    ],
+)
+def test_the_familys_own_words_that_look_like_markers_are_kept(body):
+    assert read_email(reply(body)).text == body
+
+
+def test_the_text_is_otherwise_kept_as_written_but_for_surrounding_blank_lines():
+    body = "\n\n  Dear Ms. Rivera,\n\n\nSam's   tooth came out!  \n\n"
+    assert read_email(reply(body)).text == "  Dear Ms. Rivera,\n\n\nSam's   tooth came out!  "
+
+
+# --- Mail we cannot read -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10",
+        b"just some words\nthat are not an email\n",
+        b"To: reply+s42@homeroom.example\nSubject: no sender\n\nHello\n",
+        b"From: Maria\nTo: reply+s42@homeroom.example\n\nHello\n",  # a name, no address
+    ],
+    ids=["empty", "png", "plain words", "no From", "From without an address"],
+)
+def test_mail_without_a_sender_address_cannot_be_read(raw):
+    with pytest.raises(InboundEmailError):
+        read_email(raw)
+    assert read_email(b"From: maria@example.com\n" + raw).sender == "maria@example.com"
+
+
+def test_mail_without_any_text_part_cannot_be_read():
+    message = EmailMessage()
+    message["From"] = "ana@example.com"
+    message.set_content(b"\x89PNG...", maintype="image", subtype="png", disposition="inline")
+    with pytest.raises(InboundEmailError):
+        read_email(message.as_bytes())
+    message.add_attachment("Hi, a photo of the form.", disposition="inline")  # the same mail with a text part reads
+    assert read_email(message.as_bytes()).text == "Hi, a photo of the form."
