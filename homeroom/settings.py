@@ -231,7 +231,8 @@ HOMEROOM_DEFAULT_POSITIVE_RATIO = 4
 # 1, 2, 4, 8... minutes up to this many tries in all; a claim a worker has held this long was lost with it.
 HOMEROOM_DELIVERY_MAX_ATTEMPTS = env_int("HOMEROOM_DELIVERY_MAX_ATTEMPTS", default=6)
 HOMEROOM_DELIVERY_RETRY_SECONDS = env_int("HOMEROOM_DELIVERY_RETRY_SECONDS", default=60)
-HOMEROOM_DELIVERY_CLAIM_SECONDS = 5 * 60  # well above EMAIL_TIMEOUT: a live worker finishes long before
+# Well above a batch's time (200 messages of EMAIL_TIMEOUT each at worst): a live worker finishes long before.
+HOMEROOM_DELIVERY_CLAIM_SECONDS = env_int("HOMEROOM_DELIVERY_CLAIM_SECONDS", default=60 * 60)
 # Where families reach this installation: links in emails are built from it.
 HOMEROOM_BASE_URL = env_str("HOMEROOM_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 

@@ -1,11 +1,14 @@
 """Test helpers shared by every app's tests: a real SMTP mailbox (served by aiosmtpd in conftest.py)."""
 
+import os
 import re
 import socket
+import tempfile
 import time
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 # allauth's codes are letters and digits, dashed in two halves ("ABCD-EF12"); the mail has the code on its own line.
 LOGIN_CODE = re.compile(r"^\s*([A-Z0-9]{3,}(?:-[A-Z0-9]{3,})+)\s*$", re.MULTILINE)
@@ -44,3 +47,27 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def scratch_database_url(name: str) -> str:
+    """A database of its own for a test or a benchmark whose worker processes must share it: a file for SQLite, a
+    fresh database on the same server for PostgreSQL (DATABASE_URL). The caller migrates it."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        return f"sqlite:///{tempfile.mkdtemp(prefix='homeroom-')}/{name}.sqlite3"
+    import psycopg
+
+    parts = urlsplit(url)
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def drop_scratch_database(url: str) -> None:
+    if url.startswith("postgres"):
+        import psycopg
+
+        parts = urlsplit(url)
+        with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{parts.path.lstrip("/")}" WITH (FORCE)')
