@@ -10,6 +10,7 @@ import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, Self
 from urllib.parse import urlsplit
 
@@ -347,13 +348,14 @@ def _deliver_one(
     outbox: "_Outbox",
     now: datetime.datetime,
 ) -> DeliveryOutcome:
-    pending = Delivery.objects.filter(id=delivery.pk, claim=delivery.claim, status=DeliveryStatus.SENDING)
     if not contactable:
-        pending.update(status=DeliveryStatus.FAILED, claim=None, error=NO_LONGER_CONTACTABLE)
+        _still_held(delivery).update(status=DeliveryStatus.FAILED, claim=None, error=NO_LONGER_CONTACTABLE)
         return DeliveryOutcome.FAILED
     window_opens = family_window_opens(school, now, delivery.guardian.time_zone)
     if window_opens > now and not _ignores_quiet_hours(delivery.message):
-        pending.update(status=DeliveryStatus.QUEUED, not_before=window_opens, claim=None, attempts=F("attempts") - 1)
+        _still_held(delivery).update(
+            status=DeliveryStatus.QUEUED, not_before=window_opens, claim=None, attempts=F("attempts") - 1
+        )
         enqueue_batches([(delivery.pk, window_opens)])
         return DeliveryOutcome.HELD
     if not _channel_open(delivery, opt_outs):
@@ -389,6 +391,11 @@ _MARK_SENT_SQL = (
     f"UPDATE {Delivery._meta.db_table} SET status = %s, sent_at = %s, error = '', claim = NULL, "  # noqa: S608
     "provider_id = %s WHERE id = %s AND claim = %s AND status = %s"
 )
+
+
+def _still_held(delivery: Delivery) -> QuerySet[Delivery]:
+    """The delivery, if this batch still holds it: a claim gone stale and taken by another worker is not ours."""
+    return Delivery.objects.filter(id=delivery.pk, claim=delivery.claim, status=DeliveryStatus.SENDING)
 
 
 def _is_essential(message: Message) -> bool:
@@ -439,6 +446,7 @@ class _Outbox:
     def __init__(self) -> None:
         self._mail: BaseEmailBackend | None = None
         self._sms: SmsBackend | None = None
+        self._rendered: dict[tuple[Any, ...], tuple[str, str]] = {}
 
     def __enter__(self) -> Self:
         return self
@@ -455,7 +463,7 @@ class _Outbox:
             self._mail = get_connection(fail_silently=False)
             self._mail.open()
         try:
-            self._mail.send_messages([email_for(delivery, school)])
+            self._mail.send_messages([email_for(delivery, school, self._rendered)])
         except Exception:
             self._close_mail()  # a connection that failed once is not trusted with the next family's copy
             raise
@@ -468,13 +476,14 @@ class _Outbox:
             self._mail = None
 
 
-def email_for(delivery: Delivery, school: School) -> EmailMultiAlternatives:
-    """The family's copy as an email in its language: plain text and HTML, no tracking of any kind."""
+def email_for(
+    delivery: Delivery, school: School, rendered: dict[tuple[Any, ...], tuple[str, str]] | None = None
+) -> EmailMultiAlternatives:
+    """The family's copy as an email in its language: plain text and HTML, no tracking of any kind. `rendered`
+    keeps the parts already written for a batch, to be reused for the families reading the same words."""
     context = _outgoing_context(delivery, school)
-    with translation.override(delivery.language):
-        text = render_to_string("communication/email/message.txt", context)
-        html = render_to_string("communication/email/message.html", context)
-        subject = context["subject"]
+    text, html = _email_parts(delivery, context, {} if rendered is None else rendered)
+    subject = context["subject"]
     headers = {"Content-Language": delivery.language, "Message-ID": _message_id(delivery)}
     if context["unsubscribe_url"]:
         # RFC 8058: mail programs show an "Unsubscribe" button that posts here without opening a page.
@@ -496,6 +505,39 @@ class _FamilyEmail(EmailMultiAlternatives):
         # email to check it against the text, a sixth of the time a school-wide notice spends on each family.
         message.set_boundary(f"=_homeroom_{uuid.uuid4().hex}")
         return message
+
+
+# Stand-ins for each family's own links while the parts are written once for all who read the same words.
+LINK_STAND_INS = {"read_url": "https://read.invalid/", "unsubscribe_url": "https://unsubscribe.invalid/"}
+
+
+def _email_parts(
+    delivery: Delivery, context: dict[str, Any], rendered: dict[tuple[Any, ...], tuple[str, str]]
+) -> tuple[str, str]:
+    """The text and HTML parts. The families of one message reading one language get the same words and differ
+    only in their links: the parts are written once (two templates, a fifth of the time each family costs) and
+    each family's links put in. The links need no escaping: signed tokens and numbers only."""
+    links = {name: context[name] for name in LINK_STAND_INS if context[name]}
+    key = (
+        delivery.message_id,
+        delivery.language,
+        delivery.subject,
+        delivery.body,
+        delivery.machine_translated,
+        bool(delivery.thread_id),
+        tuple(links),
+    )
+    if key not in rendered:
+        stand_in_context = {**context, **{name: LINK_STAND_INS[name] for name in links}}
+        with translation.override(delivery.language):
+            rendered[key] = (
+                render_to_string("communication/email/message.txt", stand_in_context),
+                render_to_string("communication/email/message.html", stand_in_context),
+            )
+    text, html = rendered[key]
+    for name, link in links.items():
+        text, html = text.replace(LINK_STAND_INS[name], link), html.replace(LINK_STAND_INS[name], link)
+    return text, html
 
 
 SMS_BODY_LENGTH = 320  # two or three texts; the rest is a tap away
@@ -529,7 +571,7 @@ def _outgoing_context(delivery: Delivery, school: School) -> dict[str, Any]:
             "can_reply_by_email": bool(delivery.thread_id and settings.HOMEROOM_REPLY_DOMAIN),
             "unsubscribe_url": ""
             if message.is_urgent or message.kind == MessageKind.AUTO_REPLY
-            else absolute_url(reverse("communication:unsubscribe", args=[unsubscribe_token(delivery.guardian.email)])),
+            else absolute_url(_path_with("communication:unsubscribe", unsubscribe_token(delivery.guardian.email))),
         }
 
 
@@ -539,8 +581,22 @@ def absolute_url(path: str) -> str:
 
 def _read_url(delivery: Delivery) -> str:
     if delivery.thread_id:
-        return absolute_url(reverse("portal:conversation", args=[delivery.thread_id]))
+        return absolute_url(_path_with("portal:conversation", str(delivery.thread_id)))
     return absolute_url(reverse("portal:home"))
+
+
+PATH_ARGUMENT = "0000000000"
+
+
+@lru_cache(maxsize=8)
+def _path_pattern(name: str) -> str:
+    return reverse(name, args=[PATH_ARGUMENT])
+
+
+def _path_with(name: str, argument: str) -> str:
+    """reverse(name, args=[argument]) for an argument that needs no quoting: reverse() walks the URL patterns
+    every time, a tenth of what a school-wide notice costs per family."""
+    return _path_pattern(name).replace(PATH_ARGUMENT, argument)
 
 
 def _message_id(delivery: Delivery) -> str:
@@ -587,9 +643,7 @@ def _after_failure(
     retry_at = now + retry_delay(attempts=delivery.attempts, base_seconds=settings.HOMEROOM_DELIVERY_RETRY_SECONDS)
     if not _ignores_quiet_hours(delivery.message):
         retry_at = family_window_opens(school, retry_at, delivery.guardian.time_zone)
-    Delivery.objects.filter(id=delivery.pk, claim=delivery.claim, status=DeliveryStatus.SENDING).update(
-        status=DeliveryStatus.QUEUED, not_before=retry_at, error=message, claim=None
-    )
+    _still_held(delivery).update(status=DeliveryStatus.QUEUED, not_before=retry_at, error=message, claim=None)
     enqueue_batches([(delivery.pk, retry_at)])
     return DeliveryOutcome.RETRYING
 
@@ -597,7 +651,7 @@ def _after_failure(
 def _fall_back(delivery: Delivery, opt_outs: OptOuts, *, error: str) -> DeliveryOutcome:
     """Moves a delivery its channel failed to the family's next one; with none left it has failed (and is still in
     the family's Homeroom inbox)."""
-    pending = Delivery.objects.filter(id=delivery.pk, claim=delivery.claim, status=DeliveryStatus.SENDING)
+    pending = _still_held(delivery)
     tried = {delivery.channel, delivery.fallback_from}
     usable = channels_for(delivery.guardian, opt_outs, essential=_is_essential(delivery.message))
     remaining = [channel for channel in usable if channel not in tried]

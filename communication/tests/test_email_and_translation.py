@@ -263,6 +263,24 @@ def test_a_batch_of_deliveries_goes_over_one_smtp_connection(world, smtp):
     assert smtp.connections == 1
 
 
+def test_families_of_one_batch_each_get_their_own_links(world, smtp):
+    families = [_family_in_class(world, first_name=f"Kid{number}") for number in range(3)]
+    _send(world)
+
+    _deliver_queued()
+
+    for family in families:
+        email = next(m for m in smtp.messages if m["To"] == family.email)
+        text, html = _parts(email)
+        thread = Thread.objects.get(guardian=family)
+        token = email["List-Unsubscribe"].strip("<>").rstrip("/").rsplit("/", 1)[1]
+        assert email_of_unsubscribe_token(token) == family.email
+        for part in (text, html):
+            assert f"{BASE_URL}/family/messages/{thread.pk}/" in part
+            assert f"/unsubscribe/{token}/" in part
+            assert ".invalid" not in part
+
+
 def test_deliveries_sent_one_by_one_each_open_a_connection(world, smtp):
     _family_in_class(world)
     _send(world)
