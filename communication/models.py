@@ -323,7 +323,6 @@ class Delivery(models.Model):
         indexes: ClassVar = [
             models.Index(fields=["guardian", "-id"], name="delivery_guardian_inbox"),
             models.Index(fields=["thread", "id"], name="delivery_thread"),
-            models.Index(fields=["claim"], condition=Q(claim__isnull=False), name="delivery_claim"),
             models.Index(fields=["provider_id"], condition=~Q(provider_id=""), name="delivery_provider_id"),
             # Serves `deliver_pending`: the few deliveries still waiting or in a worker's hands.
             models.Index(

@@ -316,7 +316,7 @@ def deliver_batch(*, delivery_ids: Sequence[int], now: datetime.datetime | None 
         Q(not_before__isnull=True) | Q(not_before__lte=now)
     ).update(status=DeliveryStatus.SENDING, claimed_at=now, claim=claim, attempts=F("attempts") + 1)
     deliveries = list(
-        Delivery.objects.filter(claim=claim, status=DeliveryStatus.SENDING)
+        Delivery.objects.filter(id__in=delivery_ids, claim=claim, status=DeliveryStatus.SENDING)
         .select_related("guardian", "message__sender")
         .order_by("id")
     )
@@ -551,28 +551,27 @@ def text_message_for(delivery: Delivery, school: School) -> str:
 
 def _outgoing_context(delivery: Delivery, school: School) -> dict[str, Any]:
     message = delivery.message
-    with translation.override(delivery.language):
-        subject = delivery.subject
-        if message.is_urgent:
+    subject, body = delivery.subject, delivery.body
+    if message.is_urgent:
+        with translation.override(delivery.language):
             subject = _("Urgent: %(subject)s") % {"subject": subject}
-        body = delivery.body
-        return {
-            "delivery": delivery,
-            "language": delivery.language,
-            "subject": subject,
-            "body": body,
-            "short_body": body if len(body) <= SMS_BODY_LENGTH else body[: SMS_BODY_LENGTH - 1].rstrip() + "…",
-            "original_subject": message.subject,
-            "original_body": message.body,
-            "sender": message.sender.full_name,
-            "school": school.name,
-            "office_phone": school.office_phone,
-            "read_url": _read_url(delivery),
-            "can_reply_by_email": bool(delivery.thread_id and settings.HOMEROOM_REPLY_DOMAIN),
-            "unsubscribe_url": ""
-            if message.is_urgent or message.kind == MessageKind.AUTO_REPLY
-            else absolute_url(_path_with("communication:unsubscribe", unsubscribe_token(delivery.guardian.email))),
-        }
+    return {
+        "delivery": delivery,
+        "language": delivery.language,
+        "subject": subject,
+        "body": body,
+        "short_body": body if len(body) <= SMS_BODY_LENGTH else body[: SMS_BODY_LENGTH - 1].rstrip() + "…",
+        "original_subject": message.subject,
+        "original_body": message.body,
+        "sender": message.sender.full_name,
+        "school": school.name,
+        "office_phone": school.office_phone,
+        "read_url": _read_url(delivery),
+        "can_reply_by_email": bool(delivery.thread_id and settings.HOMEROOM_REPLY_DOMAIN),
+        "unsubscribe_url": ""
+        if message.is_urgent or message.kind == MessageKind.AUTO_REPLY
+        else absolute_url(_path_with("communication:unsubscribe", unsubscribe_token(delivery.guardian.email))),
+    }
 
 
 def absolute_url(path: str) -> str:

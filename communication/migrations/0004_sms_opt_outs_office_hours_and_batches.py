@@ -129,10 +129,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='delivery',
-            index=models.Index(condition=models.Q(('claim__isnull', False)), fields=['claim'], name='delivery_claim'),
-        ),
-        migrations.AddIndex(
-            model_name='delivery',
             index=models.Index(condition=models.Q(('provider_id', ''), _negated=True), fields=['provider_id'], name='delivery_provider_id'),
         ),
         migrations.AddConstraint(
