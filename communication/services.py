@@ -499,6 +499,10 @@ def email_for(
 
 
 class _FamilyEmail(EmailMultiAlternatives):
+    # Read by django-anymail, which would otherwise leave tracking to the provider account's default.
+    track_opens = False
+    track_clicks = False
+
     def message(self, *args: Any, **kwargs: Any) -> Any:
         message = super().message(*args, **kwargs)
         # A random boundary of our own: left to draw one, the standard library compiles a regular expression per

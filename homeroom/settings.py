@@ -2,6 +2,7 @@
 .env.example; the defaults suit production, and `make run` sets the development values."""
 
 import secrets
+import json
 import sys
 from pathlib import Path
 
@@ -193,6 +194,9 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
 EMAIL_TIMEOUT = 10
+# A provider's API instead of SMTP: EMAIL_BACKEND=anymail.backends.mailgun.EmailBackend (or postmark, sendgrid,
+# amazon_ses…) and ANYMAIL as JSON, e.g. {"MAILGUN_API_KEY": "…"}. Open and click tracking stay off.
+ANYMAIL = {"IGNORE_UNSUPPORTED_FEATURES": False, **json.loads(env_str("ANYMAIL", default="{}"))}
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", default="Homeroom <homeroom@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

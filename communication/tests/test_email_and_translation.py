@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from django.core import mail
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.urls import reverse
@@ -261,6 +262,18 @@ def test_a_batch_of_deliveries_goes_over_one_smtp_connection(world, smtp):
     assert list(outcomes.values()) == [DeliveryOutcome.SENT] * 6
     assert len(smtp.messages) == 6
     assert smtp.connections == 1
+
+
+def test_through_a_providers_api_tracking_is_off(world, parent, settings):
+    settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
+    _send(world)
+
+    _deliver_queued()
+
+    (email,) = mail.outbox
+    assert email.to == [parent.email]
+    assert email.anymail_test_params["track_opens"] is False
+    assert email.anymail_test_params["track_clicks"] is False
 
 
 def test_families_of_one_batch_each_get_their_own_links(world, smtp):
