@@ -279,14 +279,26 @@ NO_LONGER_CONTACTABLE = "The school may no longer contact this family."
 class Delivery(models.Model):
     """One family's copy of a message, in its language, and what became of it."""
 
-    message = models.ForeignKey(Message, models.CASCADE, related_name="deliveries", verbose_name=_("message"))
-    guardian = models.ForeignKey(Guardian, models.PROTECT, related_name="deliveries", verbose_name=_("recipient"))
+    # No index of their own: the unique (message, guardian) and the inbox's (guardian, id) serve them, and each
+    # index more is written again every time a delivery changes state.
+    message = models.ForeignKey(
+        Message, models.CASCADE, related_name="deliveries", verbose_name=_("message"), db_index=False
+    )
+    guardian = models.ForeignKey(
+        Guardian, models.PROTECT, related_name="deliveries", verbose_name=_("recipient"), db_index=False
+    )
     # None for an automatic reply: it is not a contact.
     interaction = models.OneToOneField(
         Interaction, models.PROTECT, null=True, blank=True, related_name="delivery", verbose_name=_("logged as")
     )
-    thread = models.ForeignKey(
-        Thread, models.PROTECT, null=True, blank=True, related_name="deliveries", verbose_name=_("conversation")
+    thread = models.ForeignKey(  # served by the (thread, id) index below
+        Thread,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="deliveries",
+        verbose_name=_("conversation"),
+        db_index=False,
     )
     channel = models.CharField(_("channel"), max_length=8, choices=DeliveryChannel.choices)
     # The channel tried first, when it failed and this one took over.
