@@ -1,8 +1,8 @@
 """Homeroom's one settings module. Every deployment choice is an environment variable listed in
 .env.example; the defaults suit production, and `make run` sets the development values."""
 
-import secrets
 import json
+import secrets
 import sys
 from pathlib import Path
 
