@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from accounts.models import User
 from communication.models import ContactChannel, Interaction, Outcome, Thread, Tone
-from communication.services import reply_from_family, send_message
+from communication.services import reply_from_family, send_message, unsubscribe_token
 from homeroom.testing import Mailbox
 
 if TYPE_CHECKING:
@@ -125,6 +125,9 @@ PAGES: dict[str, tuple[str | None, Callable[["World"], str]]] = {
     "new-message": ("teacher", lambda world: "/messages/new/"),
     "conversation": ("teacher", lambda world: f"/messages/{_conversation(world).id}/"),
     "parent-conversation": ("guardian", lambda world: f"/family/messages/{_conversation(world).id}/"),
+    "office-hours": ("teacher", lambda world: "/messages/office-hours/"),
+    "school-notice": ("leader", lambda world: "/messages/notice/"),
+    "unsubscribe": (None, lambda world: f"/unsubscribe/{unsubscribe_token('family@example.org')}/"),
 }
 
 
