@@ -493,6 +493,15 @@ def students_without_positive_contact(students: Iterable[Student]) -> list[Stude
     return [s for s in students if s.pk not in summaries or summaries[s.pk].positives == 0]
 
 
+def good_news_first_for_families(*, tone: str, families: Iterable["Recipient"]) -> list[Student]:
+    """`good_news_first_for` each family of a message: a parent living apart is a household of its own."""
+    return [
+        student
+        for family in families
+        for student in good_news_first_for(tone=tone, guardian=family.guardian, students=family.students)
+    ]
+
+
 def good_news_first_for(*, tone: str, guardian: Guardian, students: Iterable[Student]) -> list[Student]:
     """Of these students, the ones for whom a contact of this tone with this guardian should wait for good news
     (`positive_first_applies`), counting the good news of the guardian's household this term. Guardians who live

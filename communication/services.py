@@ -25,7 +25,6 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare, salted_hmac
-from django.utils.dates import WEEKDAYS
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
@@ -67,6 +66,7 @@ from communication.selectors import (
     held_until,
     introduction_recipients,
     merge_values,
+    office_days,
     office_hours_opening,
     opt_outs_of,
     retry_delay,
@@ -245,16 +245,8 @@ def send_introduction_letter(
             channel=CONTACT_CHANNEL_OF[planned.channel],
             source=Source.SENT,
         )
-        delivery = planned.delivery(
-            message,
-            guardian,
-            (letter.subject[:SUBJECT_MAX_LENGTH], letter.body),
-            interaction=interaction,
-            thread=None,
-            now=now,
-        )
-        delivery.language, delivery.machine_translated = language, False
-        delivery.save()
+        words = Words(language, letter.subject[:SUBJECT_MAX_LENGTH], letter.body)
+        planned.delivery(message, guardian, words, interaction=interaction, thread=None, now=now).save()
     transaction.on_commit(lambda: _enqueue_deliveries(message.pk))
     return len(recipients)
 
@@ -798,7 +790,7 @@ def send_message(
             planned.delivery(
                 message,
                 recipient.guardian,
-                translations.get(recipient.guardian.preferred_language),
+                words_for(message, recipient.guardian, translations),
                 interaction=interaction,
                 thread=threads[recipient.guardian.pk],
                 now=now,
@@ -815,6 +807,23 @@ def send_message(
 
 
 @dataclass(frozen=True)
+class Words:
+    """What one family reads, in which language: the sender's own words or a machine translation of them."""
+
+    language: str
+    subject: str
+    body: str
+    machine_translated: bool = False
+
+
+def words_for(message: Message, guardian: Guardian, translations: dict[str, tuple[str, str]]) -> Words:
+    language = guardian.preferred_language
+    if language in translations:
+        return Words(language, *translations[language], machine_translated=True)
+    return Words(language, message.subject, message.body)
+
+
+@dataclass(frozen=True)
 class PlannedDelivery:
     """How a family's copy will go out: its first channel and, in its quiet hours, when."""
 
@@ -826,24 +835,23 @@ class PlannedDelivery:
         self,
         message: Message,
         guardian: Guardian,
-        translation: tuple[str, str] | None,
+        words: Words,
         *,
         interaction: Interaction | None,
         thread: Thread | None,
         now: datetime.datetime,
     ) -> Delivery:
         in_app = self.channel == DeliveryChannel.APP
-        subject, body = translation or (message.subject, message.body)
         return Delivery(
             message=message,
             guardian=guardian,
             interaction=interaction,
             thread=thread,
             channel=self.channel,
-            language=guardian.preferred_language,
-            subject=subject,
-            body=body,
-            machine_translated=translation is not None,
+            language=words.language,
+            subject=words.subject,
+            body=words.body,
+            machine_translated=words.machine_translated,
             # The in-app copy is the family's portal: there as soon as it is saved.
             status=DeliveryStatus.SENT if in_app else DeliveryStatus.QUEUED,
             sent_at=now if in_app else None,
@@ -887,7 +895,7 @@ def send_notice(
             planned.delivery(
                 message,
                 recipient.guardian,
-                translations.get(recipient.guardian.preferred_language),
+                words_for(message, recipient.guardian, translations),
                 interaction=None,
                 thread=None,
                 now=now,
@@ -1062,7 +1070,7 @@ def office_hours_answer(
 ) -> str:
     """The automatic answer, in the active language: when the person reads messages and when they will answer
     (in the family's time), and the school office for what cannot wait."""
-    days = ", ".join(str(WEEKDAYS[int(day)]) for day in sorted(hours.weekdays))
+    days = office_days(hours)
     answer_at = opening.astimezone(zoneinfo.ZoneInfo(family_zone))
     text = _(
         "Thank you for your message. %(name)s reads messages on %(days)s, %(opens)s to %(closes)s, and will "

@@ -35,6 +35,7 @@ from communication.selectors import (
     families_of_school,
     family_languages,
     good_news_first_for,
+    good_news_first_for_families,
     introduction_recipients,
     introduction_status,
     letter_languages,
@@ -277,17 +278,9 @@ def new_message(request: AuthenticatedRequest) -> HttpResponse:
     if form.is_bound and form.is_valid():
         audience = form.audience_of(families)
         if "send_anyway" not in request.POST:
-            # Each household's own good news counts: a parent living apart is a family of their own.
-            without_good_news = [
-                student
-                for family in audience
-                for student in good_news_first_for(
-                    tone=form.cleaned_data["tone"], guardian=family.guardian, students=family.students
-                )
-            ]
-        asks_good_news_first = bool(without_good_news)
+            without_good_news = good_news_first_for_families(tone=form.cleaned_data["tone"], families=audience)
         try:
-            if "preview" in request.POST or asks_good_news_first:
+            if "preview" in request.POST or without_good_news:
                 previews = translation_previews(
                     subject=form.cleaned_data["subject"],
                     body=form.cleaned_data["body"],
