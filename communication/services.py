@@ -33,6 +33,7 @@ from audit.models import AuditAction
 from audit.services import record, record_many
 from communication.inbound import read_email
 from communication.letters import Letter
+from communication.mime import quick_folding
 from communication.models import (
     MESSAGE_MAX_LENGTH,
     NO_LONGER_CONTACTABLE,
@@ -500,6 +501,7 @@ class _FamilyEmail(EmailMultiAlternatives):
         # A random boundary of our own: left to draw one, the standard library compiles a regular expression per
         # email to check it against the text, a sixth of the time a school-wide notice spends on each family.
         message.set_boundary(f"=_homeroom_{uuid.uuid4().hex}")
+        message.policy = quick_folding
         return message
 
 
