@@ -25,6 +25,7 @@ def start_pages(user: User) -> list[NavItem]:
     if user.is_superuser or roles & SCHOOL_ADMIN_ROLES:
         pages.append(NavItem(_("School overview"), reverse("insights:overview")))
         pages.append(NavItem(_("School notice"), reverse("communication:new_notice")))
+        pages.append(NavItem(_("Family questions"), reverse("intake:school_questions")))
     if user.is_superuser or roles & (SCHOOL_ADMIN_ROLES | {Role.TEACHER}):
         pages.append(NavItem(_("Classes"), reverse("roster:section_list")))
     if Role.COUNSELOR in roles:

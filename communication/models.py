@@ -196,6 +196,7 @@ class MessageKind(models.TextChoices):
     NOTE = "note", _("Message")
     NOTICE = "notice", _("School notice")
     AUTO_REPLY = "auto_reply", _("Automatic reply")
+    QUESTIONNAIRE = "questionnaire", _("Questions about your child")
 
 
 class Thread(models.Model):

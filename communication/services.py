@@ -910,6 +910,32 @@ def send_notice(
     return _sent(message, plan)
 
 
+@transaction.atomic
+def send_to_each_family(
+    *,
+    sender: User,
+    kind: str,
+    letters: Sequence[tuple[Recipient, Words]],
+    section: Section | None = None,
+    now: datetime.datetime | None = None,
+) -> SentMessage:
+    """Homeroom's own message on a member of staff's behalf, in words of each family's own (a link that is
+    theirs alone), by the family's channel, in its waking hours. Not a contact about the child: not in the log.
+    The caller has checked that the sender may write to these families."""
+    now = now or timezone.now()
+    message = Message.objects.create(sender=sender, section=section, kind=kind)
+    opt_outs = opt_outs_of(recipient.guardian for recipient, _words in letters)
+    plan = [_plan_delivery(recipient, now, opt_outs=opt_outs) for recipient, _words in letters]
+    Delivery.objects.bulk_create(
+        [
+            planned.delivery(message, recipient.guardian, words, interaction=None, thread=None, now=now)
+            for (recipient, words), planned in zip(letters, plan, strict=True)
+        ]
+    )
+    transaction.on_commit(lambda: _enqueue_deliveries(message.pk))
+    return _sent(message, plan)
+
+
 def _plan_delivery(
     recipient: Recipient, now: datetime.datetime, *, opt_outs: OptOuts | None = None, urgent: bool = False
 ) -> PlannedDelivery:

@@ -63,6 +63,7 @@ from communication.services import (
 )
 from communication.translation import translator
 from homeroom.http import AuthenticatedRequest
+from intake.selectors import summaries_by_guardian, summaries_by_student
 from roster.access import get_staff_visible_student_or_404, schools_led_by, sections_taught_by
 from roster.decorators import staff_required
 from roster.models import Section, Student
@@ -134,6 +135,7 @@ def _render_log(
             "next_url": next_url,
             "without_positive": without_positive,
             "ask_positive_first": ask_positive_first,
+            "family_summary": summaries_by_student([student.pk]).get(student.pk, ""),
         },
     )
 
@@ -433,5 +435,11 @@ def conversation(request: AuthenticatedRequest, thread_id: int) -> HttpResponse:
     return render(
         request,
         "communication/conversation.html",
-        {"thread": thread, "entries": entries, "children": children, "form": form},
+        {
+            "thread": thread,
+            "entries": entries,
+            "children": children,
+            "form": form,
+            "family_summary": summaries_by_guardian([thread.guardian_id]).get(thread.guardian_id, ""),
+        },
     )

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "portal",
     "insights",
     "communication",
+    "intake",
     "seeding",
 ]
 
@@ -149,6 +150,8 @@ ACCOUNT_RATE_LIMITS = {
     "login_failed": "10/m/ip,5/5m/key",
     "request_login_code": "20/m/ip,3/m/key",
     "reset_password": "20/m/ip,5/m/key",
+    # A family's questionnaire link: opened and saved by hand, never hundreds of times a minute.
+    "intake_answer": "60/m/ip,30/m/key",
 }
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Homeroom] "
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
@@ -242,6 +245,10 @@ HOMEROOM_DELIVERY_MAX_ATTEMPTS = env_int("HOMEROOM_DELIVERY_MAX_ATTEMPTS", defau
 HOMEROOM_DELIVERY_RETRY_SECONDS = env_int("HOMEROOM_DELIVERY_RETRY_SECONDS", default=60)
 # Well above a batch's time (200 messages of EMAIL_TIMEOUT each at worst): a live worker finishes long before.
 HOMEROOM_DELIVERY_CLAIM_SECONDS = env_int("HOMEROOM_DELIVERY_CLAIM_SECONDS", default=60 * 60)
+# A family's link to the questions about its child works this many days after it was sent.
+HOMEROOM_INTAKE_LINK_DAYS = env_int("HOMEROOM_INTAKE_LINK_DAYS", default=30)
+# Families that have not answered get one reminder this many days after the link (`manage.py remind_families`).
+HOMEROOM_INTAKE_REMINDER_DAYS = env_int("HOMEROOM_INTAKE_REMINDER_DAYS", default=7)
 # Where families reach this installation: links in emails are built from it.
 HOMEROOM_BASE_URL = env_str("HOMEROOM_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 

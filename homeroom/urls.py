@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("roster.urls")),
     path("", include("communication.urls")),
+    path("", include("intake.urls")),
     path("family/", include("portal.urls")),
     path("leader/", include("insights.urls")),
     path("admin/", admin.site.urls),

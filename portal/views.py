@@ -9,6 +9,7 @@ from communication.forms import ReplyForm
 from communication.selectors import inbox_of, thread_entries, threads_visible_to
 from communication.services import mark_read_by_family, reply_from_family
 from homeroom.http import AuthenticatedRequest
+from intake.selectors import open_questions_for
 from portal.decorators import guardian_required
 from roster.access import get_visible_child_or_404
 from roster.models import Guardian
@@ -21,7 +22,12 @@ def home(request: AuthenticatedRequest, guardian: Guardian) -> HttpResponse:
     return render(
         request,
         "portal/home.html",
-        {"guardian": guardian, "children": children_of(user=request.user), "inbox": inbox_of(guardian=guardian)},
+        {
+            "guardian": guardian,
+            "children": children_of(user=request.user),
+            "inbox": inbox_of(guardian=guardian),
+            "open_questions": open_questions_for(guardian=guardian),
+        },
     )
 
 

@@ -10,6 +10,8 @@ from audit.services import record, record_views
 from communication.forms import TimelineFilterForm
 from communication.selectors import class_ratio, family_ratios, student_ratio, student_timeline
 from homeroom.http import AuthenticatedRequest
+from intake.forms import ObservationForm
+from intake.selectors import observations_of, summaries_by_student, what_the_family_told_us
 from roster.access import (
     can_log_contact,
     get_visible_section_or_404,
@@ -42,6 +44,7 @@ def section_detail(request: AuthenticatedRequest, section_id: int) -> HttpRespon
             "section": section,
             "students": students,
             "class_ratio": class_ratio(section=section, students=students),
+            "family_summaries": summaries_by_student(student.pk for student in students),
             "can_send_introduction": sections_taught_by(request.user).filter(pk=section.pk).exists(),
         },
     )
@@ -73,6 +76,9 @@ def student_detail(request: AuthenticatedRequest, student_id: int) -> HttpRespon
             "timeline": student_timeline(student=student, tone=tone, kind=kind),
             "timeline_filter": TimelineFilterForm(request.GET or None),
             "can_log_contact": can_log_contact(request.user, student),
+            "family_answers": what_the_family_told_us(student_id=student.pk),
+            "observations": observations_of(author=request.user, student_id=student.pk),
+            "observation_form": ObservationForm(),
         },
     )
 

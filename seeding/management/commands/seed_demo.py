@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from communication.demo import build_demo_conversations, build_demo_history
+from intake.demo import build_demo_answers
 from roster.demo import SCHOOL_NAME, build_demo_school
 from roster.models import School
 
@@ -28,6 +29,7 @@ class Command(BaseCommand):
                 report = build_demo_school()
                 history = build_demo_history(school=School.objects.get(name=SCHOOL_NAME))
                 conversations = build_demo_conversations()
+                answered = build_demo_answers()
         except ValidationError as error:  # e.g. a demo email already taken by an account
             raise CommandError(f"The demo could not be loaded: {error}") from error
         languages = ", ".join(f"{code} {count}" for code, count in sorted(report.languages.items()))
@@ -43,4 +45,5 @@ class Command(BaseCommand):
             f"A term of contact history: {history.interactions:,} contacts logged; "
             f"{history.students_never_contacted} families not contacted yet; {conversations} conversations."
         )
+        self.stdout.write(f"Families asked about their children: {answered} answered in full.")
         self.stdout.write("Run `manage.py demo_signins` for the demo sign-ins.")
