@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from django.core.cache import cache
 
 from accounts.models import User
 from homeroom.testing import Mailbox, free_port
@@ -31,6 +32,12 @@ class World:
     other_student: Student  # same school, another class and family
     far_student: Student  # another school of the same district
     people: dict[str, User]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> None:
+    # Rate limits (allauth's, the public pages') and login codes live in the in-process cache, which outlives a test.
+    cache.clear()
 
 
 @pytest.fixture

@@ -150,8 +150,6 @@ ACCOUNT_RATE_LIMITS = {
     "login_failed": "10/m/ip,5/5m/key",
     "request_login_code": "20/m/ip,3/m/key",
     "reset_password": "20/m/ip,5/m/key",
-    # A family's questionnaire link: opened and saved by hand, never hundreds of times a minute.
-    "intake_answer": "60/m/ip,30/m/key",
 }
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Homeroom] "
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]

@@ -10,6 +10,7 @@ class AnswersForm(forms.Form):
     """One box per question, in the family's language; every box may stay empty."""
 
     def __init__(self, *args: Any, questions: list[Question], language: str, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")  # the questions end in their own punctuation
         super().__init__(*args, **kwargs)
         self.questions = questions
         for question in questions:

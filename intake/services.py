@@ -214,7 +214,9 @@ def invite_families(
             continue
         if invitation.revoked_at:
             invitation.secret, invitation.revoked_at = new_secret(), None
-        invitation.invited_by, invitation.sent_at, invitation.expires_at = sender, now, expires_at
+        # The class that asked last counts the family, and its teacher is the one reminding it.
+        invitation.section, invitation.invited_by = section, sender
+        invitation.sent_at, invitation.expires_at = now, expires_at
         invitation.reminded_at = None
         invitation.save()
         to_send.append(invitation)
@@ -336,7 +338,7 @@ def invitation_of_link(token: str, *, now: datetime.datetime | None = None) -> I
     """The invitation a link stands for, while it works: not revoked, not expired, and the guardian still one
     the school may contact about this child. None for anything else, whatever the reason."""
     invitation_id, _dot, secret = token.partition(".")
-    if not invitation_id.isdigit() or not secret:
+    if not (invitation_id.isascii() and invitation_id.isdigit()) or not secret:
         return None
     invitation = (
         Invitation.objects.select_related("student__school", "guardian", "questionnaire")

@@ -1,7 +1,6 @@
-from allauth.core import ratelimit
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import translation
@@ -11,6 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from audit.services import record_views
 from homeroom.http import AuthenticatedRequest
+from homeroom.ratelimit import within_limit
 from intake.forms import AnswersForm, EnteredAnswersForm, ObservationForm, QuestionForm, RewordForm
 from intake.models import Invitation, Questionnaire
 from intake.selectors import questions_asked, response_tracking
@@ -73,9 +73,9 @@ def class_families(request: AuthenticatedRequest, section_id: int) -> HttpRespon
 def ask_families(request: AuthenticatedRequest, section_id: int) -> HttpResponse:
     section = get_visible_section_or_404(request.user, section_id)
     guardian = request.POST.get("guardian", "")
-    invited = invite_families(
-        sender=request.user, section=section, guardian_ids=[int(guardian)] if guardian.isdigit() else None
-    )
+    if guardian and not (guardian.isascii() and guardian.isdigit()):
+        return HttpResponseBadRequest(_("That family is not one of this class's."))
+    invited = invite_families(sender=request.user, section=section, guardian_ids=[int(guardian)] if guardian else None)
     if invited.families:
         messages.success(
             request,
@@ -216,7 +216,8 @@ def observe(request: AuthenticatedRequest, student_id: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def answer(request: HttpRequest, token: str) -> HttpResponse:
-    if not ratelimit.consume(request, action="intake_answer", key=token[:16]):
+    # A family opens and saves its page by hand: thirty times a minute is far beyond that, and stops guessing.
+    if not within_limit(request, scope="intake_answer", key=token[:16], limit=30):
         return render(request, "intake/slow_down.html", status=429)
     invitation = invitation_of_link(token)
     if invitation is None:

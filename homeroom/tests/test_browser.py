@@ -5,6 +5,7 @@ Run only these: pytest -m browser. See conftest.py here for the harness."""
 import re
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -14,6 +15,8 @@ from accounts.models import User
 from communication.models import ContactChannel, Interaction, Outcome, Thread, Tone
 from communication.services import reply_from_family, send_message, unsubscribe_token
 from homeroom.testing import Mailbox
+from intake.models import Invitation
+from intake.services import invite_families, link_of, save_answers, school_questionnaire
 
 if TYPE_CHECKING:
     from conftest import World
@@ -61,7 +64,7 @@ def test_a_teacher_signs_in_with_a_password_and_opens_a_student_from_their_class
 
     page.get_by_role("link", name=world.student.display_name).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(world.student.display_name)
-    family_section = page.get_by_role("region", name="Family")
+    family_section = page.get_by_role("region", name="Family", exact=True)
     for name in family:
         expect(family_section).to_contain_text(name)
     expect(family_section).to_contain_text("Do not contact.")
@@ -128,7 +131,28 @@ PAGES: dict[str, tuple[str | None, Callable[["World"], str]]] = {
     "office-hours": ("teacher", lambda world: "/messages/office-hours/"),
     "school-notice": ("leader", lambda world: "/messages/notice/"),
     "unsubscribe": (None, lambda world: f"/unsubscribe/{unsubscribe_token('family@example.org')}/"),
+    "ask-families": ("teacher", lambda world: f"/classes/{_asked(world).section_id}/ask/"),
+    "family-questions": ("leader", lambda world: f"/ask/questions/{school_questionnaire(world.school).id}/"),
+    "family-answers": (None, lambda world: urlsplit(link_of(_asked(world))).path),
+    "type-in-answers": (
+        "teacher",
+        lambda world: f"/classes/{world.section.id}/ask/{_asked(world).guardian.student_links.get().id}/type-in/",
+    ),
 }
+
+
+def _asked(world: "World") -> Invitation:
+    """Ana's guardian asked about her, with one answer saved and not yet sent."""
+    guardian = world.people["guardian"].guardian
+    invitation = Invitation.objects.filter(guardian=guardian).first()
+    if invitation is None:
+        invite_families(sender=world.people["teacher"], section=world.section)
+        invitation = Invitation.objects.get(guardian=guardian)
+        strengths = invitation.questionnaire.questions.get(key="strengths")
+        save_answers(
+            invitation=invitation, answers={strengths.pk: "Drawing and football."}, language="en", submit=False
+        )
+    return invitation
 
 
 def _conversation(world: "World") -> Thread:
@@ -174,7 +198,18 @@ def test_the_code_confirmation_page_has_no_wcag_2_2_aa_violations(page, world, m
     assert results.violations_count == 0, results.generate_report()
 
 
-@pytest.mark.parametrize("name", ["class-page", "parent-home", "new-message", "conversation", "parent-conversation"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "class-page",
+        "parent-home",
+        "new-message",
+        "conversation",
+        "parent-conversation",
+        "ask-families",
+        "family-answers",
+    ],
+)
 def test_the_page_fits_a_375_px_phone_without_scrolling_sideways(phone_page, world, sign_in_as, screenshot, name):
     open_as(phone_page, sign_in_as, world, name)
     screenshot(phone_page, f"phone-{name}")

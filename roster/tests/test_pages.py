@@ -76,8 +76,8 @@ def test_the_class_page_reads_a_fixed_number_of_queries_whatever_its_size(
     client.force_login(teacher)
     # session, user, roles, section, students, family links, audit insert
     # session, user, roles, class, students, family links, class ratio, contact summaries, one audit INSERT,
-    # whether this teacher may send the class's introduction letter
-    with django_assert_num_queries(10):
+    # whether this teacher may send the class's introduction letter, what the families told us (one line each)
+    with django_assert_num_queries(11):
         response = client.get(reverse("roster:section_detail", args=[section.id]))
     assert len(response.context["students"]) == size
 

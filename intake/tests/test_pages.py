@@ -1,0 +1,193 @@
+"""The pages as their users meet them: the family's link, the teacher's tracking, the student page."""
+
+import datetime
+from urllib.parse import urlsplit
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from communication.models import Delivery
+from intake.models import ANSWER_MAX_LENGTH, Answer, Invitation
+from intake.services import invite_families, link_of
+from roster.tests.factories import EnrollmentFactory, GuardianFactory, StudentGuardianFactory
+
+
+@pytest.fixture
+def asked(world) -> Invitation:
+    invite_families(sender=world.people["teacher"], section=world.section)
+    return Invitation.objects.get(guardian__user=world.people["guardian"])
+
+
+def _path(invitation: Invitation) -> str:
+    return urlsplit(link_of(invitation)).path
+
+
+def _first_box(invitation: Invitation) -> str:
+    return f"question_{invitation.questionnaire.questions.order_by('position').first().pk}"
+
+
+def test_the_family_opens_its_link_without_signing_in_and_the_teacher_sees_it_opened(client, asked):
+    response = client.get(_path(asked))
+
+    assert response.status_code == 200
+    assert "Ana" in response.content.decode()
+    asked.refresh_from_db()
+    assert asked.opened_at is not None
+
+
+def test_a_save_keeps_the_answers_and_an_answer_too_long_is_shown_again_with_a_clear_error(client, asked):
+    box = _first_box(asked)
+    too_long = "x" * (ANSWER_MAX_LENGTH + 1)
+
+    response = client.post(_path(asked), {box: too_long, "save": "1"})
+
+    assert response.status_code == 400
+    assert too_long in response.content.decode()  # nothing typed is lost
+    assert "Ensure this value has at most" in response.content.decode()
+    assert not Answer.objects.exists()
+
+    response = client.post(_path(asked), {box: "She loves drawing.", "save": "1"})
+    assert response.status_code == 302
+    assert client.get(_path(asked)).content.decode().count("She loves drawing.") == 1
+
+
+def test_an_answer_is_plain_text_and_never_runs_as_html(client, world, asked):
+    client.post(_path(asked), {_first_box(asked): "<script>alert(1)</script>", "submit": "1"})
+    client.force_login(world.people["teacher"])
+
+    page = client.get(reverse("roster:student_detail", args=[world.student.pk])).content.decode()
+
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_a_revoked_or_expired_link_shows_a_clear_page_and_no_question(client, world, asked):
+    path = _path(asked)
+    asked.expires_at = timezone.now() - datetime.timedelta(minutes=1)
+    asked.save()
+
+    response = client.get(path)
+
+    assert response.status_code == 404
+    assert "This link no longer works" in response.content.decode()
+    assert "textarea" not in response.content.decode()
+
+
+def test_the_answer_link_is_rate_limited(client, asked):
+    statuses = [client.get(_path(asked)).status_code for _ in range(32)]
+
+    assert statuses[0] == 200
+    assert statuses[-1] == 429
+
+
+def test_the_teacher_asks_the_whole_class_in_one_step_and_sees_who_is_still_to_reach(client, world):
+    client.force_login(world.people["teacher"])
+
+    response = client.post(reverse("intake:ask_families", args=[world.section.pk]))
+
+    assert response.status_code == 302
+    # Ana's guardian is asked; the guardian under a no-contact order is not.
+    assert set(Delivery.objects.values_list("guardian__user__email", flat=True)) == {"guardian@example.org"}
+    page = client.get(reverse("intake:class_families", args=[world.section.pk])).content.decode()
+    assert "1 of 2 parents and guardians asked" in page
+    assert "Not to be contacted" in page
+
+
+def test_a_teacher_types_in_answers_given_by_phone(client, world):
+    client.force_login(world.people["teacher"])
+    link = world.student.guardian_links.get(guardian__user=world.people["guardian"])
+    url = reverse("intake:type_in_answers", args=[world.section.pk, link.pk])
+    invitation_box = None
+    page = client.get(url)
+    assert page.status_code == 200
+    invitation_box = _first_box(Invitation.objects.get(guardian=link.guardian))
+
+    response = client.post(url, {"answers_from": "phone", invitation_box: "Dinosaurs, and her cousin Leo."})
+
+    assert response.status_code == 302
+    answer = Answer.objects.get()
+    assert answer.entered_by == world.people["teacher"]
+    assert answer.invitation.answers_from == "phone"
+    assert answer.invitation.submitted_at is not None
+
+
+@pytest.mark.parametrize("person", ["other_teacher", "guardian", "stranger"])
+def test_only_the_classs_teacher_asks_its_families(client, world, person):
+    client.force_login(world.people[person])
+
+    response = client.post(reverse("intake:ask_families", args=[world.section.pk]))
+
+    assert response.status_code in {403, 404}
+    assert not Invitation.objects.exists()
+
+
+def test_the_class_page_shows_what_each_family_told_us_in_a_line(client, world, asked):
+    strengths = asked.questionnaire.questions.get(key="strengths")
+    reach = asked.questionnaire.questions.get(key="reach")
+    client.post(
+        _path(asked), {f"question_{strengths.pk}": "Drawing", f"question_{reach.pk}": "Text after 5 pm", "submit": "1"}
+    )
+    client.force_login(world.people["teacher"])
+
+    page = client.get(reverse("roster:section_detail", args=[world.section.pk])).content.decode()
+
+    assert "Loves: Drawing · Best way to reach: Text after 5 pm" in page
+
+
+def _class_of(world, families: int) -> None:
+    for n in range(families):
+        student = EnrollmentFactory(section=world.section, student__first_name=f"Kid{n}").student
+        StudentGuardianFactory(student=student, guardian=GuardianFactory())
+
+
+def test_the_tracking_page_reads_a_fixed_number_of_rows_whatever_the_class_size(
+    client, world, django_assert_num_queries
+):
+    client.force_login(world.people["teacher"])
+    url = reverse("intake:class_families", args=[world.section.pk])
+    _class_of(world, 2)
+    invite_families(sender=world.people["teacher"], section=world.section)
+    client.get(url)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as small:
+        client.get(url)
+    _class_of(world, 8)
+    invite_families(sender=world.people["teacher"], section=world.section)
+    with CaptureQueriesContext(connection) as large:
+        response = client.get(url)
+
+    assert response.status_code == 200
+    assert len(large) == len(small)
+
+
+@pytest.mark.parametrize("person", ["other_teacher", "far_teacher", "guardian", "stranger"])
+def test_no_one_else_revokes_a_link_types_in_answers_or_writes_an_observation(client, world, asked, person):
+    client.force_login(world.people[person])
+    link = world.student.guardian_links.get(guardian=asked.guardian)
+
+    responses = [
+        client.post(reverse("intake:revoke", args=[asked.pk])),
+        client.post(reverse("intake:type_in_answers", args=[world.section.pk, link.pk]), {"answers_from": "phone"}),
+        client.post(reverse("intake:observe", args=[world.student.pk]), {"text": "Seen"}),
+        client.post(reverse("intake:customise", args=[world.section.pk])),
+    ]
+
+    assert {response.status_code for response in responses} <= {403, 404}
+    asked.refresh_from_db()
+    assert asked.revoked_at is None
+    assert not Answer.objects.exists()
+    assert not world.student.observations.exists()
+
+
+@pytest.mark.parametrize(("person", "status"), [("leader", 200), ("other_leader", 403), ("teacher", 403)])
+def test_only_the_schools_leader_changes_the_schools_questions(client, world, person, status):
+    from intake.services import school_questionnaire
+
+    client.force_login(world.people[person])
+
+    response = client.get(reverse("intake:questions", args=[school_questionnaire(world.school).pk]))
+
+    assert response.status_code == status
