@@ -5,15 +5,31 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Prefetch, Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import Truncator
 
 from accounts.models import User
 from communication.models import Delivery, DeliveryStatus, MessageKind
+from communication.services import absolute_url
 from intake.models import Answer, Invitation, Observation, Question, Questionnaire
 from intake.questions import SUMMARY_KEYS
-from intake.services import is_waiting, link_of
 from roster.models import Guardian, Section, StudentGuardian
+
+
+def link_of(invitation: Invitation) -> str:
+    return absolute_url(reverse("intake:answer", args=[f"{invitation.pk}.{invitation.secret}"]))
+
+
+def is_waiting(invitation: Invitation, now: datetime.datetime) -> bool:
+    """Sent, still open, not yet answered: asking again would only repeat the question."""
+    return (
+        invitation.sent_at is not None
+        and invitation.submitted_at is None
+        and invitation.revoked_at is None
+        and invitation.expires_at is not None
+        and invitation.expires_at > now
+    )
 
 
 @dataclass(frozen=True)

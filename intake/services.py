@@ -11,7 +11,6 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare
 from django.utils.formats import date_format
@@ -22,7 +21,7 @@ from audit.models import AuditAction
 from audit.services import record, record_many
 from communication.models import MessageKind
 from communication.selectors import Recipient
-from communication.services import Words, absolute_url, send_to_each_family
+from communication.services import Words, send_to_each_family
 from intake.models import (
     ANSWER_MAX_LENGTH,
     Answer,
@@ -34,6 +33,7 @@ from intake.models import (
     new_secret,
 )
 from intake.questions import DEFAULT_QUESTIONS
+from intake.selectors import is_waiting, link_of
 from roster.access import schools_led_by, sections_taught_by, staff_students_visible_to
 from roster.models import School, Section, Student, StudentGuardian
 
@@ -146,10 +146,6 @@ def retire_question(*, user: User, question: Question, retired: bool = True) -> 
 # --- Inviting families ----------------------------------------------------------------------------------------
 
 
-def link_of(invitation: Invitation) -> str:
-    return absolute_url(reverse("intake:answer", args=[f"{invitation.pk}.{invitation.secret}"]))
-
-
 @dataclass(frozen=True)
 class Invited:
     families: int  # guardians a link went to
@@ -166,17 +162,6 @@ def _can_be_asked(section: Section, guardian_ids: Collection[int] | None) -> lis
         links.select_related("guardian", "student__school").order_by(
             "guardian__last_name", "guardian__first_name", "guardian_id", "student__first_name"
         )
-    )
-
-
-def is_waiting(invitation: Invitation, now: datetime.datetime) -> bool:
-    """Sent, still open, not yet answered: asking again would only repeat the question."""
-    return (
-        invitation.sent_at is not None
-        and invitation.submitted_at is None
-        and invitation.revoked_at is None
-        and invitation.expires_at is not None
-        and invitation.expires_at > now
     )
 
 

@@ -16,7 +16,8 @@ from communication.models import ContactChannel, Interaction, Outcome, Thread, T
 from communication.services import reply_from_family, send_message, unsubscribe_token
 from homeroom.testing import Mailbox
 from intake.models import Invitation
-from intake.services import invite_families, link_of, save_answers, school_questionnaire
+from intake.selectors import link_of
+from intake.services import invite_families, save_answers, school_questionnaire
 
 if TYPE_CHECKING:
     from conftest import World

@@ -7,7 +7,8 @@ from playwright.sync_api import expect
 
 from homeroom.tests.test_browser import WCAG_22_AA
 from intake.models import Answer, Invitation
-from intake.services import invite_families, link_of
+from intake.selectors import link_of
+from intake.services import invite_families
 from roster.tests.factories import GuardianFactory, StudentGuardianFactory
 
 

@@ -4,12 +4,15 @@ import datetime
 from urllib.parse import urlsplit
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from communication.models import Delivery
 from intake.models import ANSWER_MAX_LENGTH, Answer, Invitation
-from intake.services import invite_families, link_of
+from intake.selectors import link_of
+from intake.services import invite_families
 from roster.tests.factories import EnrollmentFactory, GuardianFactory, StudentGuardianFactory
 
 
@@ -98,7 +101,6 @@ def test_a_teacher_types_in_answers_given_by_phone(client, world):
     client.force_login(world.people["teacher"])
     link = world.student.guardian_links.get(guardian__user=world.people["guardian"])
     url = reverse("intake:type_in_answers", args=[world.section.pk, link.pk])
-    invitation_box = None
     page = client.get(url)
     assert page.status_code == 200
     invitation_box = _first_box(Invitation.objects.get(guardian=link.guardian))
@@ -141,17 +143,12 @@ def _class_of(world, families: int) -> None:
         StudentGuardianFactory(student=student, guardian=GuardianFactory())
 
 
-def test_the_tracking_page_reads_a_fixed_number_of_rows_whatever_the_class_size(
-    client, world, django_assert_num_queries
-):
+def test_the_tracking_page_reads_a_fixed_number_of_rows_whatever_the_class_size(client, world):
     client.force_login(world.people["teacher"])
     url = reverse("intake:class_families", args=[world.section.pk])
     _class_of(world, 2)
     invite_families(sender=world.people["teacher"], section=world.section)
     client.get(url)
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     with CaptureQueriesContext(connection) as small:
         client.get(url)
     _class_of(world, 8)

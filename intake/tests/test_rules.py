@@ -11,13 +11,13 @@ from audit.models import AccessEvent
 from communication.models import Delivery, Interaction, MessageKind
 from intake.models import ANSWER_MAX_LENGTH, Answer, AnswersFrom, Invitation, Observation, Question, Questionnaire
 from intake.questions import DEFAULT_QUESTIONS
+from intake.selectors import link_of
 from intake.services import (
     add_observation,
     add_question,
     customise_for_class,
     invitation_of_link,
     invite_families,
-    link_of,
     move_question,
     questionnaire_for,
     remind_families,
