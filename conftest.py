@@ -9,7 +9,7 @@ from aiosmtpd.controller import Controller
 from django.core.cache import cache
 
 from accounts.models import User
-from homeroom.testing import Mailbox, free_port
+from homeroom.testing import FakeLibreTranslate, Mailbox, free_port
 from roster.models import Role, School, Section, Student
 from roster.tests.factories import (
     CaseloadAssignmentFactory,
@@ -129,3 +129,13 @@ def mailbox(smtp_server: tuple[Controller, Mailbox], settings: Any) -> Mailbox:
     settings.EMAIL_HOST_USER = ""
     settings.EMAIL_HOST_PASSWORD = ""
     return mailbox
+
+
+@pytest.fixture
+def libretranslate(settings: Any) -> Iterator[FakeLibreTranslate]:
+    """Machine translation by a LibreTranslate stand-in on 127.0.0.1."""
+    fake = FakeLibreTranslate()
+    settings.HOMEROOM_TRANSLATION_BACKEND = "libretranslate"
+    settings.LIBRETRANSLATE_URL = fake.url
+    yield fake
+    fake.stop()

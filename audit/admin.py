@@ -10,9 +10,9 @@ from roster.admin import SchoolScopedAdmin
 @admin.register(AccessEvent)
 class AccessEventAdmin(SchoolScopedAdmin):
     school_path = "student__school"
-    list_display = ("at", "actor", "action", "what", "student")
+    list_display = ("at", "actor", "guardian", "action", "what", "student")
     list_filter = ("action",)
-    list_select_related = ("actor", "student")
+    list_select_related = ("actor", "guardian", "student")
     date_hierarchy = "at"
     search_fields = ("what", "actor__email", "student__last_name")
 

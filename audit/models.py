@@ -32,7 +32,21 @@ class AccessEvent(models.Model):
 
     at = models.DateTimeField(_("when"), default=timezone.now)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, models.PROTECT, related_name="access_events", verbose_name=_("who")
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="access_events",
+        verbose_name=_("who"),
+    )
+    # A family answering by its emailed link is known by its guardian record, signed in or not.
+    guardian = models.ForeignKey(
+        "roster.Guardian",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="access_events",
+        verbose_name=_("family member by link"),
     )
     # PROTECT: a student's record is not deleted while its access history must be kept.
     student = models.ForeignKey(
@@ -50,6 +64,9 @@ class AccessEvent(models.Model):
         ordering: ClassVar = ["-at", "-id"]
         constraints: ClassVar = [
             models.CheckConstraint(condition=Q(action__in=AuditAction.values), name="access_event_action_valid"),
+            models.CheckConstraint(
+                condition=Q(actor__isnull=False) | Q(guardian__isnull=False), name="access_event_has_someone"
+            ),
         ]
         indexes: ClassVar = [
             # Serves "who has seen my child's record" (FERPA: parents may inspect it).

@@ -4,7 +4,7 @@ from django.http import HttpRequest
 
 from accounts.models import User
 from audit.models import AccessEvent, AuditAction
-from roster.models import Student
+from roster.models import Guardian, Student
 
 
 def _path_of(request: HttpRequest | None) -> str:
@@ -16,6 +16,15 @@ def record(
 ) -> AccessEvent:
     return AccessEvent.objects.create(
         actor=actor, student=student, action=action, what=what[:200], path=_path_of(request)
+    )
+
+
+def record_by_link(
+    *, guardian: Guardian, student: Student, action: AuditAction, what: str, request: HttpRequest | None = None
+) -> AccessEvent:
+    """What a family did through a link it was sent, without signing in."""
+    return AccessEvent.objects.create(
+        actor=guardian.user, guardian=guardian, student=student, action=action, what=what[:200], path=_path_of(request)
     )
 
 

@@ -1,5 +1,6 @@
 import datetime
 import zoneinfo
+from collections.abc import Mapping
 from typing import Any, cast
 
 from django import forms
@@ -220,7 +221,15 @@ class MessageForm(MessageTextForm):
         help_text=_("Only families the school may contact are listed. Each family sees only its own copy."),
     )
 
-    def __init__(self, *args: Any, sections: list[Section], families: list[Recipient], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        sections: list[Section],
+        families: list[Recipient],
+        told_us: Mapping[int, str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """`told_us`: by guardian, the line of what that family told the school about their child."""
         super().__init__(*args, **kwargs)
         self.sections = {f"class-{section.pk}": section for section in sections}
         cast(forms.ChoiceField, self.fields["audience"]).choices = [
@@ -231,7 +240,8 @@ class MessageForm(MessageTextForm):
             (CHOSEN_FAMILIES, _("The families I choose")),
         ]
         cast(forms.ChoiceField, self.fields["families"]).choices = [
-            (family.guardian.pk, family_label(family)) for family in families
+            (family.guardian.pk, family_label(family, (told_us or {}).get(family.guardian.pk, "")))
+            for family in families
         ]
 
     def clean(self) -> dict[str, Any]:
@@ -257,13 +267,14 @@ class MessageForm(MessageTextForm):
         return [family for family in families if any(student.pk in pupils for student in family.students)]
 
 
-def family_label(family: Recipient) -> str:
+def family_label(family: Recipient, told_us: str = "") -> str:
     guardian = family.guardian
-    return _("%(name)s, family of %(children)s · %(language)s") % {
+    label = _("%(name)s, family of %(children)s · %(language)s") % {
         "name": guardian.display_name,
         "children": family.child_names,
         "language": guardian.language_label,
     }
+    return _("%(family)s. They told us: %(told_us)s") % {"family": label, "told_us": told_us} if told_us else label
 
 
 class NoticeForm(MessageTextForm):

@@ -273,7 +273,11 @@ def new_message(request: AuthenticatedRequest) -> HttpResponse:
     families = families_in_care_of(sender=request.user)
     sections = list(sections_taught_by(request.user).order_by("name", "id"))
     form = MessageForm(
-        request.POST or None, sections=sections, families=families, initial=_message_audience(request, sections)
+        request.POST or None,
+        sections=sections,
+        families=families,
+        told_us=summaries_by_guardian(family.guardian.pk for family in families),
+        initial=_message_audience(request, sections),
     )
     previews: list[TranslationPreview] = []
     without_good_news: list[Student] = []

@@ -3,8 +3,9 @@
 import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import Truncator
@@ -12,6 +13,7 @@ from django.utils.text import Truncator
 from accounts.models import User
 from communication.models import Delivery, DeliveryStatus, MessageKind
 from communication.services import absolute_url
+from communication.translation import language_name
 from intake.models import Answer, Invitation, Observation, Question, Questionnaire
 from intake.questions import SUMMARY_KEYS
 from roster.models import Guardian, Section, StudentGuardian
@@ -30,6 +32,21 @@ def is_waiting(invitation: Invitation, now: datetime.datetime) -> bool:
         and invitation.expires_at is not None
         and invitation.expires_at > now
     )
+
+
+def invitations_that_count(
+    *, questionnaire: Questionnaire, students: "Iterable[int] | QuerySet[Any]"
+) -> dict[tuple[int, int], Invitation]:
+    """For each child and guardian, the invitation that says where the family stands: the one with these
+    questions, else the latest with the school's or another class's. A family that answered before its teacher
+    changed the class's questions has answered."""
+    counting: dict[tuple[int, int], Invitation] = {}
+    invitations = Invitation.objects.filter(questionnaire__school_id=questionnaire.school_id, student__in=students)
+    for invitation in invitations.order_by("id"):
+        pair = (invitation.student_id, invitation.guardian_id)
+        if pair not in counting or counting[pair].questionnaire_id != questionnaire.pk:
+            counting[pair] = invitation
+    return counting
 
 
 @dataclass(frozen=True)
@@ -73,6 +90,12 @@ class FamilyAnswers:
     @property
     def guardian(self) -> Guardian:
         return self.invitation.guardian
+
+    @property
+    def languages(self) -> str:
+        """The languages the family wrote in, named in the reader's language ("Spanish")."""
+        codes = dict.fromkeys(answer.language for answer in self.answers)
+        return ", ".join(language_name(code) for code in codes)
 
 
 def what_the_family_told_us(*, student_id: int) -> list[FamilyAnswers]:
@@ -154,6 +177,7 @@ class TrackingRow:
     invitation: Invitation | None
     progress: str
     answers: int
+    earlier_questions: bool = False  # asked before the class's questions changed
 
 
 @dataclass
@@ -188,10 +212,7 @@ def response_tracking(
         .select_related("student", "guardian")
         .order_by("student__last_name", "student__first_name", "student_id", "guardian__last_name", "guardian_id")
     )
-    invitations = {
-        (invitation.student_id, invitation.guardian_id): invitation
-        for invitation in Invitation.objects.filter(questionnaire=questionnaire, student__enrollments__section=section)
-    }
+    invitations = invitations_that_count(questionnaire=questionnaire, students=section.enrollments.values("student_id"))
     answer_counts = dict(
         Answer.objects.filter(invitation__in=[i.pk for i in invitations.values()])
         .values_list("invitation_id")
@@ -208,7 +229,13 @@ def response_tracking(
     for link in links:
         invitation = invitations.get((link.student_id, link.guardian_id))
         count = answer_counts.get(invitation.pk, 0) if invitation else 0
-        row = TrackingRow(link, invitation, _progress(link, invitation, count, failed_guardians, now), count)
+        row = TrackingRow(
+            link,
+            invitation,
+            _progress(link, invitation, count, failed_guardians, now),
+            count,
+            earlier_questions=invitation is not None and invitation.questionnaire_id != questionnaire.pk,
+        )
         rows.append(row)
         if invitation is not None:
             language = languages.setdefault(

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max
+from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare
@@ -18,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from audit.models import AuditAction
-from audit.services import record, record_many
+from audit.services import record, record_by_link, record_many
 from communication.models import MessageKind
 from communication.selectors import Recipient
 from communication.services import Words, send_to_each_family
@@ -33,7 +34,7 @@ from intake.models import (
     new_secret,
 )
 from intake.questions import DEFAULT_QUESTIONS
-from intake.selectors import is_waiting, link_of
+from intake.selectors import invitations_that_count, is_waiting, link_of
 from roster.access import schools_led_by, sections_taught_by, staff_students_visible_to
 from roster.models import School, Section, Student, StudentGuardian
 
@@ -181,22 +182,21 @@ def invite_families(
     now = now or timezone.now()
     questionnaire = questionnaire_for(section)
     links = _can_be_asked(section, guardian_ids)
-    existing = {
-        (invitation.student_id, invitation.guardian_id): invitation
-        for invitation in Invitation.objects.filter(
-            questionnaire=questionnaire, student__in={link.student_id for link in links}
-        )
-    }
+    existing = invitations_that_count(questionnaire=questionnaire, students={link.student_id for link in links})
     expires_at = now + datetime.timedelta(days=settings.HOMEROOM_INTAKE_LINK_DAYS)
     to_send: list[Invitation] = []
     for link in links:
         invitation = existing.get((link.student_id, link.guardian_id))
-        if invitation is None:
+        if guardian_ids is None and invitation and (invitation.submitted_at or is_waiting(invitation, now)):
+            continue
+        if invitation is None or invitation.questionnaire_id != questionnaire.pk:
+            if invitation is not None and is_waiting(invitation, now):
+                # The new questions replace the old: one working link per child, whatever was saved kept.
+                invitation.revoked_at = now
+                invitation.save(update_fields=["revoked_at"])
             invitation = Invitation(
                 questionnaire=questionnaire, student=link.student, guardian=link.guardian, section=section
             )
-        elif guardian_ids is None and (invitation.submitted_at or is_waiting(invitation, now)):
-            continue
         if invitation.revoked_at:
             invitation.secret, invitation.revoked_at = new_secret(), None
         # The class that asked last counts the family, and its teacher is the one reminding it.
@@ -345,10 +345,21 @@ def invitation_of_link(token: str, *, now: datetime.datetime | None = None) -> I
     return invitation
 
 
-def mark_opened(invitation: Invitation, *, now: datetime.datetime | None = None) -> None:
+def mark_opened(
+    invitation: Invitation, *, request: HttpRequest | None = None, now: datetime.datetime | None = None
+) -> None:
+    """The family has the questions about its child, and its own answers, before it: a read of the child's
+    record, logged like any other."""
     if invitation.opened_at is None:
         invitation.opened_at = now or timezone.now()
         invitation.save(update_fields=["opened_at"])
+    record_by_link(
+        guardian=invitation.guardian,
+        student=invitation.student,
+        action=AuditAction.VIEWED,
+        what="the questions about the child",
+        request=request,
+    )
 
 
 @transaction.atomic
@@ -396,10 +407,16 @@ def save_answers(
         fields.append("answers_from")
     if fields:
         invitation.save(update_fields=fields)
-    actor = entered_by or invitation.guardian.user
-    if actor is not None:
-        what = "typed in the family's answers" if entered_by else "answered the questions about the child"
-        record(actor=actor, student=invitation.student, action=AuditAction.CHANGED, what=what)
+    if entered_by is not None:
+        what = "typed in the family's answers"
+        record(actor=entered_by, student=invitation.student, action=AuditAction.CHANGED, what=what)
+    else:
+        record_by_link(
+            guardian=invitation.guardian,
+            student=invitation.student,
+            action=AuditAction.CHANGED,
+            what="answered the questions about the child",
+        )
     transaction.on_commit(lambda: _translate_later(invitation.pk))
     return len(given)
 

@@ -227,7 +227,7 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
     supported = {code for code, _name in settings.LANGUAGES}
     language = chosen if chosen in supported else invitation.guardian.preferred_language
     with translation.override(language):
-        mark_opened(invitation)
+        mark_opened(invitation, request=request)
         form = AnswersForm(
             request.POST or None,
             initial={AnswersForm.field_name(a.question): a.text for a in invitation.answers.select_related("question")},

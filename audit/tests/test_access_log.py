@@ -1,9 +1,10 @@
 import pytest
+from django.db import IntegrityError, transaction
 
 from audit.models import AccessEvent, AppendOnlyError, AuditAction
 from audit.selectors import access_history
-from audit.services import record, record_views
-from roster.tests.factories import StudentFactory
+from audit.services import record, record_by_link, record_views
+from roster.tests.factories import GuardianFactory, StudentFactory
 
 
 def test_a_recorded_event_cannot_be_edited_or_deleted(world):
@@ -30,3 +31,21 @@ def test_the_history_shows_the_latest_event_first(world):
     for what in ("first", "second"):
         record(actor=world.people["teacher"], student=world.student, action=AuditAction.VIEWED, what=what)
     assert [event.what for event in access_history(student=world.student)] == ["second", "first"]
+
+
+def test_a_family_acting_by_its_link_is_named_by_its_guardian_record_with_or_without_an_account(world):
+    without_account = GuardianFactory()
+    with_account = world.student.guardian_links.get(guardian__user=world.people["guardian"]).guardian
+
+    for guardian in (without_account, with_account):
+        record_by_link(guardian=guardian, student=world.student, action=AuditAction.CHANGED, what="answered")
+
+    assert [(event.guardian, event.actor) for event in access_history(student=world.student)] == [
+        (with_account, world.people["guardian"]),
+        (without_account, None),
+    ]
+
+
+def test_an_event_by_no_one_is_refused_by_the_database(world):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AccessEvent.objects.create(student=world.student, action=AuditAction.VIEWED, what="nobody")

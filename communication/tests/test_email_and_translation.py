@@ -43,7 +43,6 @@ from communication.services import (
     thread_of_reply_address,
 )
 from communication.tests.conftest import NOW, log
-from communication.tests.test_translation import FakeLibreTranslate
 from homeroom.testing import Mailbox, free_port
 from roster.tests.factories import EnrollmentFactory, GuardianFactory, StudentGuardianFactory
 
@@ -151,15 +150,6 @@ def smtp(smtp_controller: Controller, settings) -> CountingMailbox:
     settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
     settings.HOMEROOM_BASE_URL = BASE_URL
     return box
-
-
-@pytest.fixture
-def libretranslate(settings) -> Iterator[FakeLibreTranslate]:
-    fake = FakeLibreTranslate()
-    settings.HOMEROOM_TRANSLATION_BACKEND = "libretranslate"
-    settings.LIBRETRANSLATE_URL = fake.url
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture

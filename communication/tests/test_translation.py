@@ -1,77 +1,13 @@
 """Machine translation, against a real HTTP server on 127.0.0.1 that speaks LibreTranslate's API."""
 
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import translation
 
 from communication.translation import LibreTranslate, NoTranslation, TranslationError, translator
-
-DICTIONARY = {"es": {"Hello": "Hola", "Maya read a whole book today.": "Maya leyó un libro entero hoy."}}
-SUPPORTED = {"en", "es", "pt", "zh"}
-
-
-class FakeLibreTranslate:
-    """A LibreTranslate stand-in: it records each request's JSON and answers like the real server."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self.api_key = ""  # when set, requests must carry it
-        self.mode = "normal"  # "hang", "malformed", "short", "string" or "html-error"
-        self.release = threading.Event()  # ends a hanging answer at teardown
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                server.requests.append({"path": self.path, "content_type": self.headers["Content-Type"], **body})
-                status, answer = server.answer(body)
-                if server.mode == "hang":
-                    server.release.wait(5)
-                self.send_response(status)
-                content = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(content)))
-                self.end_headers()
-                self.wfile.write(content)
-
-            def log_message(self, format: str, *args: Any) -> None:  # keep the test output clean
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        # A short poll so that stop() returns at once rather than after serve_forever's default half-second.
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-        self.thread.start()
-
-    def answer(self, body: dict[str, Any]) -> tuple[int, Any]:
-        if self.api_key and body.get("api_key") != self.api_key:
-            return 403, {"error": "Invalid API key"}
-        if body["target"] not in SUPPORTED:
-            return 400, {"error": f"{body['target']} is not supported"}
-        if self.mode == "malformed":
-            return 200, b'{"translatedText": ["Hola"'
-        if self.mode == "html-error":
-            return 502, b"<html><body>Bad Gateway</body></html>"
-        texts = body["q"] if isinstance(body["q"], list) else [body["q"]]
-        words = DICTIONARY.get(body["target"], {})
-        translated = [words.get(text, f"[{body['target']}] {text}") for text in texts]
-        if self.mode == "short":
-            translated = translated[:-1]
-        if self.mode == "string":
-            return 200, {"translatedText": translated[0]}
-        return 200, {"translatedText": translated}
-
-    def stop(self) -> None:
-        self.release.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(timeout=2)
+from homeroom.testing import FakeLibreTranslate
 
 
 @pytest.fixture

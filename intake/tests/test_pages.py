@@ -9,10 +9,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.models import AccessEvent, AuditAction
 from communication.models import Delivery
 from intake.models import ANSWER_MAX_LENGTH, Answer, Invitation
 from intake.selectors import link_of
-from intake.services import invite_families
+from intake.services import invite_families, translate_answers
 from roster.tests.factories import EnrollmentFactory, GuardianFactory, StudentGuardianFactory
 
 
@@ -39,6 +40,22 @@ def test_the_family_opens_its_link_without_signing_in_and_the_teacher_sees_it_op
     assert asked.opened_at is not None
 
 
+def test_a_family_without_an_account_reading_and_answering_by_its_link_is_in_the_child_s_access_log(client, world):
+    guardian = GuardianFactory(user=None)
+    StudentGuardianFactory(student=world.student, guardian=guardian)
+    invite_families(sender=world.people["teacher"], section=world.section, guardian_ids=[guardian.pk])
+    invitation = Invitation.objects.get(guardian=guardian)
+
+    client.get(_path(invitation))
+    client.post(_path(invitation), {_first_box(invitation): "She loves drawing.", "submit": "1"})
+
+    events = AccessEvent.objects.filter(guardian=guardian, student=world.student, actor=None)
+    assert set(events.values_list("action", "what")) == {
+        (AuditAction.VIEWED, "the questions about the child"),
+        (AuditAction.CHANGED, "answered the questions about the child"),
+    }
+
+
 def test_a_save_keeps_the_answers_and_an_answer_too_long_is_shown_again_with_a_clear_error(client, asked):
     box = _first_box(asked)
     too_long = "x" * (ANSWER_MAX_LENGTH + 1)
@@ -63,6 +80,22 @@ def test_an_answer_is_plain_text_and_never_runs_as_html(client, world, asked):
 
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_the_teacher_reads_a_spanish_answer_labelled_in_spanish_with_its_machine_translation(
+    client, world, asked, libretranslate
+):
+    asked.guardian.preferred_language = "es"
+    asked.guardian.save()
+    client.post(_path(asked), {_first_box(asked): "Le encanta dibujar.", "submit": "1"})
+    translate_answers(invitation_id=asked.pk)
+    client.force_login(world.people["teacher"])
+
+    page = client.get(reverse("roster:student_detail", args=[world.student.pk])).content.decode()
+
+    assert "In Spanish · answered on " in page
+    assert "Le encanta dibujar." in page
+    assert "Machine-translated</span> [en] Le encanta dibujar." in page
 
 
 def test_a_revoked_or_expired_link_shows_a_clear_page_and_no_question(client, world, asked):
@@ -135,6 +168,26 @@ def test_the_class_page_shows_what_each_family_told_us_in_a_line(client, world, 
     page = client.get(reverse("roster:section_detail", args=[world.section.pk])).content.decode()
 
     assert "Loves: Drawing · Best way to reach: Text after 5 pm" in page
+
+
+def test_the_new_message_page_shows_what_a_family_told_us_beside_its_name_in_a_fixed_number_of_queries(
+    client, world, asked
+):
+    reach = asked.questionnaire.questions.get(key="reach")
+    client.post(_path(asked), {f"question_{reach.pk}": "Text after 5 pm", "submit": "1"})
+    client.force_login(world.people["teacher"])
+    url = reverse("communication:new_message")
+    client.get(url)  # warm the session
+    with CaptureQueriesContext(connection) as small:
+        page = client.get(url).content.decode()
+    _class_of(world, 6)
+    invite_families(sender=world.people["teacher"], section=world.section)
+    with CaptureQueriesContext(connection) as large:
+        client.get(url)
+
+    name = asked.guardian.display_name
+    assert f"{name}, family of Ana · English. They told us: Best way to reach: Text after 5 pm" in page
+    assert len(large) == len(small)
 
 
 def _class_of(world, families: int) -> None:

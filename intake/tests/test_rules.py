@@ -6,12 +6,13 @@ import datetime
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import translation
+from django_tasks_db.models import DBTaskResult
 
 from audit.models import AccessEvent
 from communication.models import Delivery, Interaction, MessageKind
 from intake.models import ANSWER_MAX_LENGTH, Answer, AnswersFrom, Invitation, Observation, Question, Questionnaire
 from intake.questions import DEFAULT_QUESTIONS
-from intake.selectors import link_of
+from intake.selectors import Progress, link_of, response_tracking
 from intake.services import (
     add_observation,
     add_question,
@@ -26,6 +27,7 @@ from intake.services import (
     reword_question,
     save_answers,
     school_questionnaire,
+    translate_answers,
 )
 from intake.tests.conftest import LINK_DAYS, NOW, REMINDER_DAYS
 from roster.models import Relationship, StudentGuardian
@@ -248,6 +250,51 @@ def test_a_family_asked_again_by_the_teacher_of_another_class_is_counted_for_tha
     ana_asked.refresh_from_db()
     assert ana_asked.invited_by == art_teacher
     assert ana_asked.section == art
+
+
+def test_after_the_teacher_changes_the_class_s_questions_a_family_that_answered_is_not_asked_again(
+    teacher, section, parent, ana_asked
+):
+    save_answers(invitation=ana_asked, answers={}, language="en", submit=True, now=NOW + DAY)
+    customise_for_class(user=teacher, section=section)
+
+    invited = invite(teacher, section, now=NOW + 2 * DAY)
+
+    assert invited.families == 0
+    assert questionnaire_deliveries(parent).count() == 1
+    tracking = response_tracking(section=section, questionnaire=questionnaire_for(section), now=NOW + 2 * DAY)
+    assert [(row.progress, row.earlier_questions) for row in tracking.rows if row.link.guardian == parent] == [
+        (Progress.ANSWERED, True)
+    ]
+
+
+def test_after_the_teacher_changes_the_class_s_questions_a_waiting_family_keeps_its_link(
+    teacher, section, parent, ana_asked
+):
+    customise_for_class(user=teacher, section=section)
+
+    assert invite(teacher, section, now=NOW + 2 * DAY).families == 0
+    assert invitation_of_link(token_of(ana_asked), now=NOW + 2 * DAY) == ana_asked
+
+
+def test_a_family_chosen_after_the_questions_changed_gets_the_new_questions_and_its_old_link_closes(
+    teacher, section, ana, parent, ana_asked
+):
+    strengths = question_keyed(ana_asked.questionnaire, "strengths")
+    save_answers(invitation=ana_asked, answers={strengths.pk: "Drawing."}, language="en", submit=False, now=NOW)
+    own = customise_for_class(user=teacher, section=section)
+
+    invite(teacher, section, now=NOW + 2 * DAY, guardian_ids=[parent.pk])
+
+    new = Invitation.objects.get(questionnaire=own, student=ana, guardian=parent)
+    assert invitation_of_link(token_of(new), now=NOW + 2 * DAY) == new
+    assert invitation_of_link(token_of(ana_asked), now=NOW + 2 * DAY) is None
+    assert link_of(new) in questionnaire_deliveries(parent).order_by("-id").first().body
+    assert Answer.objects.get(invitation=ana_asked).text == "Drawing."
+    tracking = response_tracking(section=section, questionnaire=own, now=NOW + 2 * DAY)
+    assert [(row.invitation, row.earlier_questions) for row in tracking.rows if row.link.guardian == parent] == [
+        (new, False)
+    ]
 
 
 # --- The message ---------------------------------------------------------------------------------------------------
@@ -724,6 +771,84 @@ def test_an_empty_question_cannot_be_added(teacher, section):
         add_question(user=teacher, questionnaire=own, text="   ")
 
     assert own.questions.count() == 10
+
+
+# --- Machine translation ----------------------------------------------------------------------------------------
+
+
+def _answer_in_spanish(invitation, text="Le encanta dibujar."):
+    strengths = question_keyed(invitation.questionnaire, "strengths")
+    save_answers(invitation=invitation, answers={strengths.pk: text}, language="es", submit=True, now=NOW)
+    return Answer.objects.get(invitation=invitation, question=strengths)
+
+
+def test_a_family_s_answers_in_another_language_are_translated_in_one_request_keeping_their_words(
+    ana_asked, libretranslate
+):
+    hopes = question_keyed(ana_asked.questionnaire, "hopes")
+    answer = _answer_in_spanish(ana_asked)
+    save_answers(invitation=ana_asked, answers={hopes.pk: "Que lea más."}, language="es", submit=True, now=NOW)
+
+    assert translate_answers(invitation_id=ana_asked.pk) == 2
+
+    answer.refresh_from_db()
+    assert answer.text == "Le encanta dibujar."
+    assert answer.translation == "[en] Le encanta dibujar."
+    assert Answer.objects.get(question=hopes).translation == "[en] Que lea más."
+    assert [(r["source"], r["target"], r["q"]) for r in libretranslate.requests] == [
+        ("es", "en", ["Le encanta dibujar.", "Que lea más."])
+    ]
+
+
+def test_answers_in_the_school_s_language_and_answers_already_translated_are_not_sent_again(ana_asked, libretranslate):
+    strengths = question_keyed(ana_asked.questionnaire, "strengths")
+    save_answers(invitation=ana_asked, answers={strengths.pk: "Drawing."}, language="en", submit=True, now=NOW)
+    assert translate_answers(invitation_id=ana_asked.pk) == 0
+
+    hopes = question_keyed(ana_asked.questionnaire, "hopes")
+    save_answers(invitation=ana_asked, answers={hopes.pk: "Que lea más."}, language="es", submit=True, now=NOW)
+    translate_answers(invitation_id=ana_asked.pk)
+    assert translate_answers(invitation_id=ana_asked.pk) == 0
+
+    assert [r["q"] for r in libretranslate.requests] == [["Que lea más."]]
+
+
+def test_a_changed_answer_loses_its_old_translation_and_gets_a_new_one(ana_asked, libretranslate):
+    _answer_in_spanish(ana_asked)
+    translate_answers(invitation_id=ana_asked.pk)
+
+    answer = _answer_in_spanish(ana_asked, text="Le encanta correr.")
+    assert answer.translation == ""
+
+    translate_answers(invitation_id=ana_asked.pk)
+    answer.refresh_from_db()
+    assert answer.translation == "[en] Le encanta correr."
+
+
+def test_a_translator_that_is_down_leaves_the_family_s_words_untranslated(ana_asked, libretranslate):
+    answer = _answer_in_spanish(ana_asked)
+    libretranslate.stop()
+
+    assert translate_answers(invitation_id=ana_asked.pk) == 0
+
+    answer.refresh_from_db()
+    assert (answer.text, answer.translation) == ("Le encanta dibujar.", "")
+
+
+def test_saving_answers_queues_their_translation_only_when_a_translator_is_set_up(
+    settings, ana_asked, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        _answer_in_spanish(ana_asked)
+    assert not DBTaskResult.objects.exists()
+
+    settings.HOMEROOM_TRANSLATION_BACKEND = "libretranslate"
+    with django_capture_on_commit_callbacks(execute=True):
+        _answer_in_spanish(ana_asked, text="Le encanta correr.")
+
+    queued = DBTaskResult.objects.get()
+    assert queued.task_path == "intake.tasks.translate_answers_task"
+    assert queued.args_kwargs["kwargs"] == {"invitation_id": ana_asked.pk}
 
 
 # --- Observations ------------------------------------------------------------------------------------------------
