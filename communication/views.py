@@ -62,6 +62,7 @@ from communication.services import (
     set_office_hours,
 )
 from communication.translation import translator
+from goals.selectors import checkins_due_for
 from homeroom.http import AuthenticatedRequest
 from intake.selectors import summaries_by_guardian, summaries_by_student
 from roster.access import get_staff_visible_student_or_404, schools_led_by, sections_taught_by
@@ -79,7 +80,13 @@ def today(request: AuthenticatedRequest) -> HttpResponse:
     page = Paginator(today_list.rows, TODAY_PAGE_SIZE).get_page(request.GET.get("page"))
     rows = with_family_links(rows=list(page.object_list))
     record_views(actor=request.user, students=[row.student for row in rows], what="Today list", request=request)
-    context = {"today": today_list, "page": page, "rows": rows, "next_url": quote(request.get_full_path())}
+    context = {
+        "today": today_list,
+        "page": page,
+        "rows": rows,
+        "next_url": quote(request.get_full_path()),
+        "checkins_due": checkins_due_for(user=request.user),
+    }
     return render(request, "communication/today.html", context)
 
 

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "insights",
     "communication",
     "intake",
+    "goals",
     "seeding",
 ]
 

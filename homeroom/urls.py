@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("roster.urls")),
     path("", include("communication.urls")),
     path("", include("intake.urls")),
+    path("", include("goals.urls")),
     path("family/", include("portal.urls")),
     path("leader/", include("insights.urls")),
     path("admin/", admin.site.urls),

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from communication.forms import ReplyForm
 from communication.selectors import inbox_of, thread_entries, threads_visible_to
 from communication.services import mark_read_by_family, reply_from_family
+from goals.selectors import goals_of_student
 from homeroom.http import AuthenticatedRequest
 from intake.selectors import open_questions_for
 from portal.decorators import guardian_required
@@ -36,7 +37,12 @@ def home(request: AuthenticatedRequest, guardian: Guardian) -> HttpResponse:
 def child_detail(request: AuthenticatedRequest, guardian: Guardian, student_id: int) -> HttpResponse:
     student = get_visible_child_or_404(request.user, student_id)
     profile = student_profile(user=request.user, student=student)
-    return render(request, "portal/child_detail.html", {"guardian": guardian, "profile": profile, "student": student})
+    goals = goals_of_student(student_id=student.pk, family_only=True)
+    return render(
+        request,
+        "portal/child_detail.html",
+        {"guardian": guardian, "profile": profile, "student": student, "goals": goals},
+    )
 
 
 @require_http_methods(["GET", "POST"])

@@ -9,6 +9,8 @@ from audit.models import AuditAction
 from audit.services import record, record_views
 from communication.forms import TimelineFilterForm
 from communication.selectors import class_ratio, family_ratios, student_ratio, student_timeline
+from goals.selectors import goals_of_student
+from goals.services import may_set_goals
 from homeroom.http import AuthenticatedRequest
 from intake.forms import ObservationForm
 from intake.selectors import observations_of, summaries_by_student, what_the_family_told_us
@@ -77,6 +79,8 @@ def student_detail(request: AuthenticatedRequest, student_id: int) -> HttpRespon
             "timeline_filter": TimelineFilterForm(request.GET or None),
             "can_log_contact": can_log_contact(request.user, student),
             "family_answers": what_the_family_told_us(student_id=student.pk),
+            "goals": goals_of_student(student_id=student.pk),
+            "can_set_goals": may_set_goals(request.user, student),
             "observations": observations_of(author=request.user, student_id=student.pk),
             "observation_form": ObservationForm(),
         },

@@ -21,6 +21,8 @@ URLS_WITH_IDS = {
     "communication:conversation": "thread",
     "portal:conversation": "thread",
     "intake:class_families": "section",
+    "goals:class_goals": "section",
+    "goals:new_goal": "student",
 }
 
 # Pages that change something (POST) or name two records: walked by their own app's tests.
@@ -32,6 +34,17 @@ COVERED_BY_THEIR_APPS = {
     "intake:revoke",
     "intake:questions",
     "intake:observe",
+    # goals/tests/test_pages.py: test_no_one_else_sees_or_changes_the_goal, test_a_leader_reads_the_goal_*
+    "goals:goal",
+    "goals:edit_goal",
+    "goals:add_checkin",
+    "goals:add_activity",
+    "goals:remove_activity",
+    "goals:translation",
+    "goals:family_goal",
+    "goals:family_agrees",
+    "goals:family_checkin",
+    "goals:family_activity_done",
 }
 
 # (person, target) -> expected status code; each target is a student (or that student's class).
@@ -103,6 +116,14 @@ EXPECTED = {
         "stranger": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},
     },
     "intake:class_families": "roster:section_detail",
+    "goals:class_goals": "roster:section_detail",
+    # Goals are set by the staff who work with the child; a leader sees the child but sets none.
+    "goals:new_goal": {
+        **STUDENT_FOR_STAFF,
+        "leader": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 404},
+        "other_leader": {OWN: 404, OTHER_CLASS: 404, OTHER_SCHOOL: 403},
+        "district_admin": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},
+    },
     "roster:section_detail": {
         "teacher": {OWN: 200, OTHER_CLASS: 404, OTHER_SCHOOL: 404},
         "other_teacher": {OWN: 404, OTHER_CLASS: 200, OTHER_SCHOOL: 404},

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from communication.demo import build_demo_conversations, build_demo_history
+from goals.demo import build_demo_goals
 from intake.demo import build_demo_answers
 from roster.demo import SCHOOL_NAME, build_demo_school
 from roster.models import School
@@ -30,6 +31,7 @@ class Command(BaseCommand):
                 history = build_demo_history(school=School.objects.get(name=SCHOOL_NAME))
                 conversations = build_demo_conversations()
                 answered = build_demo_answers()
+                goals = build_demo_goals()
         except ValidationError as error:  # e.g. a demo email already taken by an account
             raise CommandError(f"The demo could not be loaded: {error}") from error
         languages = ", ".join(f"{code} {count}" for code, count in sorted(report.languages.items()))
@@ -46,4 +48,5 @@ class Command(BaseCommand):
             f"{history.students_never_contacted} families not contacted yet; {conversations} conversations."
         )
         self.stdout.write(f"Families asked about their children: {answered} answered in full.")
+        self.stdout.write(f"Goals set with families, with their check-ins: {goals}.")
         self.stdout.write("Run `manage.py demo_signins` for the demo sign-ins.")

@@ -1,0 +1,174 @@
+"""Goals as school and family see them: where each stands, what is due, and the words in the family's
+language."""
+
+import datetime
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from accounts.models import User
+from goals.models import CheckIn, Goal, GoalTranslation, HomeActivity
+from goals.progress import Chart, Plan, Point, Status, chart, projection, status
+from intake.models import Answer
+from roster.access import children_visible_to, staff_students_visible_to, students_in_care_of
+from roster.models import Section, Student, Term
+
+
+def plan_of(goal: Goal) -> Plan:
+    return Plan(goal.baseline, goal.baseline_on, goal.target, goal.due_on)
+
+
+def next_checkin_on(goal: Goal, checkins: Iterable[CheckIn]) -> datetime.date:
+    """School's next look: a cadence after its latest check-in, or after the goal was set."""
+    from_school = [checkin.on for checkin in checkins if not checkin.from_home]
+    last = max(from_school, default=goal.baseline_on or timezone.localdate(goal.created_at))
+    return last + datetime.timedelta(days=goal.checkin_every_days)
+
+
+@dataclass
+class GoalProgress:
+    goal: Goal
+    checkins: list[CheckIn]
+    status: str
+    projected: float | None
+    next_checkin_on: datetime.date
+    chart: Chart | None
+
+    @property
+    def status_label(self) -> str:
+        return str(Status(self.status).label)
+
+    @property
+    def checkin_due(self) -> bool:
+        return self.status not in {Status.MET, Status.NOT_MET} and self.next_checkin_on <= timezone.localdate()
+
+    @property
+    def activities(self) -> list[tuple[HomeActivity, int]]:
+        """Each home activity, with how many times the family said they did it."""
+        done = Counter(checkin.activity_id for checkin in self.checkins if checkin.activity_id)
+        return [(activity, done[activity.pk]) for activity in self.goal.activities.all()]
+
+
+def progress_of(goal: Goal, checkins: list[CheckIn], today: datetime.date) -> GoalProgress:
+    points = [Point(checkin.on, checkin.value, checkin.from_home) for checkin in checkins if checkin.value is not None]
+    plan = plan_of(goal)
+    return GoalProgress(
+        goal=goal,
+        checkins=checkins,
+        status=status(plan, points, today),
+        projected=projection(plan, points),
+        next_checkin_on=next_checkin_on(goal, checkins),
+        chart=chart(plan, points),
+    )
+
+
+def _with_history(goals: QuerySet[Goal]) -> QuerySet[Goal]:
+    return goals.select_related("student", "author", "acknowledged_by").prefetch_related(
+        Prefetch("checkins", queryset=CheckIn.objects.select_related("by_staff", "by_guardian", "activity")),
+        "activities",
+        Prefetch("builds_on", queryset=Answer.objects.select_related("question")),
+        "translations",
+    )
+
+
+def _progress(goals: QuerySet[Goal], today: datetime.date | None = None) -> list[GoalProgress]:
+    today = today or timezone.localdate()
+    return [progress_of(goal, list(goal.checkins.all()), today) for goal in _with_history(goals)]
+
+
+def goals_of_student(*, student_id: int, family_only: bool = False) -> list[GoalProgress]:
+    """The caller has checked the user may see the student."""
+    goals = Goal.objects.filter(student_id=student_id)
+    return _progress(goals.filter(visible_to_family=True) if family_only else goals)
+
+
+def goal_for_staff(user: User, goal_id: int) -> GoalProgress:
+    goal = get_object_or_404(Goal.objects.filter(student__in=staff_students_visible_to(user)), pk=goal_id)
+    return _progress(Goal.objects.filter(pk=goal.pk))[0]
+
+
+def goal_for_family(user: User, goal_id: int) -> GoalProgress:
+    """A family sees its own children's goals that school shares with it, and nothing else."""
+    goals = Goal.objects.filter(student__in=children_visible_to(user), visible_to_family=True)
+    goal = get_object_or_404(goals, pk=goal_id)
+    return _progress(Goal.objects.filter(pk=goal.pk))[0]
+
+
+@dataclass
+class StudentGoals:
+    student: Student
+    goals: list[GoalProgress]
+
+
+def class_goals(*, section: Section) -> list[StudentGoals]:
+    """Each student of the class with their goals; the caller has checked the user may see the class."""
+    students = list(Student.objects.filter(enrollments__section=section).order_by("last_name", "first_name", "id"))
+    by_student: dict[int, list[GoalProgress]] = {student.pk: [] for student in students}
+    for progress in _progress(Goal.objects.filter(student__in=students)):
+        by_student[progress.goal.student_id].append(progress)
+    return [StudentGoals(student, by_student[student.pk]) for student in students]
+
+
+def checkins_due_for(*, user: User) -> list[GoalProgress]:
+    """The goals of the students in this person's care whose check-in is due, the reminder on Today: two
+    queries, whatever the number of goals."""
+    today = timezone.localdate()
+    goals = (
+        Goal.objects.filter(Q(due_on__gte=today) | Q(due_on=None), student__in=students_in_care_of(user))
+        .select_related("student")
+        .prefetch_related("checkins")
+    )
+    due = (progress_of(goal, list(goal.checkins.all()), today) for goal in goals)
+    return sorted((progress for progress in due if progress.checkin_due), key=lambda progress: progress.next_checkin_on)
+
+
+def term_ends_on(student: Student) -> datetime.date | None:
+    """The end of the student's current term, for the SMART check."""
+    term = Term.objects.filter(sections__enrollments__student=student, is_current=True).order_by("-ends_on").first()
+    return term.ends_on if term else None
+
+
+def answers_about(student_id: int) -> QuerySet[Answer]:
+    """What the child's family told the school, for a goal to build on."""
+    return Answer.objects.filter(invitation__student_id=student_id).select_related("question", "invitation__guardian")
+
+
+@dataclass(frozen=True)
+class FamilyWords:
+    statement: str
+    school_strategies: str
+    home_strategies: str
+    translated: bool  # approved by the teacher in the family's language
+    machine_drafted: bool
+    original_language: str
+
+
+def words_for(goal: Goal, language: str) -> FamilyWords:
+    """The goal in the family's language when the teacher approved a translation; the teacher's own words
+    otherwise."""
+    approved: GoalTranslation | None = next(
+        (translation for translation in goal.translations.all() if translation.language == language), None
+    )
+    if approved is None or goal.language == language:
+        return FamilyWords(goal.statement, goal.school_strategies, goal.home_strategies, False, False, goal.language)
+    return FamilyWords(
+        approved.statement,
+        approved.school_strategies,
+        approved.home_strategies,
+        True,
+        approved.machine_drafted,
+        goal.language,
+    )
+
+
+def machine_draft(goal: Goal, language: str) -> list[str] | None:
+    """The goal's words machine-translated, for the teacher to read and correct before a family sees them; None
+    when no translator is set up. Raises TranslationError when the translator fails."""
+    from communication.translation import translator
+
+    texts = [goal.statement, goal.school_strategies, goal.home_strategies]
+    return translator().translate(texts, source=goal.language, target=language)

@@ -1,0 +1,209 @@
+"""Setting goals, checking in on them from school and from home, and sharing them in the family's language.
+Every write is checked against the access policy and audited."""
+
+import datetime
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from audit.models import AuditAction
+from audit.services import record
+from goals.library import HOME_ACTIVITIES
+from goals.models import CheckIn, Goal, GoalTranslation, HomeActivity
+from intake.models import Answer
+from roster.access import children_visible_to, students_in_care_of
+from roster.models import Guardian, Student
+
+# What the teacher writes on the goal form; the rest (student, author, language, the family's agreement) is set
+# here.
+GOAL_FIELDS = (
+    "area",
+    "statement",
+    "measure",
+    "unit",
+    "baseline",
+    "baseline_on",
+    "target",
+    "due_on",
+    "checkin_every_days",
+    "school_strategies",
+    "home_strategies",
+    "visible_to_family",
+    "families_may_measure",
+)
+# A change to one of these is a different goal from the one the family agreed to, and a different text to
+# translate.
+AGREED_FIELDS = ("statement", "target", "due_on")
+TRANSLATED_FIELDS = ("statement", "school_strategies", "home_strategies")
+
+
+def may_set_goals(user: User, student: Student) -> bool:
+    """The staff who work with the child directly: its teachers and its counselor."""
+    return students_in_care_of(user).filter(pk=student.pk).exists()
+
+
+def _check_may_set(user: User, student: Student) -> None:
+    if not may_set_goals(user, student):
+        raise PermissionDenied
+
+
+@transaction.atomic
+def save_goal(
+    *,
+    author: User,
+    student: Student,
+    fields: Mapping[str, Any],
+    builds_on: Iterable[Answer] = (),
+    goal: Goal | None = None,
+) -> Goal:
+    """A new goal for the student, or changes to one of theirs. A change to what the family agreed to asks them
+    again; a change to its words asks the teacher to approve the family's translation again."""
+    _check_may_set(author, student)
+    if goal is None:
+        goal = Goal(student=student, author=author, language=author.language or settings.LANGUAGE_CODE)
+    elif goal.student_id != student.pk:
+        raise PermissionDenied
+    before = {name: getattr(goal, name) for name in GOAL_FIELDS}
+    for name in GOAL_FIELDS:
+        if name in fields:
+            setattr(goal, name, fields[name])
+    changed = {name for name in GOAL_FIELDS if getattr(goal, name) != before[name]}
+    created = goal.pk is None
+    if not created and changed & set(AGREED_FIELDS):
+        goal.acknowledged_at, goal.acknowledged_by = None, None
+    goal.full_clean()
+    goal.save()
+    if not created and changed & set(TRANSLATED_FIELDS):
+        goal.translations.all().delete()
+    goal.builds_on.set([answer for answer in builds_on if answer.invitation.student_id == student.pk])
+    record(
+        actor=author,
+        student=student,
+        action=AuditAction.CREATED if created else AuditAction.CHANGED,
+        what="set a goal" if created else "changed a goal",
+    )
+    return goal
+
+
+@transaction.atomic
+def add_home_activity(*, user: User, goal: Goal, key: str = "", text: str = "") -> HomeActivity:
+    """One of Homeroom's activities (by its key) or the teacher's own words."""
+    _check_may_set(user, goal.student)
+    if key and key not in HOME_ACTIVITIES:
+        raise ValidationError(_("Choose an activity from the list."))
+    activity = HomeActivity(goal=goal, key=key, text=text.strip())
+    if not activity.key and not activity.text:
+        raise ValidationError(_("Choose an activity or write your own."))
+    activity.full_clean()
+    activity.save()
+    record(actor=user, student=goal.student, action=AuditAction.CHANGED, what="added a home activity")
+    return activity
+
+
+@transaction.atomic
+def remove_home_activity(*, user: User, activity: HomeActivity) -> None:
+    _check_may_set(user, activity.goal.student)
+    record(actor=user, student=activity.goal.student, action=AuditAction.CHANGED, what="removed a home activity")
+    activity.delete()
+
+
+def _checkin(goal: Goal, **fields: Any) -> CheckIn:
+    checkin = CheckIn(goal=goal, **fields)
+    if checkin.value is None and not checkin.note:
+        raise ValidationError(_("Give a value, a note, or both."))
+    checkin.full_clean()
+    checkin.save()
+    return checkin
+
+
+@transaction.atomic
+def record_checkin(*, user: User, goal: Goal, on: datetime.date, value: Any = None, note: str = "") -> CheckIn:
+    """School's look at the goal on its cadence."""
+    _check_may_set(user, goal.student)
+    if on > timezone.localdate():
+        raise ValidationError(_("A check-in cannot be in the future."))
+    checkin = _checkin(goal, on=on, value=value, note=note.strip(), by_staff=user)
+    record(actor=user, student=goal.student, action=AuditAction.CHANGED, what="checked in on a goal")
+    return checkin
+
+
+def _check_family_sees(user: User, guardian: Guardian, goal: Goal) -> None:
+    if not goal.visible_to_family or not children_visible_to(user).filter(pk=goal.student_id).exists():
+        raise PermissionDenied
+    if guardian.user_id != user.pk:
+        raise PermissionDenied
+
+
+@transaction.atomic
+def record_home_checkin(
+    *,
+    user: User,
+    guardian: Guardian,
+    goal: Goal,
+    value: Any = None,
+    note: str = "",
+    activity: HomeActivity | None = None,
+    on: datetime.date | None = None,
+) -> CheckIn:
+    """What the family sees at home: a value only where the goal's measure is one a family can take, a note
+    always. Doing a home activity is a check-in too."""
+    _check_family_sees(user, guardian, goal)
+    if activity is not None and activity.goal_id != goal.pk:
+        raise PermissionDenied
+    if not goal.families_may_measure:
+        value = None
+    note = note.strip()
+    if activity is not None and not note:
+        note = _("Done: %(activity)s") % {"activity": activity.wording()}
+    checkin = _checkin(
+        goal, on=on or timezone.localdate(), value=value, note=note, by_guardian=guardian, activity=activity
+    )
+    record(actor=user, student=goal.student, action=AuditAction.CHANGED, what="told school what they see at home")
+    return checkin
+
+
+@transaction.atomic
+def acknowledge_goal(*, user: User, guardian: Guardian, goal: Goal, now: datetime.datetime | None = None) -> None:
+    """ "We agree, and we'll help": the family's part in setting the goal, recorded once."""
+    _check_family_sees(user, guardian, goal)
+    if goal.acknowledged_at is not None:
+        return
+    goal.acknowledged_at, goal.acknowledged_by = now or timezone.now(), guardian
+    goal.save(update_fields=["acknowledged_at", "acknowledged_by"])
+    record(actor=user, student=goal.student, action=AuditAction.CHANGED, what="agreed to a goal")
+
+
+@transaction.atomic
+def approve_translation(
+    *,
+    user: User,
+    goal: Goal,
+    language: str,
+    statement: str,
+    school_strategies: str,
+    home_strategies: str,
+    machine_drafted: bool,
+    now: datetime.datetime | None = None,
+) -> GoalTranslation:
+    """The words the families reading `language` will see, as the teacher approved them."""
+    _check_may_set(user, goal.student)
+    if language not in dict(settings.LANGUAGES) or language == goal.language:
+        raise ValidationError(_("Choose a language the goal is not written in."))
+    translation = GoalTranslation.objects.filter(goal=goal, language=language).first() or GoalTranslation(
+        goal=goal, language=language
+    )
+    translation.statement = statement.strip()
+    translation.school_strategies = school_strategies.strip()
+    translation.home_strategies = home_strategies.strip()
+    translation.machine_drafted, translation.approved_by = machine_drafted, user
+    translation.approved_at = now or timezone.now()
+    translation.full_clean()
+    translation.save()
+    record(actor=user, student=goal.student, action=AuditAction.CHANGED, what="approved a goal's translation")
+    return translation
