@@ -96,6 +96,7 @@ def initial_from(example: Example, name: str) -> dict[str, Any]:
         "unit": str(example.unit),
         "baseline_on": today,
         "due_on": today + datetime.timedelta(weeks=example.weeks),
+        "target": example.target,
         "checkin_every_days": example.checkin_every_days,
         "school_strategies": str(example.school_strategies),
         "home_strategies": str(example.home_strategies),

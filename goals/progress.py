@@ -127,7 +127,7 @@ def status(plan: Plan, measured: Sequence[Point], today: datetime.date) -> str:
 # --- The chart ----------------------------------------------------------------------------------------------------
 
 WIDTH, HEIGHT = 640, 300
-LEFT, RIGHT, TOP, BOTTOM = 56, 16, 16, 40
+LEFT, RIGHT, TOP, BOTTOM = 64, 16, 16, 44
 
 
 @dataclass(frozen=True)

@@ -104,13 +104,27 @@ class StudentGoals:
     goals: list[GoalProgress]
 
 
-def class_goals(*, section: Section) -> list[StudentGoals]:
-    """Each student of the class with their goals; the caller has checked the user may see the class."""
+@dataclass
+class ClassGoals:
+    rows: list[StudentGoals]
+    by_status: list[tuple[str, int]]  # label and count, in Status order, statuses with none left out
+    checkins_due: int
+
+
+def class_goals(*, section: Section) -> ClassGoals:
+    """Each student of the class with their goals, and how the class's goals stand; the caller has checked the
+    user may see the class."""
     students = list(Student.objects.filter(enrollments__section=section).order_by("last_name", "first_name", "id"))
     by_student: dict[int, list[GoalProgress]] = {student.pk: [] for student in students}
-    for progress in _progress(Goal.objects.filter(student__in=students)):
+    progresses = _progress(Goal.objects.filter(student__in=students))
+    for progress in progresses:
         by_student[progress.goal.student_id].append(progress)
-    return [StudentGoals(student, by_student[student.pk]) for student in students]
+    counts = Counter(progress.status for progress in progresses)
+    return ClassGoals(
+        rows=[StudentGoals(student, by_student[student.pk]) for student in students],
+        by_status=[(str(status.label), counts[status]) for status in Status if counts[status]],
+        checkins_due=sum(progress.checkin_due for progress in progresses),
+    )
 
 
 def checkins_due_for(*, user: User) -> list[GoalProgress]:

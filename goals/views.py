@@ -243,11 +243,10 @@ def goal_translation(request: AuthenticatedRequest, goal_id: int, language: str)
 @staff_required
 def class_overview(request: AuthenticatedRequest, section_id: int) -> HttpResponse:
     section = get_visible_section_or_404(request.user, section_id)
-    rows = class_goals(section=section)
-    record_views(
-        actor=request.user, students=[row.student for row in rows], what=f"goals {section.name}", request=request
-    )
-    return render(request, "goals/class_goals.html", {"section": section, "rows": rows})
+    overview = class_goals(section=section)
+    students = [row.student for row in overview.rows]
+    record_views(actor=request.user, students=students, what=f"goals {section.name}", request=request)
+    return render(request, "goals/class_goals.html", {"section": section, "overview": overview})
 
 
 # --- The family's side --------------------------------------------------------------------------------------------

@@ -235,6 +235,7 @@ def test_the_class_overview_lists_each_student_s_goals_in_a_fixed_number_of_quer
         client.get(url)
 
     assert "Ana will read a grade-level" in page
+    assert "<strong>1</strong> not measured yet" in page and "1 check-in due" in page
     assert len(large) == len(small)
 
 

@@ -2,18 +2,24 @@
 
 Run only these: pytest -m browser. See conftest.py here for the harness."""
 
+import datetime
 import re
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from django.utils import timezone
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from accounts.models import User
 from communication.models import ContactChannel, Interaction, Outcome, Thread, Tone
 from communication.services import reply_from_family, send_message, unsubscribe_token
+from goals.models import Goal
+from goals.services import add_home_activity, record_checkin, record_home_checkin, save_goal
+from goals.tests.conftest import goal_fields
 from homeroom.testing import Mailbox
 from intake.models import Invitation
 from intake.selectors import link_of
@@ -139,6 +145,11 @@ PAGES: dict[str, tuple[str | None, Callable[["World"], str]]] = {
         "teacher",
         lambda world: f"/classes/{world.section.id}/ask/{_asked(world).guardian.student_links.get().id}/type-in/",
     ),
+    "new-goal": ("teacher", lambda world: f"/students/{world.student.id}/goals/new/?example=reading_fluency_early"),
+    "goal": ("teacher", lambda world: f"/goals/{_goal(world).id}/"),
+    "goal-translation": ("teacher", lambda world: f"/goals/{_goal(world).id}/in/es/"),
+    "class-goals": ("teacher", lambda world: f"/classes/{_goal(world).student.sections.get().id}/goals/"),
+    "family-goal": ("guardian", lambda world: f"/family/goals/{_goal(world).id}/"),
 }
 
 
@@ -154,6 +165,22 @@ def _asked(world: "World") -> Invitation:
             invitation=invitation, answers={strengths.pk: "Drawing and football."}, language="en", submit=False
         )
     return invitation
+
+
+def _goal(world: "World") -> Goal:
+    """Ana's reading goal, set three weeks ago: two check-ins from school, one from home, a home activity."""
+    goal = Goal.objects.filter(student=world.student).first()
+    if goal is None:
+        teacher, today = world.people["teacher"], timezone.localdate()
+        start = today - datetime.timedelta(days=28)
+        fields = goal_fields(baseline_on=start, due_on=start + datetime.timedelta(weeks=12))
+        goal = save_goal(author=teacher, student=world.student, fields=fields)
+        activity = add_home_activity(user=teacher, goal=goal, key="read_together")
+        record_checkin(user=teacher, goal=goal, on=start + datetime.timedelta(days=14), value=Decimal(44))
+        record_checkin(user=teacher, goal=goal, on=today, value=Decimal(49), note="Reads with expression.")
+        guardian = world.people["guardian"]
+        record_home_checkin(user=guardian, guardian=guardian.guardian, goal=goal, activity=activity, note="Fun!")
+    return goal
 
 
 def _conversation(world: "World") -> Thread:
@@ -209,6 +236,10 @@ def test_the_code_confirmation_page_has_no_wcag_2_2_aa_violations(page, world, m
         "parent-conversation",
         "ask-families",
         "family-answers",
+        "new-goal",
+        "goal",
+        "class-goals",
+        "family-goal",
     ],
 )
 def test_the_page_fits_a_375_px_phone_without_scrolling_sideways(phone_page, world, sign_in_as, screenshot, name):
