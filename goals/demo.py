@@ -36,13 +36,15 @@ class DemoGoal:
 PLANS = (
     DemoGoal("reading_fluency_early", (38, 43, 47)),  # on track
     DemoGoal("math_counting_early", (24, 30, 36)),  # on track
-    DemoGoal("behaviour_calm_early", (6, 6, 5)),  # at risk: fewer is better, and it is barely falling
+    DemoGoal("behavior_calm_early", (6, 6, 5)),  # at risk: fewer is better, and it is barely falling
     DemoGoal("writing_sentences_early", (1, 1, 1)),  # at risk: flat
     DemoGoal("reading_fluency_early", (45, 55, 62)),  # met
     DemoGoal("math_counting_early", ()),  # new: not measured yet
 )
 MATEO_IN_SPANISH = {
     "statement": "Mateo leerá en voz alta un texto de su grado a 60 palabras correctas por minuto.",
+    "measure": "Palabras leídas correctamente en un minuto, en un texto de su grado",
+    "unit": "palabras por minuto",
     "school_strategies": "Lectura en parejas cada día y una prueba de lectura de un minuto cada semana con el maestro.",
     "home_strategies": "Lean juntos 15 minutos, cinco tardes por semana.",
 }
@@ -99,20 +101,21 @@ def _families_take_part(teacher: User, goals: list[Goal], today: datetime.date) 
     mateo = next((goal for goal in goals if goal.student.first_name == "Mateo"), None)
     if mateo is None:
         return
-    approve_translation(user=teacher, goal=mateo, language="es", machine_drafted=False, **MATEO_IN_SPANISH)
+    approve_translation(user=teacher, goal=mateo, language="es", words=MATEO_IN_SPANISH, machine_drafted=False)
     link = (
         mateo.student.guardian_links.filter(guardian__user__isnull=False, portal_access_allowed=True)
         .select_related("guardian__user")
         .first()
     )
-    if link is None or link.guardian.user is None:
+    account = link.guardian.user if link else None
+    if link is None or account is None:
         return
     father = link.guardian
-    acknowledge_goal(user=father.user, guardian=father, goal=mateo)
+    acknowledge_goal(user=account, guardian=father, goal=mateo)
     activity = mateo.activities.first()
     with translation.override("es"):
         record_home_checkin(
-            user=father.user,
+            user=account,
             guardian=father,
             goal=mateo,
             activity=activity,

@@ -46,7 +46,7 @@ class GoalForm(forms.ModelForm):
             "statement": _(
                 "Who will do what, in which task: “Maya will read a grade-level page aloud at 60 words a minute.”"
             ),
-            "measure": _("What you count or time: words read correctly in a minute, % of homework turned in."),
+            "measure": _("What you count or time: words read correctly in a minute, percent of homework turned in."),
             "unit": _("Words per minute, %, days out of 10…"),
             "visible_to_family": _("The family sees the goal, its chart and what home can do, in its language."),
         }
@@ -189,6 +189,8 @@ class TranslationForm(forms.Form):
     statement = forms.CharField(
         label=_("The goal"), max_length=STATEMENT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 2})
     )
+    measure = forms.CharField(label=_("How it is measured"), required=False, max_length=200)
+    unit = forms.CharField(label=_("Unit"), required=False, max_length=40)
     school_strategies = forms.CharField(
         label=_("What school will do"),
         required=False,

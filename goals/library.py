@@ -37,7 +37,7 @@ class Area(models.TextChoices):
     READING = "reading", _("Reading")
     MATH = "math", _("Math")
     WRITING = "writing", _("Writing")
-    BEHAVIOUR = "behaviour", _("Behaviour")
+    BEHAVIOR = "behavior", _("Behavior")
     ATTENDANCE = "attendance", _("Attendance")
     SOCIAL_EMOTIONAL = "social_emotional", _("Social and emotional")
     WORK_HABITS = "work_habits", _("Work habits")
@@ -200,8 +200,8 @@ EXAMPLES = {
             target=Decimal(50),
             weeks=12,
             checkin_every_days=14,
-            school_strategies=_("Counting games in the math centre every day."),
-            home_strategies=_("Count things together at home and in the shop."),
+            school_strategies=_("Counting games in the math center every day."),
+            home_strategies=_("Count things together at home and at the store."),
             activities=("math_in_the_kitchen",),
             families_may_measure=True,
         ),
@@ -224,7 +224,7 @@ EXAMPLES = {
             key="writing_sentences_early",
             area=Area.WRITING,
             band=Band.EARLY,
-            statement=_("%(name)s will write three complete sentences about a picture, with capitals and full stops."),
+            statement=_("%(name)s will write three complete sentences about a picture, with capitals and periods."),
             measure=_("Complete sentences written about a picture"),
             unit=pgettext_lazy("unit", "sentences"),
             baseline=Decimal(1),
@@ -251,8 +251,8 @@ EXAMPLES = {
             activities=("write_a_note",),
         ),
         Example(
-            key="behaviour_calm_early",
-            area=Area.BEHAVIOUR,
+            key="behavior_calm_early",
+            area=Area.BEHAVIOR,
             band=Band.EARLY,
             statement=_("%(name)s will use the calm corner or ask for a break instead of leaving the group."),
             measure=_("Times a week leaving the group without asking"),
@@ -261,13 +261,13 @@ EXAMPLES = {
             target=Decimal(1),
             weeks=8,
             checkin_every_days=7,
-            school_strategies=_("Teach and practise the break signal; praise each time it is used."),
+            school_strategies=_("Teach and practice the break signal; praise each time it is used."),
             home_strategies=_("Practise naming feelings and taking a calm breath together."),
             activities=("talk_about_feelings", "praise_the_effort"),
         ),
         Example(
-            key="behaviour_on_task_elementary",
-            area=Area.BEHAVIOUR,
+            key="behavior_on_task_elementary",
+            area=Area.BEHAVIOR,
             band=Band.ELEMENTARY,
             statement=_("%(name)s will stay on task during independent work for 15 minutes."),
             measure=_("Minutes on task during independent work"),

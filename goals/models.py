@@ -69,7 +69,7 @@ class Goal(models.Model):
         help_text=_("When on, the family may give a number with what they see at home, not only a note."),
     )
     language = models.CharField(_("written in"), max_length=10, default=settings.LANGUAGE_CODE)
-    acknowledged_at = models.DateTimeField(_("the family agreed on"), null=True, blank=True)
+    acknowledged_at = models.DateTimeField(_("date the family agreed"), null=True, blank=True)
     acknowledged_by = models.ForeignKey(
         Guardian, models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("agreed by")
     )
@@ -89,6 +89,10 @@ class Goal(models.Model):
         return self.statement[:60]
 
 
+# The teacher's words a family reads in its language once the teacher approves them.
+TRANSLATED_FIELDS = ("statement", "measure", "unit", "school_strategies", "home_strategies")
+
+
 class GoalTranslation(models.Model):
     """The goal in a family's language, as the teacher approved it: a machine draft the teacher read and
     corrected, or their own words."""
@@ -98,6 +102,8 @@ class GoalTranslation(models.Model):
     statement = models.TextField(
         _("the goal"), max_length=STATEMENT_MAX_LENGTH, validators=[MaxLengthValidator(STATEMENT_MAX_LENGTH)]
     )
+    measure = models.CharField(_("how it is measured"), max_length=200, blank=True)
+    unit = models.CharField(_("unit"), max_length=40, blank=True)
     school_strategies = models.TextField(
         _("what school will do"),
         max_length=STRATEGIES_MAX_LENGTH,
@@ -175,7 +181,12 @@ class CheckIn(models.Model):
         _("note"), max_length=NOTE_MAX_LENGTH, validators=[MaxLengthValidator(NOTE_MAX_LENGTH)], blank=True
     )
     by_staff = models.ForeignKey(
-        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("by")
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
     )
     by_guardian = models.ForeignKey(
         Guardian, models.SET_NULL, null=True, blank=True, related_name="goal_checkins", verbose_name=_("by family")

@@ -159,6 +159,11 @@ class Chart:
     plot_bottom: int = HEIGHT - BOTTOM
 
 
+def _label(value: float) -> str:
+    """A tick's number in the reader's format: "20", "2.5" (or "2,5")."""
+    return number_format(round(value)) if abs(value - round(value)) < 1e-9 else number_format(round(value, 2))
+
+
 def _nice_step(span: float) -> float:
     """A round step (1, 2 or 5 times a power of ten) giving about five ticks."""
     raw = span / 5 if span > 0 else 1
@@ -212,7 +217,7 @@ def chart(plan: Plan, measured: Sequence[Point]) -> Chart | None:
         chart_.projected = (x(last_on), y(line.at(last_on)), x(plan.due_on), y(line.at(plan.due_on)))
     tick = low
     while tick <= high + step / 2:
-        chart_.y_ticks.append(Tick(y(tick), number_format(round(tick, 2)).rstrip("0").rstrip(".,") or "0"))
+        chart_.y_ticks.append(Tick(y(tick), _label(tick)))
         tick += step
     chart_.x_ticks = [Tick(x(on), date_format(on, "j M")) for on in sorted({first, last})]
     return chart_

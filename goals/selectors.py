@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts.models import User
-from goals.models import CheckIn, Goal, GoalTranslation, HomeActivity
+from goals.models import TRANSLATED_FIELDS, CheckIn, Goal, GoalTranslation, HomeActivity
 from goals.progress import Chart, Plan, Point, Status, chart, projection, status
 from intake.models import Answer
 from roster.access import children_visible_to, staff_students_visible_to, students_in_care_of
@@ -154,11 +154,16 @@ def answers_about(student_id: int) -> QuerySet[Answer]:
 @dataclass(frozen=True)
 class FamilyWords:
     statement: str
+    measure: str
+    unit: str
     school_strategies: str
     home_strategies: str
     translated: bool  # approved by the teacher in the family's language
     machine_drafted: bool
     original_language: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {name: getattr(self, name) for name in TRANSLATED_FIELDS}
 
 
 def words_for(goal: Goal, language: str) -> FamilyWords:
@@ -168,21 +173,25 @@ def words_for(goal: Goal, language: str) -> FamilyWords:
         (translation for translation in goal.translations.all() if translation.language == language), None
     )
     if approved is None or goal.language == language:
-        return FamilyWords(goal.statement, goal.school_strategies, goal.home_strategies, False, False, goal.language)
+        return FamilyWords(
+            **{name: getattr(goal, name) for name in TRANSLATED_FIELDS},
+            translated=False,
+            machine_drafted=False,
+            original_language=goal.language,
+        )
     return FamilyWords(
-        approved.statement,
-        approved.school_strategies,
-        approved.home_strategies,
-        True,
-        approved.machine_drafted,
-        goal.language,
+        **{name: getattr(approved, name) for name in TRANSLATED_FIELDS},
+        translated=True,
+        machine_drafted=approved.machine_drafted,
+        original_language=goal.language,
     )
 
 
-def machine_draft(goal: Goal, language: str) -> list[str] | None:
+def machine_draft(goal: Goal, language: str) -> dict[str, str] | None:
     """The goal's words machine-translated, for the teacher to read and correct before a family sees them; None
     when no translator is set up. Raises TranslationError when the translator fails."""
     from communication.translation import translator
 
-    texts = [goal.statement, goal.school_strategies, goal.home_strategies]
-    return translator().translate(texts, source=goal.language, target=language)
+    written = {name: getattr(goal, name) for name in TRANSLATED_FIELDS if getattr(goal, name)}
+    translated = translator().translate(list(written.values()), source=goal.language, target=language)
+    return None if translated is None else dict(zip(written, translated, strict=True))

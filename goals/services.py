@@ -15,7 +15,7 @@ from accounts.models import User
 from audit.models import AuditAction
 from audit.services import record
 from goals.library import HOME_ACTIVITIES
-from goals.models import CheckIn, Goal, GoalTranslation, HomeActivity
+from goals.models import TRANSLATED_FIELDS, CheckIn, Goal, GoalTranslation, HomeActivity
 from intake.models import Answer
 from roster.access import children_visible_to, students_in_care_of
 from roster.models import Guardian, Student
@@ -40,7 +40,6 @@ GOAL_FIELDS = (
 # A change to one of these is a different goal from the one the family agreed to, and a different text to
 # translate.
 AGREED_FIELDS = ("statement", "target", "due_on")
-TRANSLATED_FIELDS = ("statement", "school_strategies", "home_strategies")
 
 
 def may_set_goals(user: User, student: Student) -> bool:
@@ -69,7 +68,9 @@ def save_goal(
         goal = Goal(student=student, author=author, language=author.language or settings.LANGUAGE_CODE)
     elif goal.student_id != student.pk:
         raise PermissionDenied
-    before = {name: getattr(goal, name) for name in GOAL_FIELDS}
+    # As stored, not as the instance says: a model form writes what was typed onto its instance as it validates.
+    stored = Goal.objects.filter(pk=goal.pk).values(*GOAL_FIELDS).first() if goal.pk else None
+    before = stored or {name: getattr(goal, name) for name in GOAL_FIELDS}
     for name in GOAL_FIELDS:
         if name in fields:
             setattr(goal, name, fields[name])
@@ -185,22 +186,20 @@ def approve_translation(
     user: User,
     goal: Goal,
     language: str,
-    statement: str,
-    school_strategies: str,
-    home_strategies: str,
+    words: Mapping[str, str],
     machine_drafted: bool,
     now: datetime.datetime | None = None,
 ) -> GoalTranslation:
-    """The words the families reading `language` will see, as the teacher approved them."""
+    """The words the families reading `language` will see, as the teacher approved them: `words` by the names of
+    TRANSLATED_FIELDS."""
     _check_may_set(user, goal.student)
     if language not in dict(settings.LANGUAGES) or language == goal.language:
         raise ValidationError(_("Choose a language the goal is not written in."))
     translation = GoalTranslation.objects.filter(goal=goal, language=language).first() or GoalTranslation(
         goal=goal, language=language
     )
-    translation.statement = statement.strip()
-    translation.school_strategies = school_strategies.strip()
-    translation.home_strategies = home_strategies.strip()
+    for name in TRANSLATED_FIELDS:
+        setattr(translation, name, (words.get(name) or "").strip())
     translation.machine_drafted, translation.approved_by = machine_drafted, user
     translation.approved_at = now or timezone.now()
     translation.full_clean()

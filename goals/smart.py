@@ -124,8 +124,8 @@ def measure_is_missing(draft: Draft, context: Context) -> Advice | None:
         Letter.MEASURABLE,
         Level.MISSING,
         _(
-            "Say how it will be measured, with a unit: words read correctly in a minute, % of homework turned in, "
-            "days on time."
+            "Say how it will be measured, with a unit: words read correctly in a minute, percent of homework turned "
+            "in, days on time."
         ),
     )
 
@@ -295,6 +295,16 @@ def too_few_checkins(draft: Draft, context: Context) -> Advice | None:
     fit = days // max(draft.checkin_every_days, 1)
     if days <= 0 or fit >= MIN_CHECKINS_BEFORE_DUE:
         return None
+    if fit == 0:
+        return Advice(
+            Letter.TIME_BOUND,
+            Level.WEAK,
+            _(
+                "With a check-in every %(every)s days, none comes before the due date: check in more often, or give "
+                "it longer."
+            )
+            % {"every": draft.checkin_every_days},
+        )
     return Advice(
         Letter.TIME_BOUND,
         Level.WEAK,

@@ -193,7 +193,13 @@ def goal_translation(request: AuthenticatedRequest, goal_id: int, language: str)
     problem = ""
     if request.method == "POST" and form.is_valid():
         try:
-            approve_translation(user=request.user, goal=goal_, language=language, **form.cleaned_data)
+            approve_translation(
+                user=request.user,
+                goal=goal_,
+                language=language,
+                words=form.cleaned_data,
+                machine_drafted=form.cleaned_data["machine_drafted"],
+            )
         except ValidationError as error:
             form.add_error(None, error)
         else:
@@ -205,24 +211,16 @@ def goal_translation(request: AuthenticatedRequest, goal_id: int, language: str)
             return redirect("goals:goal", goal_id=goal_id)
     if not form.is_bound:
         current = words_for(goal_, language)
-        draft: list[str] | None = None
-        if not current.translated:
+        initial: dict[str, object] = {}
+        if current.translated:
+            initial = {**current.as_dict(), "machine_drafted": current.machine_drafted}
+        else:
             try:
                 draft = machine_draft(goal_, language)
             except TranslationError as error:
                 problem = str(error)
-        if current.translated:
-            initial = {
-                "statement": current.statement,
-                "school_strategies": current.school_strategies,
-                "home_strategies": current.home_strategies,
-                "machine_drafted": current.machine_drafted,
-            }
-        elif draft:
-            initial = dict(zip(("statement", "school_strategies", "home_strategies"), draft, strict=True))
-            initial["machine_drafted"] = True
-        else:
-            initial = {}
+            else:
+                initial = {**draft, "machine_drafted": True} if draft else {}
         form = TranslationForm(initial=initial)
     return render(
         request,

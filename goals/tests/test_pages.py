@@ -191,9 +191,11 @@ def test_the_family_reads_the_goal_in_spanish_once_the_teacher_approved_it(clien
         user=world.people["teacher"],
         goal=goal,
         language="es",
-        statement="Ana leerá en voz alta a 60 palabras por minuto.",
-        school_strategies="Lectura en parejas.",
-        home_strategies="Lean juntos 15 minutos.",
+        words={
+            "statement": "Ana leerá en voz alta a 60 palabras por minuto.",
+            "measure": "Palabras leídas correctamente en un minuto",
+            "unit": "palabras por minuto",
+        },
         machine_drafted=True,
     )
     client.force_login(world.people["guardian"])
@@ -204,6 +206,8 @@ def test_the_family_reads_the_goal_in_spanish_once_the_teacher_approved_it(clien
 
     assert "Ana will read a grade-level passage" in english
     assert "Ana leerá en voz alta a 60 palabras por minuto." in spanish
+    assert "Palabras leídas correctamente en un minuto (palabras por minuto)" in spanish
+    assert '<th scope="col">palabras por minuto</th>' in spanish
     assert "Traducción automática" in spanish or "Traducido automáticamente" in spanish
 
 
@@ -259,3 +263,35 @@ def test_a_future_check_in_is_refused(client, world, goal):
 
     assert response.status_code == 400
     assert not CheckIn.objects.exists()
+
+
+def test_the_teacher_changes_the_goal_and_the_family_is_asked_to_agree_again(client, world, goal):
+    from goals.services import acknowledge_goal
+    from roster.access import guardian_of
+
+    parent = world.people["guardian"]
+    acknowledge_goal(user=parent, guardian=guardian_of(parent), goal=goal)
+    client.force_login(world.people["teacher"])
+    url = reverse("goals:edit_goal", args=[goal.pk])
+
+    form_page = client.get(url).content.decode()
+    response = client.post(url, _form_data(target="70"))
+
+    assert "Ana will read a grade-level passage" in form_page and "SMART check" in form_page
+    assert response.status_code == 302
+    goal.refresh_from_db()
+    assert (goal.target, goal.acknowledged_at) == (70, None)
+    assert AccessEvent.objects.filter(actor=world.people["teacher"], what="changed a goal").exists()
+
+
+def test_the_teacher_adds_and_removes_a_home_activity(client, world, goal):
+    client.force_login(world.people["teacher"])
+
+    client.post(reverse("goals:add_activity", args=[goal.pk]), {"key": "read_together"})
+    client.post(reverse("goals:add_activity", args=[goal.pk]), {"text": "Count the stairs together."})
+    empty = client.post(reverse("goals:add_activity", args=[goal.pk]), {"key": "", "text": " "})
+    first = goal.activities.first()
+    client.post(reverse("goals:remove_activity", args=[first.pk]))
+
+    assert empty.status_code == 400 and "Choose an activity or write your own." in empty.content.decode()
+    assert [activity.text for activity in goal.activities.all()] == ["Count the stairs together."]

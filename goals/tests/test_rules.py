@@ -27,15 +27,17 @@ def _guardian(world, who="guardian"):
     return guardian_of(world.people[who])
 
 
-def _approve(world, goal, **changes):
+def _approve(world, goal, machine_drafted=False):
     words = {
         "statement": "Ana leerá a 60 palabras por minuto.",
+        "measure": "Palabras leídas correctamente en un minuto",
+        "unit": "palabras por minuto",
         "school_strategies": "Lectura en parejas.",
         "home_strategies": "Lean juntos.",
-        "machine_drafted": False,
-        **changes,
     }
-    return approve_translation(user=world.people["teacher"], goal=goal, language="es", **words)
+    return approve_translation(
+        user=world.people["teacher"], goal=goal, language="es", words=words, machine_drafted=machine_drafted
+    )
 
 
 # --- Who sets goals -----------------------------------------------------------------------------------------------
@@ -241,8 +243,9 @@ def test_the_family_reads_the_teacher_s_words_until_a_translation_is_approved(wo
     after = words_for(goal, "es")
 
     assert (before.statement, before.translated) == (goal.statement, False)
-    assert (after.statement, after.translated, after.machine_drafted) == (
+    assert (after.statement, after.unit, after.translated, after.machine_drafted) == (
         "Ana leerá a 60 palabras por minuto.",
+        "palabras por minuto",
         True,
         True,
     )
@@ -256,9 +259,7 @@ def test_a_translation_in_the_goal_s_own_or_an_unknown_language_or_empty_is_refu
             user=world.people["teacher"],
             goal=goal,
             language=language,
-            statement=statement,
-            school_strategies="",
-            home_strategies="",
+            words={"statement": statement},
             machine_drafted=False,
         )
 

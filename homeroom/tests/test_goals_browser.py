@@ -22,9 +22,13 @@ def test_a_spanish_speaking_parent_agrees_to_the_goal_on_a_phone_and_the_teacher
         user=teacher,
         goal=goal,
         language="es",
-        statement="Ana leerá en voz alta un texto de su grado a 60 palabras correctas por minuto.",
-        school_strategies="Lectura en parejas cada día.",
-        home_strategies="Lean juntos 15 minutos.",
+        words={
+            "statement": "Ana leerá en voz alta un texto de su grado a 60 palabras correctas por minuto.",
+            "measure": "Palabras leídas correctamente en un minuto",
+            "unit": "palabras por minuto",
+            "school_strategies": "Lectura en parejas cada día.",
+            "home_strategies": "Lean juntos 15 minutos.",
+        },
         machine_drafted=True,
     )
 
