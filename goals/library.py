@@ -262,7 +262,7 @@ EXAMPLES = {
             weeks=8,
             checkin_every_days=7,
             school_strategies=_("Teach and practice the break signal; praise each time it is used."),
-            home_strategies=_("Practise naming feelings and taking a calm breath together."),
+            home_strategies=_("Practice naming feelings and taking a calm breath together."),
             activities=("talk_about_feelings", "praise_the_effort"),
         ),
         Example(
