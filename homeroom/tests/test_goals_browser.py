@@ -80,3 +80,15 @@ def test_the_smart_check_answers_as_the_teacher_writes_and_the_goal_is_saved_as_
     page.get_by_role("button", name="Save the goal").click()
     expect(page.locator("h1")).to_contain_text("Reading")
     assert world.student.goals.get().statement == "Ana will read better."
+
+
+def test_the_class_goals_fit_a_phone_with_long_names_and_long_statuses(phone_page, world, sign_in_as):
+    world.student.first_name, world.student.last_name = "Maximiliano-Alejandro", "Fernández-Castellanos"
+    world.student.save(update_fields=["first_name", "last_name"])
+    save_goal(author=world.people["teacher"], student=world.student, fields=goal_fields(target=None))
+    sign_in_as(phone_page, world.people["teacher"])
+
+    phone_page.goto(f"/classes/{world.section.id}/goals/")
+
+    expect(phone_page.locator("main")).to_contain_text("Not measured yet")
+    assert phone_page.evaluate("document.documentElement.scrollWidth") <= 375
