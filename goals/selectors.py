@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Prefetch, Q, QuerySet
-from django.shortcuts import get_object_or_404
+from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
@@ -86,16 +86,21 @@ def goals_of_student(*, student_id: int, family_only: bool = False) -> list[Goal
     return _progress(goals.filter(visible_to_family=True) if family_only else goals)
 
 
+def _one(goals: QuerySet[Goal]) -> GoalProgress:
+    """The one goal with its history, read once; one 404 for "absent" and "not yours"."""
+    found = _progress(goals)
+    if not found:
+        raise Http404
+    return found[0]
+
+
 def goal_for_staff(user: User, goal_id: int) -> GoalProgress:
-    goal = get_object_or_404(Goal.objects.filter(student__in=staff_students_visible_to(user)), pk=goal_id)
-    return _progress(Goal.objects.filter(pk=goal.pk))[0]
+    return _one(Goal.objects.filter(pk=goal_id, student__in=staff_students_visible_to(user)))
 
 
 def goal_for_family(user: User, goal_id: int) -> GoalProgress:
     """A family sees its own children's goals that school shares with it, and nothing else."""
-    goals = Goal.objects.filter(student__in=children_visible_to(user), visible_to_family=True)
-    goal = get_object_or_404(goals, pk=goal_id)
-    return _progress(Goal.objects.filter(pk=goal.pk))[0]
+    return _one(Goal.objects.filter(pk=goal_id, student__in=children_visible_to(user), visible_to_family=True))
 
 
 @dataclass

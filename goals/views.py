@@ -57,9 +57,9 @@ def _goal_form_page(request: AuthenticatedRequest, student: Student, goal: Goal 
         raise PermissionDenied
     answers = answers_about(student.pk)
     example = EXAMPLES.get(request.GET.get("example", ""))
-    name = student.preferred_name or student.first_name
+    child_name = student.preferred_name or student.first_name
     if goal is None and example is not None:
-        initial = initial_from(example, name)
+        initial = initial_from(example, child_name)
         form = GoalForm(request.POST or None, initial=initial, answers=answers)
     else:
         form = GoalForm(request.POST or None, instance=goal, answers=answers)
@@ -71,8 +71,6 @@ def _goal_form_page(request: AuthenticatedRequest, student: Student, goal: Goal 
         )
         messages.success(request, _("The goal is saved."))
         return redirect("goals:goal", goal_id=saved.pk)
-    if request.method == "POST":
-        form.is_valid()  # the check reads what was typed, valid or not
     smart = check(
         form.draft(),
         Context(today=timezone.localdate(), term_ends_on=term_ends_on(student), family_answers=len(answers)),
@@ -85,7 +83,7 @@ def _goal_form_page(request: AuthenticatedRequest, student: Student, goal: Goal 
             "goal": goal,
             "form": form,
             "smart": smart,
-            "examples": [(example, example.statement_for(name)) for example in examples_for(student.grade_level)]
+            "examples": [(example, example.statement_for(child_name)) for example in examples_for(student.grade_level)]
             if goal is None
             else [],
             "chosen_example": example,
