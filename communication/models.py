@@ -197,6 +197,7 @@ class MessageKind(models.TextChoices):
     NOTICE = "notice", _("School notice")
     AUTO_REPLY = "auto_reply", _("Automatic reply")
     QUESTIONNAIRE = "questionnaire", _("Questions about your child")
+    GOAL = "goal", _("A goal for your child")
 
 
 class Thread(models.Model):

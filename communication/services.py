@@ -917,18 +917,29 @@ def send_to_each_family(
     kind: str,
     letters: Sequence[tuple[Recipient, Words]],
     section: Section | None = None,
+    in_conversation: bool = False,
     now: datetime.datetime | None = None,
 ) -> SentMessage:
     """Homeroom's own message on a member of staff's behalf, in words of each family's own (a link that is
     theirs alone), by the family's channel, in its waking hours. Not a contact about the child: not in the log.
-    The caller has checked that the sender may write to these families."""
+    `in_conversation` puts it in each family's conversation with the sender, so that an answer reaches them
+    there. The caller has checked that the sender may write to these families."""
     now = now or timezone.now()
     message = Message.objects.create(sender=sender, section=section, kind=kind)
     opt_outs = opt_outs_of(recipient.guardian for recipient, _words in letters)
     plan = [_plan_delivery(recipient, now, opt_outs=opt_outs) for recipient, _words in letters]
+    guardian_ids = [recipient.guardian.pk for recipient, _words in letters]
+    threads = _threads_with(staff=sender, guardian_ids=guardian_ids, now=now) if in_conversation else {}
     Delivery.objects.bulk_create(
         [
-            planned.delivery(message, recipient.guardian, words, interaction=None, thread=None, now=now)
+            planned.delivery(
+                message,
+                recipient.guardian,
+                words,
+                interaction=None,
+                thread=threads.get(recipient.guardian.pk),
+                now=now,
+            )
             for (recipient, words), planned in zip(letters, plan, strict=True)
         ]
     )

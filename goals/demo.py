@@ -9,6 +9,8 @@ from decimal import Decimal
 from django.utils import timezone, translation
 
 from accounts.models import User
+from communication.models import DeliveryChannel, Thread
+from communication.services import receive_reply
 from goals.library import EXAMPLES
 from goals.models import Goal
 from goals.services import (
@@ -18,6 +20,7 @@ from goals.services import (
     record_checkin,
     record_home_checkin,
     save_goal,
+    tell_family,
 )
 from roster.access import sections_taught_by
 from roster.models import Student
@@ -96,8 +99,11 @@ def build_demo_goals(*, teacher_email: str = "teacher@example.org", today: datet
 
 
 def _families_take_part(teacher: User, goals: list[Goal], today: datetime.date) -> None:
-    """Mateo's father reads his goal in Spanish, agreed, and reads with him at home; Ava's mother has not looked
-    yet."""
+    """Mateo's father reads his goal in Spanish, agreed, and reads with him at home; Ava's family was sent hers
+    and one of them answered: the answer waits for the teacher to count it as a check-in."""
+    ava = next((goal for goal in goals if goal.student.first_name == "Ava"), None)
+    if ava is not None:
+        _answer_by_email(teacher, ava, "We read every night this week. She read me a whole page without help!")
     mateo = next((goal for goal in goals if goal.student.first_name == "Mateo"), None)
     if mateo is None:
         return
@@ -122,3 +128,10 @@ def _families_take_part(teacher: User, goals: list[Goal], today: datetime.date) 
             note="Leímos un cuento de dinosaurios. Le gustó mucho.",
             on=today - 5 * DAY,
         )
+
+
+def _answer_by_email(teacher: User, goal: Goal, answer: str) -> None:
+    tell_family(user=teacher, goal=goal)
+    thread = Thread.objects.filter(staff=teacher, guardian__student_links__student=goal.student).first()
+    if thread is not None:
+        receive_reply(thread=thread, body=answer, channel=DeliveryChannel.EMAIL)

@@ -1,6 +1,6 @@
 import datetime
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.utils import timezone
@@ -12,6 +12,9 @@ from goals.models import NOTE_MAX_LENGTH, STATEMENT_MAX_LENGTH, STRATEGIES_MAX_L
 from goals.services import GOAL_FIELDS
 from goals.smart import Draft
 from intake.models import Answer
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrOrPromise as StrOrPromise
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -104,15 +107,19 @@ def initial_from(example: Example, name: str) -> dict[str, Any]:
     }
 
 
-class CheckInForm(forms.Form):
-    on = forms.DateField(label=_("Date"), widget=DATE)
-    value = forms.DecimalField(
-        label=_("Value"),
+def _value_field(label: "StrOrPromise") -> forms.DecimalField:
+    return forms.DecimalField(
+        label=label,
         required=False,
         max_digits=9,
         decimal_places=2,
         widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
     )
+
+
+class CheckInForm(forms.Form):
+    on = forms.DateField(label=_("Date"), widget=DATE)
+    value = _value_field(_("Value"))
     note = forms.CharField(
         label=_("Note"), required=False, max_length=NOTE_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 2})
     )
@@ -124,16 +131,19 @@ class CheckInForm(forms.Form):
         return cleaned
 
 
-class HomeCheckInForm(forms.Form):
-    """What the family sees at home; the value only when the goal's measure is one a family can take."""
+class _FromHomeForm(forms.Form):
+    """Has its value only when the goal's measure is one a family can take."""
 
-    value = forms.DecimalField(
-        label=_("Your count"),
-        required=False,
-        max_digits=9,
-        decimal_places=2,
-        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
-    )
+    def __init__(self, *args: Any, measurable: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not measurable:
+            del self.fields["value"]
+
+
+class HomeCheckInForm(_FromHomeForm):
+    """What the family sees at home."""
+
+    value = _value_field(_("Your count"))
     note = forms.CharField(
         label=_("What you see at home"),
         required=False,
@@ -141,16 +151,17 @@ class HomeCheckInForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
-    def __init__(self, *args: Any, measurable: bool, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if not measurable:
-            del self.fields["value"]
-
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         if cleaned.get("value") is None and not cleaned.get("note", "").strip() and not self.errors:
             raise forms.ValidationError(_("Write what you see, or give a number."))
         return cleaned
+
+
+class ReplyCountForm(_FromHomeForm):
+    """A family's reply counted as a check-in from home, with the number the teacher read in it."""
+
+    value = _value_field(_("The number they gave (optional)"))
 
 
 class ActivityDoneForm(forms.Form):

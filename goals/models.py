@@ -70,6 +70,8 @@ class Goal(models.Model):
     acknowledged_by = models.ForeignKey(
         Guardian, models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("agreed by")
     )
+    # When the teacher last sent the family the goal and its link; a goal can be shared again after a change.
+    family_told_at = models.DateTimeField(_("the family was told"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("changed"), auto_now=True)
 
@@ -177,6 +179,15 @@ class CheckIn(models.Model):
         related_name="reports",
         verbose_name=_("home activity done"),
     )
+    # A family's answer in a conversation that the teacher counted as what they see at home.
+    reply = models.ForeignKey(
+        "communication.Reply",
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="goal_checkins",
+        verbose_name=_("from the family's reply"),
+    )
     created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
 
     class Meta:
@@ -185,6 +196,9 @@ class CheckIn(models.Model):
         ordering: ClassVar = ["on", "id"]
         constraints: ClassVar = [
             models.CheckConstraint(condition=Q(value__isnull=False) | ~Q(note=""), name="checkin_says_something"),
+            models.UniqueConstraint(
+                fields=["goal", "reply"], condition=Q(reply__isnull=False), name="checkin_counts_a_reply_once"
+            ),
         ]
         indexes: ClassVar = [models.Index(fields=["goal", "on"], name="checkin_goal_on")]
 

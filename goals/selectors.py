@@ -6,16 +6,29 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.core import signing
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from communication.models import Reply
+from communication.services import absolute_url
+from communication.translation import language_name
 from goals.models import TRANSLATED_FIELDS, CheckIn, Goal, GoalTranslation, HomeActivity
 from goals.progress import Chart, Plan, Point, Status, chart, projection, status
 from intake.models import Answer
-from roster.access import children_visible_to, staff_students_visible_to, students_in_care_of
-from roster.models import Section, Student, Term
+from roster.access import (
+    children_visible_to,
+    family_links_sharing_records,
+    staff_students_visible_to,
+    students_in_care_of,
+)
+from roster.models import Guardian, Section, Student, Term
+
+LINK_SALT = "goals.family-link"
 
 
 def plan_of(goal: Goal) -> Plan:
@@ -101,6 +114,66 @@ def goal_for_staff(user: User, goal_id: int) -> GoalProgress:
 def goal_for_family(user: User, goal_id: int) -> GoalProgress:
     """A family sees its own children's goals that school shares with it, and nothing else."""
     return _one(Goal.objects.filter(pk=goal_id, student__in=children_visible_to(user), visible_to_family=True))
+
+
+def family_link(goal: Goal, guardian: Guardian) -> str:
+    """The address that opens the goal for one family member without a password: signed and dated, so nobody
+    can make one, and it stops working after HOMEROOM_GOAL_LINK_DAYS."""
+    token = signing.dumps([goal.pk, guardian.pk], salt=LINK_SALT)
+    return absolute_url(reverse("goals:link_goal", args=[token]))
+
+
+def goal_of_link(token: str) -> tuple[GoalProgress, Guardian] | None:
+    """The goal and the family member a link was made for, while it works: in date, the goal still shared with
+    the family, and the guardian still one the child's record may be sent to. None whatever the reason."""
+    try:
+        goal_id, guardian_id = signing.loads(
+            token, salt=LINK_SALT, max_age=datetime.timedelta(days=settings.HOMEROOM_GOAL_LINK_DAYS)
+        )
+    except (signing.BadSignature, TypeError, ValueError):
+        return None
+    link = (
+        family_links_sharing_records()
+        .filter(guardian_id=guardian_id, student__goals__id=goal_id)
+        .select_related("guardian")
+        .first()
+    )
+    if link is None:
+        return None
+    found = _progress(Goal.objects.filter(pk=goal_id, visible_to_family=True))
+    return (found[0], link.guardian) if found else None
+
+
+@dataclass(frozen=True)
+class FamilySharing:
+    members: list[Guardian]  # who "tell the family" sends the goal to
+    untranslated: list[str]  # the names of their languages with no approved translation: they get the teacher's words
+
+
+def family_sharing(goal: Goal) -> FamilySharing:
+    members = list(
+        Guardian.objects.filter(
+            student_links__in=family_links_sharing_records().filter(student_id=goal.student_id)
+        ).order_by("last_name", "first_name", "id")
+    )
+    approved = {translation.language for translation in goal.translations.all()} | {goal.language}
+    languages = sorted({member.preferred_language for member in members} - approved)
+    return FamilySharing(members, [language_name(language) for language in languages])
+
+
+def replies_to_count(user: User, goal: Goal, *, limit: int = 5) -> list[Reply]:
+    """The latest answers the child's family wrote to this member of staff since the goal was set, that do not
+    count for the goal yet: what the teacher may count as a check-in from home."""
+    return list(
+        Reply.objects.filter(
+            thread__staff=user,
+            thread__guardian__student_links__student_id=goal.student_id,
+            received_at__gte=goal.created_at,
+        )
+        .exclude(goal_checkins__goal=goal)
+        .select_related("thread__guardian")
+        .order_by("-received_at", "-id")[:limit]
+    )
 
 
 @dataclass

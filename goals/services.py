@@ -3,21 +3,28 @@ Every write is checked against the access policy and audited."""
 
 import datetime
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from audit.models import AuditAction
-from audit.services import record
+from audit.services import record, record_by_link
+from communication.models import MessageKind, Reply
+from communication.selectors import Recipient
+from communication.services import SentMessage, Words, send_to_each_family
 from goals.library import HOME_ACTIVITIES
-from goals.models import TRANSLATED_FIELDS, CheckIn, Goal, GoalTranslation, HomeActivity
+from goals.models import NOTE_MAX_LENGTH, TRANSLATED_FIELDS, CheckIn, Goal, GoalTranslation, HomeActivity
+from goals.selectors import family_link, words_for
 from intake.models import Answer
-from roster.access import children_visible_to, students_in_care_of
+from roster.access import children_visible_to, family_links_sharing_records, students_in_care_of
 from roster.models import Guardian, Student
 
 # What the teacher writes on the goal form; the rest (student, author, language, the family's agreement) is set
@@ -134,17 +141,37 @@ def record_checkin(*, user: User, goal: Goal, on: datetime.date, value: Any = No
     return checkin
 
 
-def _check_family_sees(user: User, guardian: Guardian, goal: Goal) -> None:
-    if not goal.visible_to_family or not children_visible_to(user).filter(pk=goal.student_id).exists():
+def _check_family_sees(guardian: Guardian, goal: Goal, user: User | None) -> None:
+    """Signed in, the person is this guardian and sees the child in the portal; through the link they were sent
+    (`user` None), the guardian is still one the child's record may be sent to."""
+    if not goal.visible_to_family:
         raise PermissionDenied
-    if guardian.user_id != user.pk:
+    if user is not None:
+        if guardian.user_id != user.pk or not children_visible_to(user).filter(pk=goal.student_id).exists():
+            raise PermissionDenied
+    elif not family_links_sharing_records().filter(guardian=guardian, student_id=goal.student_id).exists():
         raise PermissionDenied
+
+
+def record_family_access(
+    *,
+    guardian: Guardian,
+    user: User | None,
+    student: Student,
+    action: AuditAction,
+    what: str,
+    request: HttpRequest | None = None,
+) -> None:
+    if user is None:
+        record_by_link(guardian=guardian, student=student, action=action, what=what, request=request)
+    else:
+        record(actor=user, student=student, action=action, what=what, request=request)
 
 
 @transaction.atomic
 def record_home_checkin(
     *,
-    user: User,
+    user: User | None,
     guardian: Guardian,
     goal: Goal,
     value: Any = None,
@@ -153,8 +180,8 @@ def record_home_checkin(
     on: datetime.date | None = None,
 ) -> CheckIn:
     """What the family sees at home: a value only where the goal's measure is one a family can take, a note
-    always. Doing a home activity is a check-in too."""
-    _check_family_sees(user, guardian, goal)
+    always. Doing a home activity is a check-in too. `user` is None for a family member following their link."""
+    _check_family_sees(guardian, goal, user)
     if activity is not None and activity.goal_id != goal.pk:
         raise PermissionDenied
     if not goal.families_may_measure:
@@ -165,19 +192,105 @@ def record_home_checkin(
     checkin = _checkin(
         goal, on=on or timezone.localdate(), value=value, note=note, by_guardian=guardian, activity=activity
     )
-    record(actor=user, student=goal.student, action=AuditAction.CHANGED, what="told school what they see at home")
+    record_family_access(
+        guardian=guardian,
+        user=user,
+        student=goal.student,
+        action=AuditAction.CHANGED,
+        what="told school what they see at home",
+    )
     return checkin
 
 
 @transaction.atomic
-def acknowledge_goal(*, user: User, guardian: Guardian, goal: Goal, now: datetime.datetime | None = None) -> None:
-    """ "We agree, and we'll help": the family's part in setting the goal, recorded once."""
-    _check_family_sees(user, guardian, goal)
+def acknowledge_goal(
+    *, user: User | None, guardian: Guardian, goal: Goal, now: datetime.datetime | None = None
+) -> None:
+    """ "We agree, and we'll help": the family's part in setting the goal, recorded once. `user` is None for a
+    family member following their link."""
+    _check_family_sees(guardian, goal, user)
     if goal.acknowledged_at is not None:
         return
     goal.acknowledged_at, goal.acknowledged_by = now or timezone.now(), guardian
     goal.save(update_fields=["acknowledged_at", "acknowledged_by"])
-    record(actor=user, student=goal.student, action=AuditAction.CHANGED, what="agreed to a goal")
+    record_family_access(
+        guardian=guardian, user=user, student=goal.student, action=AuditAction.CHANGED, what="agreed to a goal"
+    )
+
+
+@transaction.atomic
+def tell_family(*, user: User, goal: Goal, now: datetime.datetime | None = None) -> SentMessage:
+    """Sends each family member who may see the child's record the goal, in their language, with a link of their
+    own: to read it, agree, and say what they see at home, no password needed. It goes in each one's
+    conversation with the teacher, so that an answer reaches the teacher there and can count as a check-in."""
+    _check_may_set(user, goal.student)
+    if not goal.visible_to_family:
+        raise ValidationError(_("The family does not see this goal: share it with them first."))
+    links = list(
+        family_links_sharing_records()
+        .filter(student=goal.student)
+        .select_related("guardian", "student__school")
+        .order_by("guardian__last_name", "guardian__first_name", "guardian_id")
+    )
+    if not links:
+        raise ValidationError(_("No family member of this child may be sent the goal: nothing was sent."))
+    now = now or timezone.now()
+    letters = [(Recipient(link.guardian, [link.student]), _goal_words(goal, link.guardian, user)) for link in links]
+    sent = send_to_each_family(sender=user, kind=MessageKind.GOAL, letters=letters, in_conversation=True, now=now)
+    goal.family_told_at = now
+    goal.save(update_fields=["family_told_at"])
+    record(actor=user, student=goal.student, action=AuditAction.CHANGED, what="sent the family a goal")
+    return sent
+
+
+def _goal_words(goal: Goal, guardian: Guardian, teacher: User) -> Words:
+    language = guardian.preferred_language
+    words = words_for(goal, language)
+    student = goal.student
+    with translation.override(language):
+        child = student.preferred_name or student.first_name
+        body = render_to_string(
+            "goals/messages/goal.txt",
+            {
+                "teacher": teacher.full_name,
+                "child": child,
+                "goal": goal,
+                "words": words,
+                "activities": [activity.wording() for activity in goal.activities.all()],
+                "url": family_link(goal, guardian),
+                "days": settings.HOMEROOM_GOAL_LINK_DAYS,
+            },
+        ).strip()
+        return Words(language, _("A goal for %(child)s") % {"child": child}, body)
+
+
+@transaction.atomic
+def count_reply(*, user: User, goal: Goal, reply: Reply, value: Decimal | None = None) -> CheckIn:
+    """A family's answer in the teacher's conversation with them, counted as what they see at home: their words
+    as the note, and a value the teacher read in them where the family can measure the goal."""
+    _check_may_set(user, goal.student)
+    guardian = reply.thread.guardian
+    if (
+        reply.thread.staff_id != user.pk
+        or not goal.visible_to_family
+        or not guardian.student_links.filter(student_id=goal.student_id).exists()
+    ):
+        raise PermissionDenied
+    if goal.checkins.filter(reply=reply).exists():
+        raise ValidationError(_("This reply already counts as a check-in."))
+    words = reply.body.strip()
+    note = words if len(words) <= NOTE_MAX_LENGTH else words[: NOTE_MAX_LENGTH - 1].rstrip() + "…"
+    checkin = _checkin(
+        goal,
+        on=timezone.localdate(reply.received_at),
+        value=value if goal.families_may_measure else None,
+        note=note,
+        by_guardian=guardian,
+        by_staff=user,
+        reply=reply,
+    )
+    record(actor=user, student=goal.student, action=AuditAction.CHANGED, what="counted a family's reply on a goal")
+    return checkin
 
 
 @transaction.atomic

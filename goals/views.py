@@ -1,14 +1,22 @@
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from accounts.models import User
 from audit.models import AuditAction
 from audit.services import record, record_views
+from communication.models import Reply
 from communication.translation import TranslationError, language_name
 from goals.forms import (
     ActivityDoneForm,
@@ -16,6 +24,7 @@ from goals.forms import (
     GoalForm,
     HomeActivityForm,
     HomeCheckInForm,
+    ReplyCountForm,
     TranslationForm,
     initial_from,
 )
@@ -25,9 +34,12 @@ from goals.selectors import (
     GoalProgress,
     answers_about,
     class_goals,
+    family_sharing,
     goal_for_family,
     goal_for_staff,
+    goal_of_link,
     machine_draft,
+    replies_to_count,
     term_ends_on,
     words_for,
 )
@@ -36,14 +48,18 @@ from goals.services import (
     acknowledge_goal,
     add_home_activity,
     approve_translation,
+    count_reply,
     may_set_goals,
     record_checkin,
+    record_family_access,
     record_home_checkin,
     remove_home_activity,
     save_goal,
+    tell_family,
 )
 from goals.smart import Context, check
-from homeroom.http import AuthenticatedRequest
+from homeroom.http import AuthenticatedRequest, language_of_link
+from homeroom.ratelimit import within_limit
 from portal.decorators import guardian_required
 from roster.access import get_staff_visible_student_or_404, get_visible_section_or_404
 from roster.decorators import staff_required
@@ -112,16 +128,24 @@ def goal(request: AuthenticatedRequest, goal_id: int) -> HttpResponse:
     progress = goal_for_staff(request.user, goal_id)
     student = progress.goal.student
     record(actor=request.user, student=student, action=AuditAction.VIEWED, what="goal", request=request)
-    return _goal_page(request, progress, CheckInForm(initial={"on": timezone.localdate()}), HomeActivityForm())
+    return _goal_page(request, progress)
 
 
 def _goal_page(
     request: AuthenticatedRequest,
     progress: GoalProgress,
-    checkin_form: CheckInForm,
-    activity_form: HomeActivityForm,
+    checkin_form: CheckInForm | None = None,
+    activity_form: HomeActivityForm | None = None,
+    counting: tuple[int, ReplyCountForm] | None = None,
 ) -> HttpResponse:
+    """`counting`: a reply the teacher tried to count, with the form that said what was wrong."""
     goal_ = progress.goal
+    checkin_form = checkin_form or CheckInForm(initial={"on": timezone.localdate()})
+    activity_form = activity_form or HomeActivityForm()
+    can_change = may_set_goals(request.user, goal_.student)
+    sharing = can_change and goal_.visible_to_family
+    family = family_sharing(goal_) if sharing else None
+    replies = replies_to_count(request.user, goal_) if sharing else []
     return render(
         request,
         "goals/goal.html",
@@ -129,13 +153,62 @@ def _goal_page(
             "progress": progress,
             "goal": goal_,
             "student": goal_.student,
-            "can_change": may_set_goals(request.user, goal_.student),
+            "can_change": can_change,
             "checkin_form": checkin_form,
             "activity_form": activity_form,
             "languages": [(code, name) for code, name in settings.LANGUAGES if code != goal_.language],
+            "family": family,
+            "replies": [
+                (
+                    reply,
+                    counting[1]
+                    if counting and counting[0] == reply.pk
+                    else ReplyCountForm(measurable=goal_.families_may_measure, prefix=f"reply-{reply.pk}"),
+                )
+                for reply in replies
+            ],
         },
-        status=400 if checkin_form.errors or activity_form.errors else 200,
+        status=400 if checkin_form.errors or activity_form.errors or counting else 200,
     )
+
+
+@require_POST
+@staff_required
+def send_goal_to_family(request: AuthenticatedRequest, goal_id: int) -> HttpResponse:
+    progress = goal_for_staff(request.user, goal_id)
+    try:
+        sent = tell_family(user=request.user, goal=progress.goal)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            ngettext(
+                "The goal is on its way to %(count)d family member, with a link of their own.",
+                "The goal is on its way to %(count)d family members, each with a link of their own.",
+                sent.families,
+            )
+            % {"count": sent.families},
+        )
+    return redirect("goals:goal", goal_id=goal_id)
+
+
+@require_POST
+@staff_required
+def count_family_reply(request: AuthenticatedRequest, goal_id: int, reply_id: int) -> HttpResponse:
+    progress = goal_for_staff(request.user, goal_id)
+    goal_ = progress.goal
+    reply = get_object_or_404(Reply.objects.select_related("thread__guardian"), pk=reply_id, thread__staff=request.user)
+    form = ReplyCountForm(request.POST, measurable=goal_.families_may_measure, prefix=f"reply-{reply.pk}")
+    if form.is_valid():
+        try:
+            count_reply(user=request.user, goal=goal_, reply=reply, value=form.cleaned_data.get("value"))
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("The family's reply now counts as a check-in from home."))
+            return redirect("goals:goal", goal_id=goal_id)
+    return _goal_page(request, progress, counting=(reply.pk, form))
 
 
 @require_POST
@@ -151,7 +224,7 @@ def add_checkin(request: AuthenticatedRequest, goal_id: int) -> HttpResponse:
         else:
             messages.success(request, _("The check-in is saved."))
             return redirect("goals:goal", goal_id=goal_id)
-    return _goal_page(request, progress, form, HomeActivityForm())
+    return _goal_page(request, progress, checkin_form=form)
 
 
 @require_POST
@@ -167,7 +240,7 @@ def add_activity(request: AuthenticatedRequest, goal_id: int) -> HttpResponse:
         else:
             messages.success(request, _("The home activity is added."))
             return redirect("goals:goal", goal_id=goal_id)
-    return _goal_page(request, progress, CheckInForm(initial={"on": timezone.localdate()}), form)
+    return _goal_page(request, progress, activity_form=form)
 
 
 @require_POST
@@ -245,27 +318,56 @@ def class_overview(request: AuthenticatedRequest, section_id: int) -> HttpRespon
     return render(request, "goals/class_goals.html", {"section": section, "overview": overview})
 
 
-# --- The family's side --------------------------------------------------------------------------------------------
+# --- The family's side: in its portal, or through the link it was sent --------------------------------------------
+
+
+@dataclass(frozen=True)
+class FamilySide:
+    """A family member on a goal's page: signed in to the portal, or following their link (`user` None)."""
+
+    guardian: Guardian
+    user: User | None
+    progress: GoalProgress
+    token: str = ""
+
+    def url(self, action: str, *args: int) -> str:
+        if self.token:
+            return reverse(f"goals:link_{action}", args=[self.token, *args])
+        return reverse(f"goals:family_{action}", args=[self.progress.goal.pk, *args])
+
+    def record(self, request: HttpRequest, action: AuditAction, what: str) -> None:
+        record_family_access(
+            guardian=self.guardian,
+            user=self.user,
+            student=self.progress.goal.student,
+            action=action,
+            what=what,
+            request=request,
+        )
 
 
 def _family_page(
-    request: AuthenticatedRequest,
-    guardian: Guardian,
-    goal_id: int,
+    request: HttpRequest,
+    side: FamilySide,
     home_form: HomeCheckInForm | None = None,
     done_form: ActivityDoneForm | None = None,
 ) -> HttpResponse:
-    progress = goal_for_family(request.user, goal_id)
-    goal_ = progress.goal
-    record(actor=request.user, student=goal_.student, action=AuditAction.VIEWED, what="goal", request=request)
+    goal_ = side.progress.goal
+    side.record(request, AuditAction.VIEWED, "goal")
     return render(
         request,
         "goals/family_goal.html",
         {
-            "progress": progress,
+            "progress": side.progress,
             "goal": goal_,
             "student": goal_.student,
+            "signed_in": side.user is not None,
             "words": words_for(goal_, translation.get_language() or settings.LANGUAGE_CODE),
+            "agree_url": side.url("agrees"),
+            "checkin_url": side.url("checkin"),
+            "activities": [
+                (activity, done, side.url("activity_done", activity.pk)) for activity, done in side.progress.activities
+            ],
             "home_form": home_form or HomeCheckInForm(measurable=goal_.families_may_measure),
             "done_form": done_form or ActivityDoneForm(),
         },
@@ -273,40 +375,69 @@ def _family_page(
     )
 
 
-@require_safe
-@guardian_required
-def family_goal(request: AuthenticatedRequest, guardian: Guardian, goal_id: int) -> HttpResponse:
-    return _family_page(request, guardian, goal_id)
-
-
-@require_POST
-@guardian_required
-def family_agrees(request: AuthenticatedRequest, guardian: Guardian, goal_id: int) -> HttpResponse:
-    acknowledge_goal(user=request.user, guardian=guardian, goal=goal_for_family(request.user, goal_id).goal)
+def _family_agrees(request: HttpRequest, side: FamilySide) -> HttpResponse:
+    acknowledge_goal(user=side.user, guardian=side.guardian, goal=side.progress.goal)
     messages.success(request, _("Thank you! The teacher will see that you agree and will help."))
-    return redirect("goals:family_goal", goal_id=goal_id)
+    return redirect(side.url("goal"))
 
 
-@require_POST
-@guardian_required
-def family_checkin(request: AuthenticatedRequest, guardian: Guardian, goal_id: int) -> HttpResponse:
-    goal_ = goal_for_family(request.user, goal_id).goal
+def _family_checkin(request: HttpRequest, side: FamilySide) -> HttpResponse:
+    goal_ = side.progress.goal
     form = HomeCheckInForm(request.POST, measurable=goal_.families_may_measure)
     if not form.is_valid():
-        return _family_page(request, guardian, goal_id, home_form=form)
-    record_home_checkin(user=request.user, guardian=guardian, goal=goal_, **form.cleaned_data)
+        return _family_page(request, side, home_form=form)
+    record_home_checkin(user=side.user, guardian=side.guardian, goal=goal_, **form.cleaned_data)
     messages.success(request, _("Thank you! The teacher will see what you told them."))
-    return redirect("goals:family_goal", goal_id=goal_id)
+    return redirect(side.url("goal"))
 
 
-@require_POST
-@guardian_required
-def family_activity_done(request: AuthenticatedRequest, guardian: Guardian, activity_id: int) -> HttpResponse:
-    activity = get_object_or_404(HomeActivity, pk=activity_id)
-    goal_ = goal_for_family(request.user, activity.goal_id).goal
+def _family_activity_done(request: HttpRequest, side: FamilySide, activity_id: int) -> HttpResponse:
+    goal_ = side.progress.goal
+    activity = get_object_or_404(HomeActivity, pk=activity_id, goal=goal_)
     form = ActivityDoneForm(request.POST)
     if not form.is_valid():
-        return _family_page(request, guardian, goal_.pk, done_form=form)
-    record_home_checkin(user=request.user, guardian=guardian, goal=goal_, activity=activity, **form.cleaned_data)
+        return _family_page(request, side, done_form=form)
+    record_home_checkin(user=side.user, guardian=side.guardian, goal=goal_, activity=activity, **form.cleaned_data)
     messages.success(request, _("Well done! The teacher will see it."))
-    return redirect("goals:family_goal", goal_id=goal_.pk)
+    return redirect(side.url("goal"))
+
+
+FamilyView = Callable[..., HttpResponse]
+
+
+def _in_portal(view: FamilyView) -> FamilyView:
+    @guardian_required
+    @wraps(view)
+    def wrapper(request: AuthenticatedRequest, guardian: Guardian, goal_id: int, **kwargs: int) -> HttpResponse:
+        return view(request, FamilySide(guardian, request.user, goal_for_family(request.user, goal_id)), **kwargs)
+
+    return wrapper
+
+
+def _by_link(view: FamilyView) -> FamilyView:
+    """The same pages for a family member with no account, through the link the teacher sent them, in their
+    language."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, token: str, **kwargs: int) -> HttpResponse:
+        # Opened and saved by hand: thirty times a minute is far beyond that, and stops guessing.
+        if not within_limit(request, scope="goal_link", key=token, limit=30):
+            return render(request, "intake/slow_down.html", status=429)
+        found = goal_of_link(token)
+        if found is None:
+            return render(request, "goals/link_closed.html", status=404)
+        progress, guardian = found
+        with translation.override(language_of_link(request, guardian.preferred_language)):
+            return view(request, FamilySide(guardian, None, progress, token), **kwargs)
+
+    return wrapper
+
+
+family_goal = require_safe(_in_portal(_family_page))
+family_agrees = require_POST(_in_portal(_family_agrees))
+family_checkin = require_POST(_in_portal(_family_checkin))
+family_activity_done = require_POST(_in_portal(_family_activity_done))
+link_goal = require_safe(_by_link(_family_page))
+link_agrees = require_POST(_by_link(_family_agrees))
+link_checkin = require_POST(_by_link(_family_checkin))
+link_activity_done = require_POST(_by_link(_family_activity_done))

@@ -248,6 +248,9 @@ HOMEROOM_DELIVERY_CLAIM_SECONDS = env_int("HOMEROOM_DELIVERY_CLAIM_SECONDS", def
 HOMEROOM_INTAKE_LINK_DAYS = env_int("HOMEROOM_INTAKE_LINK_DAYS", default=30)
 # Families that have not answered get one reminder this many days after the link (`manage.py remind_families`).
 HOMEROOM_INTAKE_REMINDER_DAYS = env_int("HOMEROOM_INTAKE_REMINDER_DAYS", default=7)
+# A family's link to a goal (to read it, agree, say what they see at home) works this many days after it was
+# sent: long enough for a goal's life; the teacher can send a new one.
+HOMEROOM_GOAL_LINK_DAYS = env_int("HOMEROOM_GOAL_LINK_DAYS", default=120)
 # Where families reach this installation: links in emails are built from it.
 HOMEROOM_BASE_URL = env_str("HOMEROOM_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
@@ -9,7 +8,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from audit.services import record_views
-from homeroom.http import AuthenticatedRequest
+from homeroom.http import AuthenticatedRequest, language_of_link
 from homeroom.ratelimit import within_limit
 from intake.forms import AnswersForm, EnteredAnswersForm, ObservationForm, QuestionForm, RewordForm
 from intake.models import Invitation, Questionnaire
@@ -222,10 +221,7 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
     invitation = invitation_of_link(token)
     if invitation is None:
         return render(request, "intake/link_closed.html", status=404)
-    # The family's language, unless they chose another with the page's language switcher.
-    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
-    supported = {code for code, _name in settings.LANGUAGES}
-    language = chosen if chosen in supported else invitation.guardian.preferred_language
+    language = language_of_link(request, invitation.guardian.preferred_language)
     with translation.override(language):
         mark_opened(invitation, request=request)
         form = AnswersForm(

@@ -133,6 +133,12 @@ def contactable_links_for(user: User) -> QuerySet[StudentGuardian]:
     return StudentGuardian.objects.filter(student__in=staff_students_visible_to(user), contact_allowed=True)
 
 
+def family_links_sharing_records() -> QuerySet[StudentGuardian]:
+    """Family links a child's record may be sent to without signing in (a goal, say): the school may contact the
+    guardian, and custody lets them see the child."""
+    return StudentGuardian.objects.filter(contact_allowed=True, portal_access_allowed=True)
+
+
 def _union(parts: list[IdQuery]) -> IdQuery:
     # A UNION of small id queries; an OR across several joins is slow on PostgreSQL.
     return parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]

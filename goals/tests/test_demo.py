@@ -9,7 +9,7 @@ from django.utils import translation
 from accounts.models import User
 from goals.models import Goal
 from goals.progress import Status
-from goals.selectors import checkins_due_for, goals_of_student, words_for
+from goals.selectors import checkins_due_for, goals_of_student, replies_to_count, words_for
 from seeding.management.commands import seed_demo
 
 pytestmark = pytest.mark.django_db
@@ -33,6 +33,7 @@ def test_the_demo_goals_are_on_track_at_risk_met_and_new_and_a_spanish_family_to
     home = mateo.checkins.get(by_guardian__isnull=False)
     assert home.activity is not None and "dinosaurios" in home.note
     ava = Goal.objects.get(student__first_name="Ava")
-    assert ava.visible_to_family and ava.acknowledged_at is None
+    assert ava.visible_to_family and ava.acknowledged_at is None and ava.family_told_at is not None
+    assert replies_to_count(User.objects.get(email="teacher@example.org"), ava)  # an answer waits to be counted
     with translation.override("en"):
         assert mateo.activities.first().wording().startswith("Read together")

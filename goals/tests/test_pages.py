@@ -131,7 +131,7 @@ def test_no_one_else_sees_or_changes_the_goal(client, world, goal, person):
         ("get", reverse("goals:family_goal", args=[goal.pk]), {}),
         ("post", reverse("goals:family_agrees", args=[goal.pk]), {}),
         ("post", reverse("goals:family_checkin", args=[goal.pk]), {"note": "Hello"}),
-        ("post", reverse("goals:family_activity_done", args=[activity.pk]), {"note": "Done"}),
+        ("post", reverse("goals:family_activity_done", args=[goal.pk, activity.pk]), {"note": "Done"}),
     ]
 
     statuses = {url: getattr(client, method)(url, data).status_code for method, url, data in requests}
@@ -165,7 +165,7 @@ def test_the_family_sees_the_goal_agrees_and_tells_school_what_it_sees_at_home(c
     page = client.get(reverse("goals:family_goal", args=[goal.pk])).content.decode()
     client.post(reverse("goals:family_agrees", args=[goal.pk]))
     client.post(reverse("goals:family_checkin", args=[goal.pk]), {"note": "She reads to her brother."})
-    client.post(reverse("goals:family_activity_done", args=[activity.pk]), {"note": "Loved it."})
+    client.post(reverse("goals:family_activity_done", args=[goal.pk, activity.pk]), {"note": "Loved it."})
 
     assert "Read together for 15 minutes" in page and "<svg" in page
     goal.refresh_from_db()

@@ -41,10 +41,14 @@ COVERED_BY_THEIR_APPS = {
     "goals:add_activity",
     "goals:remove_activity",
     "goals:translation",
+    "goals:tell_family",
+    "goals:count_reply",
     "goals:family_goal",
     "goals:family_agrees",
     "goals:family_checkin",
     "goals:family_activity_done",
+    # goals/tests/test_sharing.py: a family member's own link, signed, dated and checked on each use
+    "goals:link_activity_done",
 }
 
 # (person, target) -> expected status code; each target is a student (or that student's class).
