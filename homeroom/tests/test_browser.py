@@ -16,9 +16,10 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from accounts.models import User
 from communication.models import ContactChannel, Interaction, Outcome, Thread, Tone
-from communication.services import reply_from_family, send_message, unsubscribe_token
+from communication.services import receive_reply, reply_from_family, send_message, unsubscribe_token
 from goals.models import Goal
-from goals.services import add_home_activity, record_checkin, record_home_checkin, save_goal
+from goals.selectors import family_link
+from goals.services import add_home_activity, record_checkin, record_home_checkin, save_goal, tell_family
 from goals.tests.conftest import goal_fields
 from homeroom.testing import Mailbox
 from intake.models import Invitation
@@ -150,6 +151,10 @@ PAGES: dict[str, tuple[str | None, Callable[["World"], str]]] = {
     "goal-translation": ("teacher", lambda world: f"/goals/{_goal(world).id}/in/es/"),
     "class-goals": ("teacher", lambda world: f"/classes/{_goal(world).student.sections.get().id}/goals/"),
     "family-goal": ("guardian", lambda world: f"/family/goals/{_goal(world).id}/"),
+    "family-goal-link": (
+        None,
+        lambda world: urlsplit(family_link(_goal(world), world.people["guardian"].guardian)).path,
+    ),
 }
 
 
@@ -180,7 +185,16 @@ def _goal(world: "World") -> Goal:
         record_checkin(user=teacher, goal=goal, on=today, value=Decimal(49), note="Reads with expression.")
         guardian = world.people["guardian"]
         record_home_checkin(user=guardian, guardian=guardian.guardian, goal=goal, activity=activity, note="Fun!")
+        # The family was sent the goal and answered: the teacher may count the answer as a check-in.
+        tell_family(user=teacher, goal=goal)
+        thread = Thread.objects.get(staff=teacher, guardian=guardian.guardian)
+        receive_reply(thread=thread, body="She read me a whole page tonight!", channel="email")
     return goal
+
+
+def _goal_link(world: "World") -> str:
+    """Ana's goal through the link her parent was sent: no sign-in."""
+    return urlsplit(family_link(_goal(world), world.people["guardian"].guardian)).path
 
 
 def _conversation(world: "World") -> Thread:
@@ -240,6 +254,7 @@ def test_the_code_confirmation_page_has_no_wcag_2_2_aa_violations(page, world, m
         "goal",
         "class-goals",
         "family-goal",
+        "family-goal-link",
     ],
 )
 def test_the_page_fits_a_375_px_phone_without_scrolling_sideways(phone_page, world, sign_in_as, screenshot, name):

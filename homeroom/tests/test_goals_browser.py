@@ -1,13 +1,17 @@
 """A Spanish-speaking parent opens their child's goal on a phone, agrees to it and says what they did at home; the
 teacher sees both on the goal's page."""
 
+from urllib.parse import urlsplit
+
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from goals.models import CheckIn
+from goals.selectors import family_link
 from goals.services import add_home_activity, approve_translation, save_goal
 from goals.tests.conftest import goal_fields
 from homeroom.tests.test_browser import WCAG_22_AA
+from roster.tests.factories import GuardianFactory, StudentGuardianFactory
 
 
 def test_a_spanish_speaking_parent_agrees_to_the_goal_on_a_phone_and_the_teacher_sees_it(
@@ -92,3 +96,37 @@ def test_the_class_goals_fit_a_phone_with_long_names_and_long_statuses(phone_pag
 
     expect(phone_page.locator("main")).to_contain_text("Not measured yet")
     assert phone_page.evaluate("document.documentElement.scrollWidth") <= 375
+
+
+def test_a_spanish_speaking_parent_with_no_account_opens_the_goal_from_their_link_on_a_phone(
+    phone_page, world, screenshot
+):
+    teacher = world.people["teacher"]
+    parent = GuardianFactory(first_name="Rosa", preferred_language="es")
+    StudentGuardianFactory(student=world.student, guardian=parent, is_primary_contact=False)
+    goal = save_goal(author=teacher, student=world.student, fields=goal_fields(families_may_measure=True))
+    approve_translation(
+        user=teacher,
+        goal=goal,
+        language="es",
+        words={"statement": "Ana leerá en voz alta a 60 palabras correctas por minuto.", "unit": "palabras por minuto"},
+        machine_drafted=False,
+    )
+
+    phone_page.goto(urlsplit(family_link(goal, parent)).path)
+
+    expect(phone_page.locator("html")).to_have_attribute("lang", "es")
+    expect(phone_page.locator(".goal-statement")).to_contain_text("Ana leerá en voz alta")
+    assert phone_page.evaluate("document.documentElement.scrollWidth") <= 375
+    screenshot(phone_page, "family-goal-link-es")
+    phone_page.get_by_role("button", name="Estamos de acuerdo y vamos a ayudar").click()
+    expect(phone_page.locator(".messages")).to_contain_text("Gracias")
+    phone_page.get_by_label("Su conteo").fill("48")
+    phone_page.get_by_label("Lo que ve en casa").fill("Leyó una página entera.")
+    phone_page.get_by_role("button", name="Enviar al maestro(a)").click()
+    expect(phone_page.locator(".messages")).to_be_visible()
+
+    goal.refresh_from_db()
+    assert goal.acknowledged_by == parent
+    checkin = CheckIn.objects.get(goal=goal)
+    assert (checkin.value, checkin.note, checkin.by_guardian) == (48, "Leyó una página entera.", parent)
