@@ -17,6 +17,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_safe
 
 from audit.services import record_views
+from behavior.selectors import reach_out_early_for
 from communication.forms import (
     CHOSEN_FAMILIES,
     IntroductionLetterForm,
@@ -86,6 +87,7 @@ def today(request: AuthenticatedRequest) -> HttpResponse:
         "rows": rows,
         "next_url": quote(request.get_full_path()),
         "checkins_due": checkins_due_for(user=request.user),
+        "reach_out_early": reach_out_early_for(user=request.user),
     }
     return render(request, "communication/today.html", context)
 

@@ -19,9 +19,7 @@ STRATEGIES_MAX_LENGTH = 1000
 NOTE_MAX_LENGTH = 1000
 
 
-def _limited_text(
-    verbose_name: "StrOrPromise", max_length: int, *, blank: bool = False
-) -> "models.TextField[str, str]":
+def limited_text(verbose_name: "StrOrPromise", max_length: int, *, blank: bool = False) -> "models.TextField[str, str]":
     """A TextField's max_length sizes the form's box but is not checked by full_clean: a validator checks it."""
     return models.TextField(
         verbose_name, max_length=max_length, validators=[MaxLengthValidator(max_length)], blank=blank
@@ -43,7 +41,7 @@ class Goal(models.Model):
         settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="goals_set", verbose_name=_("set by")
     )
     area = models.CharField(_("area"), max_length=20, choices=Area.choices)
-    statement = _limited_text(_("the goal, in plain words"), STATEMENT_MAX_LENGTH)
+    statement = limited_text(_("the goal, in plain words"), STATEMENT_MAX_LENGTH)
     measure = models.CharField(_("how it is measured"), max_length=200, blank=True)
     unit = models.CharField(_("unit"), max_length=40, blank=True)
     # Values are whole numbers or tenths in practice; nine digits leave room for any count or percentage.
@@ -54,8 +52,8 @@ class Goal(models.Model):
     checkin_every_days = models.PositiveSmallIntegerField(
         _("check-in"), choices=Cadence.choices, default=Cadence.FORTNIGHTLY
     )
-    school_strategies = _limited_text(_("what school will do"), STRATEGIES_MAX_LENGTH, blank=True)
-    home_strategies = _limited_text(_("what home can do"), STRATEGIES_MAX_LENGTH, blank=True)
+    school_strategies = limited_text(_("what school will do"), STRATEGIES_MAX_LENGTH, blank=True)
+    home_strategies = limited_text(_("what home can do"), STRATEGIES_MAX_LENGTH, blank=True)
     builds_on = models.ManyToManyField(
         Answer, blank=True, related_name="goals", verbose_name=_("what the family told us that it builds on")
     )
@@ -98,11 +96,11 @@ class GoalTranslation(models.Model):
 
     goal = models.ForeignKey(Goal, models.CASCADE, related_name="translations", verbose_name=_("goal"))
     language = models.CharField(_("language"), max_length=10)
-    statement = _limited_text(_("the goal"), STATEMENT_MAX_LENGTH)
+    statement = limited_text(_("the goal"), STATEMENT_MAX_LENGTH)
     measure = models.CharField(_("how it is measured"), max_length=200, blank=True)
     unit = models.CharField(_("unit"), max_length=40, blank=True)
-    school_strategies = _limited_text(_("what school will do"), STRATEGIES_MAX_LENGTH, blank=True)
-    home_strategies = _limited_text(_("what home can do"), STRATEGIES_MAX_LENGTH, blank=True)
+    school_strategies = limited_text(_("what school will do"), STRATEGIES_MAX_LENGTH, blank=True)
+    home_strategies = limited_text(_("what home can do"), STRATEGIES_MAX_LENGTH, blank=True)
     machine_drafted = models.BooleanField(_("drafted by machine translation"), default=False)
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+", verbose_name=_("approved by")
@@ -126,7 +124,7 @@ class HomeActivity(models.Model):
 
     goal = models.ForeignKey(Goal, models.CASCADE, related_name="activities", verbose_name=_("goal"))
     key = models.CharField(_("Homeroom's activity"), max_length=40, blank=True)
-    text = _limited_text(_("the activity"), STRATEGIES_MAX_LENGTH, blank=True)
+    text = limited_text(_("the activity"), STRATEGIES_MAX_LENGTH, blank=True)
     created_at = models.DateTimeField(_("added"), auto_now_add=True)
 
     class Meta:
@@ -159,7 +157,7 @@ class CheckIn(models.Model):
         blank=True,
         validators=[MinValueValidator(Decimal("-9999999")), MaxValueValidator(Decimal("9999999"))],
     )
-    note = _limited_text(_("note"), NOTE_MAX_LENGTH, blank=True)
+    note = limited_text(_("note"), NOTE_MAX_LENGTH, blank=True)
     by_staff = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         models.SET_NULL,

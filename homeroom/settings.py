@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "communication",
     "intake",
     "goals",
+    "behavior",
     "seeding",
 ]
 

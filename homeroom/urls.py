@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("communication.urls")),
     path("", include("intake.urls")),
     path("", include("goals.urls")),
+    path("", include("behavior.urls")),
     path("family/", include("portal.urls")),
     path("leader/", include("insights.urls")),
     path("admin/", admin.site.urls),

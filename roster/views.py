@@ -7,6 +7,8 @@ from django.views.decorators.http import require_POST, require_safe
 
 from audit.models import AuditAction
 from audit.services import record, record_views
+from behavior.selectors import behavior_of_student
+from behavior.services import may_write_notes
 from communication.forms import TimelineFilterForm
 from communication.selectors import class_ratio, family_ratios, student_ratio, student_timeline
 from goals.selectors import goals_of_student
@@ -66,6 +68,7 @@ def student_detail(request: AuthenticatedRequest, student_id: int) -> HttpRespon
     student = get_visible_student_or_404(request.user, student_id)
     record(actor=request.user, student=student, action=AuditAction.VIEWED, what="student page", request=request)
     profile = student_profile(user=request.user, student=student)
+    can_write_notes = may_write_notes(request.user, student)
     tone, kind = request.GET.get("tone", ""), request.GET.get("kind", "")
     return render(
         request,
@@ -81,6 +84,8 @@ def student_detail(request: AuthenticatedRequest, student_id: int) -> HttpRespon
             "family_answers": what_the_family_told_us(student_id=student.pk),
             "goals": goals_of_student(student_id=student.pk),
             "can_set_goals": may_set_goals(request.user, student),
+            "behavior": behavior_of_student(student=student, with_words=can_write_notes),
+            "can_write_notes": can_write_notes,
             "observations": observations_of(author=request.user, student_id=student.pk),
             "observation_form": ObservationForm(),
         },

@@ -8,6 +8,7 @@ import time_machine
 from django.urls import reverse
 
 from audit.models import AccessEvent
+from behavior.models import BehaviorNote, Cause
 from communication.models import Outcome, Tone
 from communication.selectors import Reason, today_for
 from communication.tests.conftest import TODAY, at, days_ago, log
@@ -259,10 +260,14 @@ def test_the_today_page_reads_a_fixed_number_of_queries_whatever_the_class_size(
         guardian = student.guardian_links.filter(contact_allowed=True).first().guardian
         log(by=teacher, guardian=guardian, students=[student], occurred_at=days_ago(n % 40 + 1))
         log(by=teacher, guardian=guardian, students=[student], outcome=Outcome.NO_ANSWER, follow_up_on=TODAY)
+        for day in range(3):  # a pattern for each: on the list to reach out early
+            BehaviorNote.objects.create(
+                student=student, author=teacher, behavior="Left his seat.", occurred_at=days_ago(day)
+            ).causes.create(cause=Cause.AVOIDING)
     client.force_login(teacher)
     # session, user, roles, students, summaries, follow-ups, family links of the page, one audit INSERT, the goals
-    # whose check-in may be due
-    with django_assert_num_queries(9):
+    # whose check-in may be due, the behavior notes of four weeks with their causes and the talks about behavior
+    with django_assert_num_queries(12):
         response = client.get(TODAY_URL)
     assert len(response.context["rows"]) == min(size, TODAY_PAGE_SIZE)
 
