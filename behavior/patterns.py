@@ -167,7 +167,7 @@ _ASPECTS: dict[Kind, Callable[[Fact], Iterable[str]]] = {
     Kind.WEEKDAY: lambda fact: [str(fact.at.weekday())],
     Kind.SETTING: lambda fact: [fact.setting] if fact.setting not in {Setting.CLASSROOM, Setting.OTHER} else [],
     Kind.SUBJECT: lambda fact: [fact.subject.strip().casefold()] if fact.subject.strip() else [],
-    Kind.CAUSE: lambda fact: [cause for cause in set(fact.causes) if cause != Cause.OTHER],
+    Kind.CAUSE: lambda fact: [cause for cause in dict.fromkeys(fact.causes) if cause != Cause.OTHER],
 }
 
 
@@ -180,9 +180,10 @@ def _repetitions(facts: Sequence[Fact], today: datetime.date, rules: Rules) -> l
         counts = Counter(value for fact in recent for value in aspect(fact))
         if not counts:
             continue
-        value, count = counts.most_common(1)[0]
+        # The most frequent; a tie goes to the first in alphabetical order, the same answer every run.
+        value, count = min(counts.items(), key=lambda item: (-item[1], item[0]))
         if count >= rules.repeat_notes and count >= rules.repeat_share * len(recent):
-            if kind == Kind.SUBJECT:  # shown as first written, matched whatever the case
+            if kind == Kind.SUBJECT:  # shown as first written (oldest note), matched whatever the case
                 value = next(f.subject.strip() for f in recent if f.subject.strip().casefold() == value)
             found.append(Pattern(kind, count, len(recent), value))
     return found
@@ -191,6 +192,6 @@ def _repetitions(facts: Sequence[Fact], today: datetime.date, rules: Rules) -> l
 def find_patterns(facts: Iterable[Fact], today: datetime.date, rules: Rules | None = None) -> list[Pattern]:
     """Every pattern the rules see in these notes as of today, most pressing first."""
     rules = rules or Rules()
-    known = [fact for fact in facts if fact.at.date() <= today]
+    known = sorted((fact for fact in facts if fact.at.date() <= today), key=lambda fact: fact.at)
     found = [_cluster(known, today, rules), _rising(known, today, rules)]
     return [pattern for pattern in found if pattern is not None] + _repetitions(known, today, rules)

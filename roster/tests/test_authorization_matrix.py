@@ -23,6 +23,8 @@ URLS_WITH_IDS = {
     "intake:class_families": "section",
     "goals:class_goals": "section",
     "goals:new_goal": "student",
+    "behavior:new_note": "student",
+    "behavior:guide": "student",
 }
 
 # Pages that change something (POST) or name two records: walked by their own app's tests.
@@ -128,6 +130,9 @@ EXPECTED = {
         "other_leader": {OWN: 404, OTHER_CLASS: 404, OTHER_SCHOOL: 403},
         "district_admin": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},
     },
+    # Behavior notes, like goals, are for the staff who work with the child: a leader sees patterns, not notes.
+    "behavior:new_note": "goals:new_goal",
+    "behavior:guide": "goals:new_goal",
     "roster:section_detail": {
         "teacher": {OWN: 200, OTHER_CLASS: 404, OTHER_SCHOOL: 404},
         "other_teacher": {OWN: 404, OTHER_CLASS: 200, OTHER_SCHOOL: 404},

@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
+from behavior.demo import build_demo_behavior
 from communication.demo import build_demo_conversations, build_demo_history
 from goals.demo import build_demo_goals
 from intake.demo import build_demo_answers
@@ -32,6 +33,7 @@ class Command(BaseCommand):
                 conversations = build_demo_conversations()
                 answered = build_demo_answers()
                 goals = build_demo_goals()
+                notes = build_demo_behavior()
         except ValidationError as error:  # e.g. a demo email already taken by an account
             raise CommandError(f"The demo could not be loaded: {error}") from error
         languages = ", ".join(f"{code} {count}" for code, count in sorted(report.languages.items()))
@@ -49,4 +51,5 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"Families asked about their children: {answered} answered in full.")
         self.stdout.write(f"Goals set with families, with their check-ins: {goals}.")
+        self.stdout.write(f"Behavior notes: {notes}, two children with a pattern to talk through with the family.")
         self.stdout.write("Run `manage.py demo_signins` for the demo sign-ins.")
