@@ -55,7 +55,7 @@ class NoteForm(_LocalTimeForm, forms.ModelForm):
         }
         help_texts: ClassVar = {
             "behavior": _("What you saw and heard, as facts: what a camera would record."),
-            "occurred_at": _("Leave as it is for now."),
+            "occurred_at": _("Leave it empty if it just happened."),
         }
 
     def __init__(self, *args: Any, student: Student, **kwargs: Any) -> None:

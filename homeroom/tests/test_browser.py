@@ -15,6 +15,7 @@ from django.utils import timezone
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from accounts.models import User
+from behavior.services import record_note
 from communication.models import ContactChannel, Interaction, Outcome, Thread, Tone
 from communication.services import receive_reply, reply_from_family, send_message, unsubscribe_token
 from goals.models import Goal
@@ -28,6 +29,7 @@ from intake.services import invite_families, save_answers, school_questionnaire
 
 if TYPE_CHECKING:
     from conftest import World
+    from roster.models import Student
 
 pytestmark = pytest.mark.browser
 
@@ -151,10 +153,10 @@ PAGES: dict[str, tuple[str | None, Callable[["World"], str]]] = {
     "goal-translation": ("teacher", lambda world: f"/goals/{_goal(world).id}/in/es/"),
     "class-goals": ("teacher", lambda world: f"/classes/{_goal(world).student.sections.get().id}/goals/"),
     "family-goal": ("guardian", lambda world: f"/family/goals/{_goal(world).id}/"),
-    "family-goal-link": (
-        None,
-        lambda world: urlsplit(family_link(_goal(world), world.people["guardian"].guardian)).path,
-    ),
+    "family-goal-link": (None, lambda world: _goal_link(world)),
+    "behavior-note": ("teacher", lambda world: f"/students/{world.student.id}/behavior/new/"),
+    "behavior-guide": ("teacher", lambda world: f"/students/{_with_pattern(world).id}/behavior/guide/"),
+    "behavior-school": ("leader", lambda world: f"/behavior/?for={_with_pattern(world).id}"),
 }
 
 
@@ -190,6 +192,24 @@ def _goal(world: "World") -> Goal:
         thread = Thread.objects.get(staff=teacher, guardian=guardian.guardian)
         receive_reply(thread=thread, body="She read me a whole page tonight!", channel="email")
     return goal
+
+
+def _with_pattern(world: "World") -> "Student":
+    """Ana, with three minor notes in math this week: a pattern to talk through with her family."""
+    teacher, now = world.people["teacher"], timezone.now()
+    if not world.student.behavior_notes.exists():
+        for days in (1, 2, 3):
+            record_note(
+                author=teacher,
+                student=world.student,
+                fields={
+                    "occurred_at": now - datetime.timedelta(days=days),
+                    "subject": "Math",
+                    "behavior": "Left her seat.",
+                },
+                causes=["too_hard"],
+            )
+    return world.student
 
 
 def _goal_link(world: "World") -> str:
@@ -255,6 +275,8 @@ def test_the_code_confirmation_page_has_no_wcag_2_2_aa_violations(page, world, m
         "class-goals",
         "family-goal",
         "family-goal-link",
+        "behavior-note",
+        "behavior-guide",
     ],
 )
 def test_the_page_fits_a_375_px_phone_without_scrolling_sideways(phone_page, world, sign_in_as, screenshot, name):
