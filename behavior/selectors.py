@@ -37,6 +37,11 @@ def fact_of(note: BehaviorNote, time_zone: str) -> Fact:
     )
 
 
+def _school_today(school: School, today: datetime.date | None) -> datetime.date:
+    """The date at the school, whose notes are dated in its own time zone, not the server's."""
+    return today or timezone.localdate(timezone=zoneinfo.ZoneInfo(school.time_zone))
+
+
 def _window_start(today: datetime.date, days: int) -> datetime.datetime:
     """A day earlier than the window, so that a note's local date decides, whatever the server's time zone."""
     return timezone.make_aware(datetime.datetime.combine(today - datetime.timedelta(days=days + 1), datetime.time()))
@@ -79,7 +84,7 @@ class StudentBehavior:
 
 def behavior_of_student(*, student: Student, with_words: bool, today: datetime.date | None = None) -> StudentBehavior:
     """The caller has checked the user sees the student; `with_words` when they may read the notes."""
-    today = today or timezone.localdate()
+    today = _school_today(student.school, today)
     since = _window_start(today, max(RULES.lookback_days, 7 * CHART_WEEKS))
     notes = list(_with_causes(BehaviorNote.objects.filter(student=student, occurred_at__gte=since)))
     facts = [fact_of(note, student.school.time_zone) for note in notes]
@@ -118,11 +123,12 @@ class EarlyOutreach:
 def reach_out_early_for(*, user: User, today: datetime.date | None = None) -> list[EarlyOutreach]:
     """The students in this person's care whose notes show a pattern that no conversation with the family about
     behavior has followed yet: Today's "reach out early". Three queries, whatever the number of students."""
-    today = today or timezone.localdate()
+    # A day wider than the window, so that it covers the date at every school, whatever its time zone.
+    since = _window_start(today or timezone.localdate(), RULES.lookback_days + 1)
     notes = _with_causes(
-        BehaviorNote.objects.filter(
-            student__in=students_in_care_of(user), occurred_at__gte=_window_start(today, RULES.lookback_days)
-        ).select_related("student__school")
+        BehaviorNote.objects.filter(student__in=students_in_care_of(user), occurred_at__gte=since).select_related(
+            "student__school"
+        )
     )
     by_student: dict[int, list[BehaviorNote]] = defaultdict(list)
     for note in notes:
@@ -140,7 +146,8 @@ def reach_out_early_for(*, user: User, today: datetime.date | None = None) -> li
         latest = max(note.occurred_at for note in student_notes)
         if student.pk in reached and reached[student.pk] >= latest:
             continue
-        patterns = find_patterns([fact_of(note, student.school.time_zone) for note in student_notes], today, RULES)
+        facts = [fact_of(note, student.school.time_zone) for note in student_notes]
+        patterns = find_patterns(facts, _school_today(student.school, today), RULES)
         if patterns:
             found.append(EarlyOutreach(student, patterns))
     return sorted(found, key=lambda row: (-len(row.patterns), row.student.last_name, row.student.first_name))
@@ -158,7 +165,7 @@ def recent_positive(*, student: Student) -> Interaction | None:
 
 def notes_for_the_guide(*, student: Student, today: datetime.date | None = None) -> list[BehaviorNote]:
     """The notes of the pattern's window, oldest first: what was seen, to describe as facts."""
-    today = today or timezone.localdate()
+    today = _school_today(student.school, today)
     since = _window_start(today, RULES.lookback_days)
     notes = BehaviorNote.objects.filter(student=student, occurred_at__gte=since).order_by("occurred_at")
     return list(_with_causes(notes))
@@ -182,10 +189,9 @@ class SchoolPatterns:
 
 def school_patterns(*, user: User, today: datetime.date | None = None) -> list[SchoolPatterns]:
     """For each school the person leads (or, for a counselor, the students they see as staff)."""
-    today = today or timezone.localdate()
     schools: Sequence[School] = list(schools_led_by(user).order_by("name"))
     visible = staff_students_visible_to(user)
-    since = _window_start(today, RULES.lookback_days)
+    since = _window_start(today or timezone.localdate(), RULES.lookback_days + 1)
     notes = _with_causes(
         BehaviorNote.objects.filter(student__in=visible, occurred_at__gte=since).select_related("student__school")
     ).order_by()
@@ -198,8 +204,9 @@ def school_patterns(*, user: User, today: datetime.date | None = None) -> list[S
 
 
 def _patterns_of_school(
-    school: School, by_student: dict[int, list[BehaviorNote]], today: datetime.date
+    school: School, by_student: dict[int, list[BehaviorNote]], today: datetime.date | None
 ) -> SchoolPatterns:
+    today = _school_today(school, today)
     students = []
     by_grade: dict[int, Counter[str]] = defaultdict(Counter)
     for notes in by_student.values():

@@ -380,11 +380,6 @@ def test_the_student_page_reads_the_notes_in_a_fixed_number_of_queries(client, w
 # --- Time zones --------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="behavior/selectors.py takes `today` from the server's time zone (timezone.localdate()), not the "
-    "school's: where the school's date is ahead of the server's, today's notes count as future and are dropped",
-)
 def test_the_pattern_counts_today_s_notes_whatever_the_server_s_time_zone(client, world, settings):
     # 26 hours apart: the school's date is always ahead of the server's, so the result does not depend on the clock.
     settings.TIME_ZONE = "Etc/GMT+12"
