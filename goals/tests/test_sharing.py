@@ -137,6 +137,8 @@ def test_the_teacher_sends_it_from_the_goal_page_which_warns_of_languages_withou
     response = client.post(reverse("goals:tell_family", args=[goal.pk]), follow=True)
 
     assert "No translation is approved in Spanish" in page
+    title = page.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert "Tell the family" not in title and "Ana" in title
     assert parent.display_name in page
     assert world.people["restricted_guardian"].guardian.display_name not in page
     assert "The goal is on its way to 1 family member" in response.content.decode()
