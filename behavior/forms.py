@@ -3,11 +3,11 @@ import zoneinfo
 from typing import Any, ClassVar, cast
 
 from django import forms
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from behavior.models import BehaviorNote, Cause
+from communication.forms import past_moment_at_school
 from communication.models import ContactChannel, Outcome
 from roster.access import contactable_links_for
 from roster.models import Guardian, Student
@@ -24,14 +24,9 @@ class _LocalTimeForm(forms.Form):
         self.zone = zoneinfo.ZoneInfo(student.school.time_zone)
 
     def clean_occurred_at(self) -> datetime.datetime | None:
-        occurred_at: datetime.datetime | None = self.cleaned_data["occurred_at"]
-        if occurred_at is None:
-            return None
-        occurred_at = timezone.make_naive(occurred_at) if timezone.is_aware(occurred_at) else occurred_at
-        occurred_at = occurred_at.replace(tzinfo=self.zone)
-        if occurred_at > timezone.now() + datetime.timedelta(minutes=5):
-            raise forms.ValidationError(_("That is in the future: write it once it has happened."))
-        return occurred_at
+        return past_moment_at_school(
+            self.cleaned_data["occurred_at"], self.zone, _("That is in the future: write it once it has happened.")
+        )
 
 
 class NoteForm(_LocalTimeForm, forms.ModelForm):

@@ -1,7 +1,7 @@
 import datetime
 import zoneinfo
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.conf import settings
@@ -23,6 +23,23 @@ from communication.models import (
 from communication.selectors import Recipient, TimelineKind
 from roster.access import contactable_links_for, staff_students_visible_to
 from roster.models import Guardian, School, Section, Student
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrOrPromise as StrOrPromise
+
+
+def past_moment_at_school(
+    typed: datetime.datetime | None, zone: zoneinfo.ZoneInfo, future_error: "StrOrPromise"
+) -> datetime.datetime | None:
+    """A moment typed on a form, read as the school's local time; `future_error` when it has not happened yet
+    (a few minutes' grace for a clock that runs fast)."""
+    if typed is None:
+        return None
+    typed = timezone.make_naive(typed) if timezone.is_aware(typed) else typed
+    moment = typed.replace(tzinfo=zone)
+    if moment > timezone.now() + datetime.timedelta(minutes=5):
+        raise forms.ValidationError(future_error)
+    return moment
 
 
 class GuardianChoiceField(forms.ModelChoiceField[Guardian]):
@@ -97,15 +114,11 @@ class LogContactForm(forms.Form):
         self.fields["students"].initial = [student.pk]
 
     def clean_occurred_at(self) -> datetime.datetime | None:
-        occurred_at: datetime.datetime | None = self.cleaned_data["occurred_at"]
-        if occurred_at is None:
-            return None
-        # A time typed on the form is the school's local time.
-        occurred_at = timezone.make_naive(occurred_at) if timezone.is_aware(occurred_at) else occurred_at
-        occurred_at = occurred_at.replace(tzinfo=self.zone)
-        if occurred_at > timezone.now() + datetime.timedelta(minutes=5):
-            raise forms.ValidationError(_("That is in the future: log a contact once it has happened."))
-        return occurred_at
+        return past_moment_at_school(
+            self.cleaned_data["occurred_at"],
+            self.zone,
+            _("That is in the future: log a contact once it has happened."),
+        )
 
     def clean_follow_up_on(self) -> datetime.date | None:
         follow_up_on: datetime.date | None = self.cleaned_data["follow_up_on"]
