@@ -223,3 +223,13 @@ def _patterns_of_school(
         for grade, counts in sorted(by_grade.items())
     ]
     return SchoolPatterns(school, students, causes_by_grade)
+
+
+# --- The education record a family may ask to inspect ------------------------------------------------------------
+
+
+def notes_of_student(*, student: Student) -> list[BehaviorNote]:
+    """Every note about the student, oldest first, with its author and suspected causes: the whole record a family
+    may ask to inspect (FERPA §99.10), not the window a page shows. Two queries, whatever the number of notes. The
+    caller has checked the user may read them."""
+    return list(_with_causes(BehaviorNote.objects.filter(student=student).order_by("occurred_at", "id")))

@@ -17,6 +17,7 @@ from communication.models import (
     Direction,
     Interaction,
     InteractionStudent,
+    Moment,
     Outcome,
     Thread,
     Tone,
@@ -39,6 +40,22 @@ POSITIVE_NOTES = (
     ("{name} stood up for a new student who was being left out.", Topic.SOCIAL_EMOTIONAL),
     ("{name} has been on time every day this month.", Topic.ATTENDANCE),
     ("{name} led their group's project and made sure everyone had a part.", Topic.ACADEMIC),
+)
+# The kind of good news each positive note tells, in the same order ("" where none fits).
+POSITIVE_MOMENTS = dict(
+    zip(
+        (text for text, _topic in POSITIVE_NOTES),
+        (
+            Moment.HELPING,
+            Moment.PERSEVERANCE,
+            Moment.ACADEMIC_GROWTH,
+            Moment.GRATITUDE,
+            Moment.STANDING_UP,
+            Moment.RESPONSIBILITY,
+            Moment.LEADERSHIP,
+        ),
+        strict=True,
+    )
 )
 NEUTRAL_NOTES = (
     ("Confirmed the pick-up arrangements for Fridays.", Topic.LOGISTICS),
@@ -129,6 +146,7 @@ def build_demo_history(*, school: School, seed: int = 2026, now: datetime.dateti
                     topic=topic,
                     outcome=rng.choice((Outcome.NO_ANSWER, Outcome.VOICEMAIL)) if failed else Outcome.REACHED,
                     summary=text.format(name=student.preferred_name or student.first_name),
+                    moment=POSITIVE_MOMENTS.get(text, ""),
                     occurred_at=moment(days_ago),
                 )
                 plans.append((interaction, [student]))

@@ -16,15 +16,18 @@ from communication.models import (
     SUBJECT_MAX_LENGTH,
     ContactChannel,
     Direction,
+    Moment,
     Outcome,
     Tone,
     Topic,
 )
-from communication.selectors import Recipient, TimelineKind
-from roster.access import contactable_links_for, staff_students_visible_to
+from communication.selectors import Recipient, TimelineKind, contactable_guardians
+from communication.services import GOOD_NEWS_MAX_LENGTH
+from roster.access import staff_students_visible_to
 from roster.models import Guardian, School, Section, Student
 
 if TYPE_CHECKING:
+    from django.db.models import QuerySet
     from django.utils.functional import _StrOrPromise as StrOrPromise
 
 
@@ -96,14 +99,9 @@ class LogContactForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.student = student
         self.zone = zoneinfo.ZoneInfo(student.school.time_zone)
-        # Custody: only guardians this user may contact about this child.
-        links = contactable_links_for(user).filter(student=student)
-        guardians = Guardian.objects.filter(student_links__in=links).order_by(
-            "-student_links__is_primary_contact", "last_name", "first_name"
-        )
+        guardians = contactable_guardians(user=user, student=student)
         self.fields["guardian"].queryset = guardians  # type: ignore[attr-defined]  # a ModelChoiceField
-        primary = links.order_by("-is_primary_contact").values_list("guardian_id", flat=True).first()
-        self.fields["guardian"].initial = primary
+        self.fields["guardian"].initial = guardians.values_list("pk", flat=True).first()
         # Brothers and sisters this user also sees, who share a contactable guardian with this child.
         self.fields["students"].queryset = (  # type: ignore[attr-defined]  # a ModelMultipleChoiceField
             staff_students_visible_to(user)
@@ -149,6 +147,38 @@ class LogContactForm(forms.Form):
         data = {name: self.cleaned_data[name] for name in self.fields if name != "confirm_concern"}
         data["students"] = list(data["students"])
         return data
+
+
+class GoodNewsForm(forms.Form):
+    """Two taps and a sentence: what kind of good news, what happened; then "I called" or "Send it"."""
+
+    CALLED, SEND = "called", "send"
+
+    moment = forms.ChoiceField(label=_("What kind of good news?"), choices=Moment.choices, widget=forms.RadioSelect)
+    sentence = forms.CharField(
+        label=_("What happened, in one sentence"),
+        max_length=GOOD_NEWS_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    guardian = GuardianChoiceField(
+        label=_("Who you called"),
+        queryset=Guardian.objects.none(),
+        widget=forms.RadioSelect,
+        empty_label=None,
+        required=False,
+    )
+    action = forms.ChoiceField(choices=[(CALLED, CALLED), (SEND, SEND)], widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, guardians: "QuerySet[Guardian]", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["guardian"].queryset = guardians  # type: ignore[attr-defined]  # a ModelChoiceField
+        self.fields["guardian"].initial = guardians.values_list("pk", flat=True).first()
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("action") == self.CALLED and cleaned.get("guardian") is None and "guardian" not in self.errors:
+            self.add_error("guardian", _("Choose who you called."))
+        return cleaned
 
 
 class TimelineFilterForm(forms.Form):

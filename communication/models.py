@@ -40,6 +40,39 @@ class Topic(models.TextChoices):
     LOGISTICS = "logistics", _("Logistics")
 
 
+class Moment(models.TextChoices):
+    """What kind of good news a positive contact was: the family reads it in its own language."""
+
+    KINDNESS = "kindness", _("Kindness")
+    HELPING = "helping", _("Helping someone")
+    STANDING_UP = "standing_up", _("Standing up for others")
+    PERSEVERANCE = "perseverance", _("Perseverance")
+    RESPONSIBILITY = "responsibility", _("Responsibility")
+    LEADERSHIP = "leadership", _("Leadership")
+    GRATITUDE = "gratitude", _("Gratitude")
+    CREATIVITY = "creativity", _("Creativity")
+    TEAMWORK = "teamwork", _("Teamwork")
+    ACADEMIC_GROWTH = "academic_growth", _("Academic growth")
+
+    def sentence(self, child: str) -> str:
+        """The good news told to the family, in the active language: catalog strings, so no machine translation."""
+        return str(MOMENT_SENTENCES[self]) % {"child": child}
+
+
+MOMENT_SENTENCES = {
+    Moment.KINDNESS: _("%(child)s was kind to someone."),
+    Moment.HELPING: _("%(child)s helped someone."),
+    Moment.STANDING_UP: _("%(child)s stood up for someone."),
+    Moment.PERSEVERANCE: _("%(child)s kept going when something was hard."),
+    Moment.RESPONSIBILITY: _("%(child)s showed real responsibility."),
+    Moment.LEADERSHIP: _("%(child)s showed leadership."),
+    Moment.GRATITUDE: _("%(child)s showed gratitude to someone."),
+    Moment.CREATIVITY: _("%(child)s did something creative."),
+    Moment.TEAMWORK: _("%(child)s worked well with others."),
+    Moment.ACADEMIC_GROWTH: _("%(child)s made real progress in their learning."),
+}
+
+
 class Outcome(models.TextChoices):
     """A failed attempt is kept, not counted as a contact: teachers need the record for IEP meetings and disputes."""
 
@@ -79,6 +112,8 @@ class Interaction(models.Model):
     topic = models.CharField(_("topic"), max_length=16, choices=Topic.choices, blank=True)
     outcome = models.CharField(_("outcome"), max_length=12, choices=Outcome.choices, default=Outcome.REACHED)
     summary = models.TextField(_("what was said"), max_length=2000)
+    # Good news only: the positive moment it was about.
+    moment = models.CharField(_("positive moment"), max_length=16, choices=Moment.choices, blank=True)
     occurred_at = models.DateTimeField(_("when"))
     follow_up_on = models.DateField(_("follow up on"), null=True, blank=True)
     follow_up_closed_at = models.DateTimeField(_("follow-up done"), null=True, blank=True)
@@ -97,6 +132,10 @@ class Interaction(models.Model):
             models.CheckConstraint(condition=Q(tone__in=Tone.values), name="interaction_tone_valid"),
             models.CheckConstraint(condition=Q(topic__in=[*Topic.values, ""]), name="interaction_topic_valid"),
             models.CheckConstraint(condition=Q(outcome__in=Outcome.values), name="interaction_outcome_valid"),
+            models.CheckConstraint(
+                condition=Q(moment="") | Q(moment__in=Moment.values, tone=Tone.POSITIVE),
+                name="interaction_moment_is_good_news",
+            ),
             models.CheckConstraint(condition=Q(source__in=Source.values), name="interaction_source_valid"),
         ]
         indexes: ClassVar = [
@@ -125,6 +164,10 @@ class Interaction(models.Model):
     @property
     def topic_label(self) -> str:
         return str(Topic(self.topic).label) if self.topic else ""
+
+    @property
+    def moment_label(self) -> str:
+        return str(Moment(self.moment).label) if self.moment else ""
 
     @property
     def outcome_label(self) -> str:
@@ -175,6 +218,7 @@ class ContactSummary(models.Model):
     last_contact_at = models.DateTimeField(null=True)
     last_contact_tone = models.CharField(max_length=8, choices=Tone.choices, blank=True)
     last_attempt_at = models.DateTimeField(null=True)
+    last_positive_at = models.DateTimeField(null=True)
 
     class Meta:
         verbose_name = _("contact summary")
@@ -198,6 +242,7 @@ class MessageKind(models.TextChoices):
     AUTO_REPLY = "auto_reply", _("Automatic reply")
     QUESTIONNAIRE = "questionnaire", _("Questions about your child")
     GOAL = "goal", _("A goal for your child")
+    GOOD_NEWS = "good_news", _("Good news")
 
 
 class Thread(models.Model):

@@ -342,10 +342,29 @@ class TodayRows(Sequence[TodayRow]):
         return row
 
 
+@dataclass(frozen=True)
+class GoodNewsDue:
+    """A child whose family has heard no good news for the school's good news period: never, or since a day."""
+
+    student: Student
+    last_positive_on: datetime.date | None
+    today: datetime.date
+
+    @property
+    def days_without(self) -> int | None:
+        return None if self.last_positive_on is None else (self.today - self.last_positive_on).days
+
+
+GOOD_NEWS_QUEUE_SHOWN = 5  # a few calls a day empty the queue in a week or two
+
+
 @dataclass
 class TodayList:
     rows: TodayRows
     counts_by_reason: dict[str, int]  # keyed by Reason name, for the template
+    # The good news queue: the first few children waiting longest (never first), and how many wait in all.
+    good_news_queue: list[GoodNewsDue] = field(default_factory=list)
+    good_news_due: int = 0
 
     @property
     def total(self) -> int:
@@ -373,6 +392,7 @@ def today_for(*, user: User, now: datetime.datetime | None = None) -> TodayList:
             "school__time_zone",
             "school__contact_cadence_days",
             "school__positive_ratio_target",
+            "school__good_news_days",
             "has_contactable_family",
         )
     )
@@ -380,25 +400,37 @@ def today_for(*, user: User, now: datetime.datetime | None = None) -> TodayList:
     summaries = {
         values[0]: values
         for values in ContactSummary.objects.filter(student_id__in=ids, term__is_current=True).values_list(
-            *TODAY_SUMMARY_FIELDS, "last_contact_tone"
+            *TODAY_SUMMARY_FIELDS, "last_contact_tone", "last_positive_at"
         )
     }
     follow_ups = _follow_ups_due(user=user, student_ids=ids, now=now)
 
     ranked = []
+    waiting_for_good_news = []
     counts: dict[str, int] = {}
     local_todays: dict[str, tuple[zoneinfo.ZoneInfo, datetime.date]] = {}
     for values in students:
-        *student_values, time_zone, cadence_days, ratio_target, has_contactable_family = values
+        *student_values, time_zone, cadence_days, ratio_target, good_news_days, has_contactable_family = values
         student_id = student_values[0]
         if time_zone not in local_todays:
             zone = _zone(time_zone)
             local_todays[time_zone] = (zone, now.astimezone(zone).date())
         zone, today = local_todays[time_zone]
-        _id, positives, concerns, contacts, attempts, last_contact_at, tone = summaries.get(
-            student_id, (student_id, 0, 0, 0, 0, None, "")
+        _id, positives, concerns, contacts, attempts, last_contact_at, tone, last_positive_at = summaries.get(
+            student_id, (student_id, 0, 0, 0, 0, None, "", None)
         )
         last_contact_on = last_contact_at.astimezone(zone).date() if last_contact_at else None
+        last_positive_on = last_positive_at.astimezone(zone).date() if last_positive_at else None
+        if has_contactable_family and is_due_for_contact(
+            last_contact_on=last_positive_on, today=today, cadence_days=good_news_days
+        ):
+            waiting = (
+                last_positive_on or datetime.date.min,
+                student_values[LAST_NAME],
+                student_values[FIRST_NAME],
+                student_id,
+            )
+            waiting_for_good_news.append((waiting, student_values, last_positive_on, today))
         follow_up_on, follow_up_note = follow_ups.get(student_id, (None, ""))
         reason = reason_to_reach(
             today=today,
@@ -431,7 +463,16 @@ def today_for(*, user: User, now: datetime.datetime | None = None) -> TodayList:
         )
         ranked.append((order, build))
     ranked.sort(key=itemgetter(0))
-    return TodayList(rows=TodayRows([build for _order, build in ranked]), counts_by_reason=counts)
+    waiting_for_good_news.sort(key=itemgetter(0))
+    return TodayList(
+        rows=TodayRows([build for _order, build in ranked]),
+        counts_by_reason=counts,
+        good_news_queue=[
+            GoodNewsDue(Student(*student_values), last_positive_on, today)
+            for _waiting, student_values, last_positive_on, today in waiting_for_good_news[:GOOD_NEWS_QUEUE_SHOWN]
+        ],
+        good_news_due=len(waiting_for_good_news),
+    )
 
 
 def _today_row(student_values: list[Any], *, ratio: tuple[int, int, int], **fields: Any) -> TodayRow:
@@ -618,6 +659,26 @@ def student_timeline(
     if before is not None:
         interactions = interactions.filter(occurred_at__lt=before)
     return list(interactions.order_by("-occurred_at", "-id")[:TIMELINE_LENGTH])
+
+
+def contactable_guardians(*, user: User, student: Student) -> QuerySet[Guardian]:
+    """The family members this user may contact about the child (custody), the primary contact first."""
+    links = contactable_links_for(user).filter(student=student)
+    return (
+        Guardian.objects.filter(pk__in=links.values("guardian_id"))
+        .annotate(is_primary=Exists(links.filter(guardian=OuterRef("pk"), is_primary_contact=True)))
+        .order_by("-is_primary", "last_name", "first_name", "id")
+    )
+
+
+def interactions_of_student(*, student: Student) -> QuerySet[Interaction]:
+    """Every contact and attempt about a student, oldest first: the whole log, as a record (not a page) needs it.
+    The caller has already passed the access policy."""
+    return (
+        Interaction.objects.filter(student_links__student=student)
+        .select_related("guardian", "logged_by")
+        .order_by("occurred_at", "id")
+    )
 
 
 # --- A class ---------------------------------------------------------------------------------------------------

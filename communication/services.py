@@ -49,6 +49,7 @@ from communication.models import (
     InteractionStudent,
     Message,
     MessageKind,
+    Moment,
     OfficeHours,
     Outcome,
     PhoneOptOut,
@@ -84,7 +85,8 @@ from roster.models import Guardian, School, Section, Student, StudentGuardian, T
 logger = logging.getLogger(__name__)
 
 SUMMARY_COUNTS = ("attempts", "contacts", "positives", "neutrals", "concerns")
-SUMMARY_FIELDS = (*SUMMARY_COUNTS, "last_contact_at", "last_contact_tone", "last_attempt_at")
+SUMMARY_MOMENTS = ("last_contact_at", "last_attempt_at", "last_positive_at")
+SUMMARY_FIELDS = (*SUMMARY_COUNTS, *SUMMARY_MOMENTS, "last_contact_tone")
 
 
 @transaction.atomic
@@ -102,6 +104,7 @@ def log_interaction(
     occurred_at: datetime.datetime | None = None,
     follow_up_on: datetime.date | None = None,
     source: str = Source.LOGGED,
+    moment: str = "",
 ) -> Interaction:
     """Records one contact or attempt with a family about one or more of their children."""
     if not students:
@@ -123,6 +126,7 @@ def log_interaction(
         topic=topic,
         outcome=outcome,
         summary=summary.strip(),
+        moment=moment,
         occurred_at=occurred_at or timezone.now(),
         follow_up_on=follow_up_on,
         source=source,
@@ -165,17 +169,19 @@ def recount_contact_summaries(*, term: Term, students: "QuerySet[Student] | Sequ
         student_id__in=students, interaction__occurred_at__gte=starts_at, interaction__occurred_at__lt=ends_at
     )
     reached = Q(interaction__outcome=Outcome.REACHED)
+    positive = reached & Q(interaction__tone=Tone.POSITIVE)
     rows = (
         links.order_by()
         .values("student_id")
         .annotate(
             attempts=Count("id"),
             contacts=Count("id", filter=reached),
-            positives=Count("id", filter=reached & Q(interaction__tone=Tone.POSITIVE)),
+            positives=Count("id", filter=positive),
             neutrals=Count("id", filter=reached & Q(interaction__tone=Tone.NEUTRAL)),
             concerns=Count("id", filter=reached & Q(interaction__tone=Tone.CONCERN)),
             last_contact_at=Max("interaction__occurred_at", filter=reached),
             last_attempt_at=Max("interaction__occurred_at"),
+            last_positive_at=Max("interaction__occurred_at", filter=positive),
         )
     )
     # The last contact's tone in a query of its own: as a subquery annotation it lands in the GROUP BY and runs
@@ -207,7 +213,7 @@ def _summary(term: Term, row: dict[str, Any], last_contact_tone: str) -> Contact
         term=term,
         student_id=row["student_id"],
         last_contact_tone=last_contact_tone,
-        **{name: row[name] for name in (*SUMMARY_COUNTS, "last_contact_at", "last_attempt_at")},
+        **{name: row[name] for name in (*SUMMARY_COUNTS, *SUMMARY_MOMENTS)},
     )
 
 
@@ -751,7 +757,6 @@ def send_message(
         recipients = [recipient for recipient in recipients if recipient.guardian.pk in chosen]
     if not recipients:
         raise ValidationError(_("None of these families may be contacted by you: nothing was sent."))
-    opt_outs = opt_outs_of(recipient.guardian for recipient in recipients)
     translations = translations_of(
         subject=subject,
         body=body,
@@ -761,6 +766,23 @@ def send_message(
     message = Message.objects.create(
         sender=sender, section=section, kind=MessageKind.NOTE, subject=subject, body=body, tone=tone
     )
+    letters = [(recipient, words_for(message, recipient.guardian, translations)) for recipient in recipients]
+    return _send_as_contacts(message, letters, summary=subject, now=now)
+
+
+def _send_as_contacts(
+    message: Message,
+    letters: Sequence[tuple["Recipient", "Words"]],
+    *,
+    summary: str,
+    moment: str = "",
+    now: datetime.datetime,
+) -> SentMessage:
+    """Each family's copy of a message from a member of staff, in its conversation with them, logged as a contact
+    about its children in the message's tone; email and texts go out in the background, in waking hours."""
+    sender = message.sender
+    recipients = [recipient for recipient, _words in letters]
+    opt_outs = opt_outs_of(recipient.guardian for recipient in recipients)
     plan = [_plan_delivery(recipient, now, opt_outs=opt_outs) for recipient in recipients]
     interactions = Interaction.objects.bulk_create(
         [
@@ -768,8 +790,9 @@ def send_message(
                 guardian=recipient.guardian,
                 logged_by=sender,
                 channel=CONTACT_CHANNEL_OF[planned.channel],
-                tone=tone,
-                summary=subject,
+                tone=message.tone,
+                moment=moment,
+                summary=summary,
                 occurred_at=now,
                 source=Source.SENT,
             )
@@ -792,12 +815,12 @@ def send_message(
             planned.delivery(
                 message,
                 recipient.guardian,
-                words_for(message, recipient.guardian, translations),
+                words,
                 interaction=interaction,
                 thread=threads[recipient.guardian.pk],
                 now=now,
             )
-            for interaction, recipient, planned in zip(interactions, recipients, plan, strict=True)
+            for interaction, (recipient, words), planned in zip(interactions, letters, plan, strict=True)
         ],
         batch_size=1000,
     )
@@ -823,6 +846,92 @@ def words_for(message: Message, guardian: Guardian, translations: dict[str, tupl
     if language in translations:
         return Words(language, *translations[language], machine_translated=True)
     return Words(language, message.subject, message.body)
+
+
+# --- Good news ------------------------------------------------------------------------------------------------
+
+GOOD_NEWS_MAX_LENGTH = 500  # one sentence, said on the phone or read on one
+
+
+def _check_good_news(moment: str, sentence: str) -> str:
+    errors = {}
+    if moment not in Moment.values:
+        errors["moment"] = _("Choose what kind of good news it is.")
+    sentence = " ".join(sentence.split())
+    if not sentence:
+        errors["sentence"] = _("Say what happened, in a sentence.")
+    elif len(sentence) > GOOD_NEWS_MAX_LENGTH:
+        errors["sentence"] = _("Keep it to a sentence: under %(limit)s characters.") % {"limit": GOOD_NEWS_MAX_LENGTH}
+    if errors:
+        raise ValidationError(errors)
+    return sentence
+
+
+def log_good_news_call(
+    *,
+    user: User,
+    student: Student,
+    guardian: Guardian,
+    moment: str,
+    sentence: str,
+    now: datetime.datetime | None = None,
+) -> Interaction:
+    """The teacher called the family with good news: logged as a positive call about the child, with its kind."""
+    sentence = _check_good_news(moment, sentence)
+    return log_interaction(
+        logged_by=user,
+        students=[student],
+        guardian=guardian,
+        tone=Tone.POSITIVE,
+        moment=moment,
+        summary=sentence,
+        channel=ContactChannel.CALL,
+        occurred_at=now,
+    )
+
+
+@transaction.atomic
+def send_good_news(
+    *, user: User, student: Student, moment: str, sentence: str, now: datetime.datetime | None = None
+) -> SentMessage:
+    """Good news told to every family member the teacher may contact about the child, each in their language: the
+    kind of moment in Homeroom's own translated words, then the teacher's sentence (machine-translated, and
+    labelled so, where a translator is configured). Logged as a positive contact with each of them."""
+    sentence = _check_good_news(moment, sentence)
+    links = list(
+        contactable_links_for(user)
+        .filter(student=student)
+        .select_related("guardian", "student__school")
+        .order_by("-is_primary_contact", "guardian__last_name", "guardian__first_name", "guardian_id")
+    )
+    if not links:
+        raise ValidationError(_("No family member of this child may be contacted by you: nothing was sent."))
+    source = user.language or "en"
+    with translation.override(source):
+        subject, body = _good_news_words(student, moment, sentence)
+    translations = translations_of(
+        subject="", body=sentence, source=source, languages=[link.guardian.preferred_language for link in links]
+    )
+    message = Message.objects.create(
+        sender=user, kind=MessageKind.GOOD_NEWS, subject=subject, body=body, tone=Tone.POSITIVE
+    )
+    letters = []
+    for link in links:
+        language = link.guardian.preferred_language
+        translated = translations.get(language)
+        with translation.override(language):
+            words = Words(
+                language,
+                *_good_news_words(student, moment, translated[1] if translated else sentence),
+                machine_translated=translated is not None,
+            )
+        letters.append((Recipient(link.guardian, [link.student]), words))
+    return _send_as_contacts(message, letters, summary=sentence, moment=moment, now=now or timezone.now())
+
+
+def _good_news_words(student: Student, moment: str, sentence: str) -> tuple[str, str]:
+    child = student.preferred_name or student.first_name
+    return _("Good news about %(child)s") % {"child": child}, f"{Moment(moment).sentence(child)}\n\n{sentence}"
 
 
 @dataclass(frozen=True)

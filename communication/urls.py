@@ -6,6 +6,7 @@ app_name = "communication"
 urlpatterns = [
     path("today/", views.today, name="today"),
     path("students/<int:student_id>/log/", views.log_contact, name="log_contact"),
+    path("students/<int:student_id>/good-news/", views.good_news, name="good_news"),
     path("classes/<int:section_id>/introduction/", views.introduction_letter, name="introduction_letter"),
     path("messages/", views.conversations, name="conversations"),
     path("messages/new/", views.new_message, name="new_message"),

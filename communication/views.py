@@ -20,6 +20,7 @@ from audit.services import record_views
 from behavior.selectors import reach_out_early_for
 from communication.forms import (
     CHOSEN_FAMILIES,
+    GoodNewsForm,
     IntroductionLetterForm,
     LogContactForm,
     MessageForm,
@@ -31,6 +32,7 @@ from communication.letters import MERGE_FIELDS, default_letter
 from communication.models import OfficeHours, Tone
 from communication.selectors import (
     TranslationPreview,
+    contactable_guardians,
     email_held_until,
     families_in_care_of,
     families_of_school,
@@ -55,8 +57,10 @@ from communication.selectors import (
 from communication.services import (
     SentMessage,
     clear_office_hours,
+    log_good_news_call,
     log_interaction,
     mark_read_by_staff,
+    send_good_news,
     send_introduction_letter,
     send_message,
     send_notice,
@@ -110,20 +114,77 @@ def log_contact(request: AuthenticatedRequest, student_id: int) -> HttpResponse:
     lacking = good_news_first_for(tone=data["tone"], guardian=data["guardian"], students=data["students"])
     if lacking and "positive_first" in request.POST:
         _keep_concern_draft(request, student, form)
-        return redirect(_log_url(student, tone=Tone.POSITIVE, next=next_url))
+        good_news_url = reverse("communication:good_news", args=[student.pk])
+        return redirect(f"{good_news_url}?{urlencode({'guardian': data['guardian'].pk, 'next': next_url})}")
     if lacking and not form.cleaned_data["confirm_concern"]:
         return _render_log(request, student, form, next_url, without_positive=lacking, ask_positive_first=True)
 
     interaction = log_interaction(logged_by=request.user, **data)
     messages.success(request, _("Contact logged."))
-    if data["tone"] == Tone.POSITIVE and _has_concern_draft(request, student):
-        if interaction.is_contact:
-            messages.info(request, _("Good news first: done. Here is the concern you started."))
-            return redirect(_log_url(student, draft="good-news-first", next=next_url))
-        # The good news did not reach them: the family still has none, so the question stays.
-        messages.info(request, _("The good news did not reach the family yet. Here is the concern you started."))
-        return redirect(_log_url(student, draft="kept", next=next_url))
+    if data["tone"] == Tone.POSITIVE:
+        return _back_to_concern_draft(request, student, next_url, reached=interaction.is_contact)
     return redirect(next_url)
+
+
+def _back_to_concern_draft(
+    request: AuthenticatedRequest, student: Student, next_url: str, *, reached: bool
+) -> HttpResponse:
+    """After good news, the concern the teacher put aside for it, if any."""
+    if not _has_concern_draft(request, student):
+        return redirect(next_url)
+    if reached:
+        messages.info(request, _("Good news first: done. Here is the concern you started."))
+        return redirect(_log_url(student, draft="good-news-first", next=next_url))
+    # The good news did not reach them: the family still has none, so the question stays.
+    messages.info(request, _("The good news did not reach the family yet. Here is the concern you started."))
+    return redirect(_log_url(student, draft="kept", next=next_url))
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def good_news(request: AuthenticatedRequest, student_id: int) -> HttpResponse:
+    student = get_staff_visible_student_or_404(request.user, student_id)
+    next_url = _safe_next(request, default=reverse("roster:student_detail", args=[student.pk]))
+    guardians = contactable_guardians(user=request.user, student=student)
+    # Opened to put good news before a concern: the call is to whom the concern was for.
+    chosen = request.GET.get("guardian", "")
+    initial = {"guardian": int(chosen)} if chosen.isdigit() and guardians.filter(pk=chosen).exists() else {}
+    form = GoodNewsForm(request.POST or None, guardians=guardians, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if data["action"] == GoodNewsForm.CALLED:
+                log_good_news_call(
+                    user=request.user,
+                    student=student,
+                    guardian=data["guardian"],
+                    moment=data["moment"],
+                    sentence=data["sentence"],
+                )
+                messages.success(request, _("Good news logged. Thank you for the call."))
+            else:
+                sent = send_good_news(
+                    user=request.user, student=student, moment=data["moment"], sentence=data["sentence"]
+                )
+                messages.success(
+                    request,
+                    ngettext(
+                        "Your good news is on its way to %(count)d family member.",
+                        "Your good news is on its way to %(count)d family members.",
+                        sent.families,
+                    )
+                    % {"count": sent.families},
+                )
+                _say_when_held(request, sent.held_until)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            return _back_to_concern_draft(request, student, next_url, reached=True)
+    return render(
+        request,
+        "communication/good_news.html",
+        {"student": student, "form": form, "next_url": next_url, "guardians": list(guardians)},
+    )
 
 
 def _render_log(

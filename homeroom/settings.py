@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "intake",
     "goals",
     "behavior",
+    "records",
     "seeding",
 ]
 
@@ -239,6 +240,7 @@ LOGGING = {
 
 HOMEROOM_DEFAULT_CADENCE_DAYS = 21
 HOMEROOM_DEFAULT_POSITIVE_RATIO = 4
+HOMEROOM_DEFAULT_GOOD_NEWS_DAYS = 14
 # Delivery of messages to families: a temporary failure (a mail server busy or away) is retried after
 # 1, 2, 4, 8... minutes up to this many tries in all; a claim a worker has held this long was lost with it.
 HOMEROOM_DELIVERY_MAX_ATTEMPTS = env_int("HOMEROOM_DELIVERY_MAX_ATTEMPTS", default=6)

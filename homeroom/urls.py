@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("intake.urls")),
     path("", include("goals.urls")),
     path("", include("behavior.urls")),
+    path("", include("records.urls")),
     path("family/", include("portal.urls")),
     path("leader/", include("insights.urls")),
     path("admin/", admin.site.urls),

@@ -52,6 +52,12 @@ class School(models.Model):
         # Research on positive-to-negative interaction ratios (Gottman; Flora) puts healthy ones at 4:1 or more.
         help_text=_("The target ratio of positive contacts to concerns for each student, family and class."),
     )
+    good_news_days = models.PositiveSmallIntegerField(
+        _("good news every (days)"),
+        default=settings.HOMEROOM_DEFAULT_GOOD_NEWS_DAYS,
+        validators=[MinValueValidator(1), MaxValueValidator(180)],
+        help_text=_("A child with no good news told to the family for this long joins the teacher's good news queue."),
+    )
     # Email and text messages reach families only between these hours of the school's day: never wider than
     # 8:00-21:00, which the school may narrow.
     messages_from_hour = models.PositiveSmallIntegerField(
@@ -89,6 +95,9 @@ class School(models.Model):
             models.CheckConstraint(
                 condition=Q(positive_ratio_target__gte=1, positive_ratio_target__lte=20),
                 name="school_ratio_target_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(good_news_days__gte=1, good_news_days__lte=180), name="school_good_news_days_range"
             ),
             models.CheckConstraint(
                 condition=Q(messages_from_hour__gte=8, messages_until_hour__lte=21)

@@ -40,6 +40,7 @@ from communication.models import (
     Direction,
     Interaction,
     InteractionStudent,
+    Moment,
     Outcome,
     Source,
     Tone,
@@ -164,6 +165,13 @@ FOLLOW_UP_SHARE = 0.03
 OLD_FOLLOW_UP_LEFT_OPEN = 0.12  # follow-ups due more than two weeks ago that nobody closed
 SIBLING_CONTACT_SHARE = 0.33  # of contacts with a family of siblings: about both children (~5% of all)
 TEACHER150_LOGS = 0.6  # of contacts about teacher150's students, the share teacher150 logs; the rest the homeroom's
+
+# The kind of good news a positive summary of each topic tells, where one fits.
+MOMENTS_OF_TOPIC: dict[str, tuple[str, ...]] = {
+    Topic.ACADEMIC: (Moment.ACADEMIC_GROWTH, Moment.PERSEVERANCE),
+    Topic.BEHAVIOR: (Moment.HELPING, Moment.LEADERSHIP, Moment.RESPONSIBILITY),
+    Topic.SOCIAL_EMOTIONAL: (Moment.KINDNESS, Moment.PERSEVERANCE),
+}
 
 SUMMARIES: dict[tuple[str, str], tuple[str, ...]] = {
     (Tone.POSITIVE, Topic.ACADEMIC): (
@@ -895,6 +903,7 @@ INTERACTION_COLUMNS = (
     "topic",
     "outcome",
     "summary",
+    "moment",
     "occurred_at",
     "follow_up_on",
     "follow_up_closed_at",
@@ -997,6 +1006,9 @@ class _Log:
         created_at = min(occurred_at + datetime.timedelta(seconds=rng.randrange(5400)), self.now)
         interaction_id = self.next_interaction
         self.next_interaction += 1
+        # Chosen by the id, not the random stream: the rest of the seeded district stays as it was.
+        moments = MOMENTS_OF_TOPIC.get(topic, ()) if tone == Tone.POSITIVE else ()
+        moment = moments[interaction_id % len(moments)] if moments else ""
         self.interactions.append(
             (
                 interaction_id,
@@ -1008,6 +1020,7 @@ class _Log:
                 topic,
                 outcome,
                 rng.choice(texts).format(name=student.name),
+                moment,
                 self.adapt_datetime(occurred_at),
                 self.adapt_date(follow_up_on),
                 follow_up_closed_at,

@@ -70,7 +70,7 @@ class RowWords:
     no_contact_yet: str
     separate_household: str
     no_family: str
-    log_good_news: str
+    share_good_news: str
     log_a_contact: str
 
 
@@ -88,7 +88,7 @@ def row_words(language: str) -> RowWords:
             no_family=gettext(
                 "No parent or guardian on file may be contacted about this student: check with the office."
             ),
-            log_good_news=gettext("Log good news"),
+            share_good_news=gettext("Share good news"),
             log_a_contact=gettext("Log a contact"),
         )
 
@@ -164,12 +164,12 @@ def today_row(row: TodayRow, next_url: str) -> SafeString:
     if row.family_links:
         log_url = reverse("communication:log_contact", args=[student.pk])
         actions = format_html(
-            '<p class="row-actions"><a class="button" href="{}?tone=positive&amp;channel=call&amp;next={}">{}'
+            '<p class="row-actions"><a class="button" href="{}?next={}">{}'
             '<span class="visually-hidden"> · {}</span></a> <a class="button secondary" href="{}?next={}">{}'
             '<span class="visually-hidden"> · {}</span></a></p>',
-            log_url,
+            reverse("communication:good_news", args=[student.pk]),
             next_url,
-            words.log_good_news,
+            words.share_good_news,
             student.display_name,
             log_url,
             next_url,

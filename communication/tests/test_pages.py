@@ -187,11 +187,30 @@ def test_choosing_good_news_first_saves_nothing_and_opens_a_positive_form(signed
     assert not Interaction.objects.exists()
     assert response.status_code == 302
     address = urlsplit(response.url)
-    assert address.path == reverse("communication:log_contact", args=[ana.pk])
-    assert parse_qs(address.query) == {"tone": ["positive"], "next": [TODAY_URL]}
+    assert address.path == reverse("communication:good_news", args=[ana.pk])
+    assert parse_qs(address.query) == {"guardian": [str(parent.pk)], "next": [TODAY_URL]}
     form = signed_in.get(response.url).context["form"]
-    assert form["tone"].value() == Tone.POSITIVE
-    assert form["summary"].value() in (None, "")
+    assert form["guardian"].value() == parent.pk
+    assert form["sentence"].value() in (None, "")
+
+
+def test_good_news_told_on_the_good_news_page_brings_the_concern_back_for_the_same_guardian(signed_in, ana, parent):
+    other_home = StudentGuardianFactory(student=ana, is_primary_contact=False, lives_with_student=False).guardian
+    to_good_news = signed_in.post(
+        log_url(ana), typed(ana, other_home, tone=Tone.CONCERN, summary=CONCERN, positive_first="1")
+    )
+    assert signed_in.get(to_good_news.url).context["form"]["guardian"].value() == other_home.pk
+
+    response = signed_in.post(
+        to_good_news.url,
+        {"moment": "helping", "sentence": "Ana helped a new classmate.", "guardian": other_home.pk, "action": "called"},
+    )
+
+    call = Interaction.objects.get()
+    assert (call.guardian, call.tone, call.moment) == (other_home, Tone.POSITIVE, "helping")
+    assert "Good news first: done. Here is the concern you started." in messages_of(response)
+    form = signed_in.get(response.url).context["form"]
+    assert (form["summary"].value(), str(form["guardian"].value())) == (CONCERN, str(other_home.pk))
 
 
 def test_after_the_good_news_the_concern_comes_back_as_it_was_typed(signed_in, ana, parent):

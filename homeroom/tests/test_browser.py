@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from accounts.models import User
 from behavior.services import record_note
-from communication.models import ContactChannel, Interaction, Outcome, Thread, Tone
+from communication.models import ContactChannel, Delivery, Interaction, Moment, Outcome, Thread, Tone
 from communication.services import receive_reply, reply_from_family, send_message, unsubscribe_token
 from goals.models import Goal
 from goals.selectors import family_link
@@ -29,7 +29,7 @@ from intake.services import invite_families, save_answers, school_questionnaire
 
 if TYPE_CHECKING:
     from conftest import World
-    from roster.models import Student
+    from roster.models import Guardian, Student
 
 pytestmark = pytest.mark.browser
 
@@ -134,6 +134,9 @@ PAGES: dict[str, tuple[str | None, Callable[["World"], str]]] = {
     "password-change": ("teacher", lambda world: "/accounts/password/change/"),
     "today": ("teacher", lambda world: "/today/"),
     "log-contact": ("teacher", lambda world: f"/students/{world.student.id}/log/?tone=positive&channel=call"),
+    "good-news": ("teacher", lambda world: f"/students/{world.student.id}/good-news/"),
+    "record-request": ("leader", lambda world: f"/students/{world.student.id}/record/"),
+    "record": ("leader", lambda world: f"/students/{_with_pattern(world).id}/record/?for={_parent_of(world).id}"),
     "messages": ("teacher", lambda world: f"/messages/#conversation-{_conversation(world).id}"),
     "new-message": ("teacher", lambda world: "/messages/new/"),
     "conversation": ("teacher", lambda world: f"/messages/{_conversation(world).id}/"),
@@ -192,6 +195,10 @@ def _goal(world: "World") -> Goal:
         thread = Thread.objects.get(staff=teacher, guardian=guardian.guardian)
         receive_reply(thread=thread, body="She read me a whole page tonight!", channel="email")
     return goal
+
+
+def _parent_of(world: "World") -> "Guardian":
+    return world.people["guardian"].guardian
 
 
 def _with_pattern(world: "World") -> "Student":
@@ -277,6 +284,8 @@ def test_the_code_confirmation_page_has_no_wcag_2_2_aa_violations(page, world, m
         "family-goal-link",
         "behavior-note",
         "behavior-guide",
+        "good-news",
+        "record",
     ],
 )
 def test_the_page_fits_a_375_px_phone_without_scrolling_sideways(phone_page, world, sign_in_as, screenshot, name):
@@ -331,7 +340,7 @@ def touch_phone_page(chromium: Browser, server: str) -> Iterator[Page]:
     context.close()
 
 
-def test_a_teacher_logs_good_news_from_today_on_a_phone_in_two_taps_and_one_sentence(
+def test_a_teacher_logs_a_good_news_call_from_today_on_a_phone_in_two_taps_and_one_sentence(
     touch_phone_page, world, sign_in_as, screenshot
 ):
     page = touch_phone_page
@@ -341,18 +350,58 @@ def test_a_teacher_logs_good_news_from_today_on_a_phone_in_two_taps_and_one_sent
     expect(page.get_by_role("heading", level=1)).to_have_text("Today")
     screenshot(page, "today")
     assert not Interaction.objects.exists()
+    page.get_by_role("link", name=f"Share good news · {ana.display_name}").tap()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Good news about {ana.display_name}")
     thumbs = Gestures()
 
-    thumbs.tap(page.get_by_role("link", name=f"Log good news · {ana.display_name}"))
-    expect(page.get_by_role("heading", level=1)).to_have_text(f"Log a contact about {ana.display_name}")
-    thumbs.type_sentence(page.get_by_label("What was said, in a sentence"), "Ana read her poem aloud to the class.")
-    screenshot(page, "log-good-news")
-    thumbs.tap(page.get_by_role("button", name="Save"))
+    thumbs.tap(page.get_by_role("radio", name="Perseverance"))
+    thumbs.type_sentence(page.get_by_label("What happened, in one sentence"), "Ana read her poem aloud to the class.")
+    screenshot(page, "good-news")
+    thumbs.tap(page.get_by_role("button", name="I called: log it"))
 
     expect(page).to_have_url(re.compile(r"/today/$"))
-    expect(page.get_by_role("status")).to_contain_text("Contact logged.")
-    contact = Interaction.objects.get()
-    assert (contact.tone, contact.channel, contact.outcome) == (Tone.POSITIVE, ContactChannel.CALL, Outcome.REACHED)
-    assert list(contact.students.all()) == [ana]
-    assert contact.summary == "Ana read her poem aloud to the class."
+    expect(page.get_by_role("status")).to_contain_text("Good news logged.")
+    call = Interaction.objects.get()
+    assert (call.tone, call.moment, call.channel, call.outcome) == (
+        Tone.POSITIVE,
+        Moment.PERSEVERANCE,
+        ContactChannel.CALL,
+        Outcome.REACHED,
+    )
+    assert (list(call.students.all()), call.guardian) == ([ana], world.people["guardian"].guardian)
+    assert call.summary == "Ana read her poem aloud to the class."
     assert (thumbs.taps, thumbs.sentences) == (2, 1)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+
+
+def test_good_news_sent_from_a_phone_reaches_a_spanish_speaking_family_in_spanish(
+    touch_phone_page, world, sign_in_as, screenshot
+):
+    page = touch_phone_page
+    ana, guardian = world.student, world.people["guardian"]
+    guardian.guardian.preferred_language = "es"
+    guardian.guardian.save(update_fields=["preferred_language"])
+    sign_in_as(page, world.people["teacher"])
+    page.goto(f"/students/{ana.id}/good-news/")
+    thumbs = Gestures()
+
+    thumbs.tap(page.get_by_role("radio", name="Helping someone"))
+    thumbs.type_sentence(page.get_by_label("What happened, in one sentence"), "She helped a new student find lunch.")
+    thumbs.tap(page.get_by_role("button", name="Send it to the family"))
+
+    expect(page.get_by_role("status")).to_contain_text("Your good news is on its way to 1 family member.")
+    assert (thumbs.taps, thumbs.sentences) == (2, 1)
+    sent = Interaction.objects.get()
+    assert (sent.tone, sent.moment, sent.guardian) == (Tone.POSITIVE, Moment.HELPING, guardian.guardian)
+    delivery = Delivery.objects.get(interaction=sent)
+    assert delivery.language == "es"
+    assert delivery.subject == f"Buenas noticias sobre {ana.preferred_name or ana.first_name}"
+    assert delivery.body.startswith(f"{ana.preferred_name or ana.first_name} ayudó a alguien.")
+
+    page.context.clear_cookies()
+    sign_in_as(page, guardian)
+    page.goto(f"/family/messages/{delivery.thread_id}/")
+    expect(page.get_by_role("main")).to_contain_text("ayudó a alguien.")
+    expect(page.get_by_role("main")).to_contain_text("She helped a new student find lunch.")
+    screenshot(page, "parent-good-news-es")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375

@@ -17,6 +17,7 @@ URLS_WITH_IDS = {
     "roster:section_detail": "section",
     "portal:child_detail": "student",
     "communication:log_contact": "student",
+    "communication:good_news": "student",
     "communication:introduction_letter": "section",
     "communication:conversation": "thread",
     "portal:conversation": "thread",
@@ -25,6 +26,7 @@ URLS_WITH_IDS = {
     "goals:new_goal": "student",
     "behavior:new_note": "student",
     "behavior:guide": "student",
+    "records:record": "student",
 }
 
 # Pages that change something (POST) or name two records: walked by their own app's tests.
@@ -107,6 +109,7 @@ EXPECTED = {
     },
     "roster:student_detail": STUDENT_FOR_STAFF,
     "communication:log_contact": STUDENT_FOR_STAFF,
+    "communication:good_news": STUDENT_FOR_STAFF,
     # Only a class's own teachers write to its families in their name: leaders see the class but do not send.
     "communication:introduction_letter": {
         "teacher": {OWN: 200, OTHER_CLASS: 404, OTHER_SCHOOL: 404},
@@ -133,6 +136,21 @@ EXPECTED = {
     # Behavior notes, like goals, are for the staff who work with the child: a leader sees patterns, not notes.
     "behavior:new_note": "goals:new_goal",
     "behavior:guide": "goals:new_goal",
+    # A family's request to inspect the record is answered by the school's leaders: the staff who work with the
+    # child see it, but do not produce it (403); a leader of another school does not see it (404).
+    "records:record": {
+        "teacher": {OWN: 403, OTHER_CLASS: 404, OTHER_SCHOOL: 404},
+        "other_teacher": {OWN: 404, OTHER_CLASS: 403, OTHER_SCHOOL: 404},
+        "far_teacher": {OWN: 404, OTHER_CLASS: 404, OTHER_SCHOOL: 403},
+        "counselor": {OWN: 403, OTHER_CLASS: 404, OTHER_SCHOOL: 404},
+        "leader": {OWN: 200, OTHER_CLASS: 200, OTHER_SCHOOL: 404},
+        "other_leader": {OWN: 404, OTHER_CLASS: 404, OTHER_SCHOOL: 200},
+        "district_admin": {OWN: 200, OTHER_CLASS: 200, OTHER_SCHOOL: 200},
+        "guardian": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},
+        "restricted_guardian": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},
+        "other_family": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},
+        "stranger": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},
+    },
     "roster:section_detail": {
         "teacher": {OWN: 200, OTHER_CLASS: 404, OTHER_SCHOOL: 404},
         "other_teacher": {OWN: 404, OTHER_CLASS: 200, OTHER_SCHOOL: 404},

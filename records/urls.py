@@ -1,0 +1,8 @@
+from django.urls import path
+
+from records import views
+
+app_name = "records"
+urlpatterns = [
+    path("students/<int:student_id>/record/", views.education_record, name="record"),
+]
