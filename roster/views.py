@@ -16,6 +16,7 @@ from goals.services import may_set_goals
 from homeroom.http import AuthenticatedRequest
 from intake.forms import ObservationForm
 from intake.selectors import observations_of, summaries_by_student, what_the_family_told_us
+from records.selectors import may_produce_record
 from roster.access import (
     can_log_contact,
     get_visible_section_or_404,
@@ -86,6 +87,7 @@ def student_detail(request: AuthenticatedRequest, student_id: int) -> HttpRespon
             "can_set_goals": may_set_goals(request.user, student),
             "behavior": behavior_of_student(student=student, with_words=can_write_notes),
             "can_write_notes": can_write_notes,
+            "can_produce_record": may_produce_record(request.user, student),
             "observations": observations_of(author=request.user, student_id=student.pk),
             "observation_form": ObservationForm(),
         },

@@ -23,6 +23,7 @@ from communication.models import Interaction
 from communication.services import log_interaction
 from goals.models import Goal
 from goals.services import record_checkin, save_goal
+from goals.tests.conftest import goal_fields
 from intake.services import invitation_for_typing_in, save_answers
 from records.services import produce_education_record
 from roster.models import Guardian, StudentGuardian
@@ -77,25 +78,7 @@ def _contact(world, *, summary: str = "Ana helped a classmate who fell.", **fiel
 
 def _goal(world, *, statement: str = "Ana will read 60 words correct per minute.") -> Goal:
     today = timezone.localdate()
-    goal = save_goal(
-        author=world.people["teacher"],
-        student=world.student,
-        fields={
-            "area": "reading",
-            "statement": statement,
-            "measure": "Words read correctly in one minute",
-            "unit": "words per minute",
-            "baseline": Decimal(40),
-            "baseline_on": today - 14 * DAY,
-            "target": Decimal(60),
-            "due_on": today + 70 * DAY,
-            "checkin_every_days": 14,
-            "school_strategies": "Partner reading every day.",
-            "home_strategies": "Read together for 15 minutes.",
-            "visible_to_family": True,
-            "families_may_measure": False,
-        },
-    )
+    goal = save_goal(author=world.people["teacher"], student=world.student, fields=goal_fields(statement=statement))
     record_checkin(user=world.people["teacher"], goal=goal, on=today - DAY, value=Decimal(47), note="Smoother today.")
     return goal
 
