@@ -180,10 +180,22 @@ def good_news(request: AuthenticatedRequest, student_id: int) -> HttpResponse:
             form.add_error(None, error)
         else:
             return _back_to_concern_draft(request, student, next_url, reached=True)
+    guardians_list, writes_in = list(guardians), request.user.language or "en"
     return render(
         request,
         "communication/good_news.html",
-        {"student": student, "form": form, "next_url": next_url, "guardians": list(guardians)},
+        {
+            "student": student,
+            "form": form,
+            "next_url": next_url,
+            "guardians": guardians_list,
+            # Said when the teacher's sentence would reach a family in a language it may not read.
+            "untranslated_languages": sorted(
+                {guardian.language_label for guardian in guardians_list if guardian.preferred_language != writes_in}
+            )
+            if translator().name == "none"
+            else [],
+        },
     )
 
 

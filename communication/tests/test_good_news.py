@@ -818,3 +818,25 @@ def test_a_child_with_no_family_member_the_teacher_may_contact_has_nothing_to_se
     assert 'name="moment"' not in page
     assert (sent.status_code, called.status_code) == (200, 200)
     assert nothing_written()
+
+
+def test_without_a_translator_the_page_says_a_spanish_family_gets_the_sentence_as_written(
+    signed_in: Client, ana: Student, parent: Guardian, rosa: Guardian
+) -> None:
+    page = signed_in.get(good_news_url(ana)).content.decode()
+
+    assert "No machine translation is set up" in page
+    assert "(Spanish)" in page
+
+
+def test_the_language_hint_is_left_out_when_a_translator_helps(
+    signed_in: Client, ana: Student, parent: Guardian, rosa: Guardian, libretranslate: FakeLibreTranslate
+) -> None:
+    assert "No machine translation is set up" not in signed_in.get(good_news_url(ana)).content.decode()
+
+
+def test_the_language_hint_is_left_out_when_every_family_reads_the_teacher_s_language(
+    signed_in: Client, ana: Student, parent: Guardian
+) -> None:
+    assert parent.preferred_language == "en"
+    assert "No machine translation is set up" not in signed_in.get(good_news_url(ana)).content.decode()
