@@ -975,6 +975,15 @@ def translations_of(*, subject: str, body: str, source: str, languages: Iterable
     return translations
 
 
+def languages_read_untranslated(*, writer: User, guardians: Iterable[Guardian]) -> list[str]:
+    """The languages, named, of these family members who would read the writer's words as written, in a language
+    other than the writer's: none when a translator is configured."""
+    if translator().name == "none":
+        writes_in = writer.language or "en"
+        return sorted({guardian.language_label for guardian in guardians if guardian.preferred_language != writes_in})
+    return []
+
+
 @dataclass(frozen=True)
 class TranslationPreview:
     language: str

@@ -41,6 +41,7 @@ from communication.selectors import (
     good_news_first_for_families,
     introduction_recipients,
     introduction_status,
+    languages_read_untranslated,
     letter_languages,
     letter_previews,
     office_days,
@@ -180,7 +181,7 @@ def good_news(request: AuthenticatedRequest, student_id: int) -> HttpResponse:
             form.add_error(None, error)
         else:
             return _back_to_concern_draft(request, student, next_url, reached=True)
-    guardians_list, writes_in = list(guardians), request.user.language or "en"
+    guardians_list = list(guardians)
     return render(
         request,
         "communication/good_news.html",
@@ -189,12 +190,7 @@ def good_news(request: AuthenticatedRequest, student_id: int) -> HttpResponse:
             "form": form,
             "next_url": next_url,
             "guardians": guardians_list,
-            # Said when the teacher's sentence would reach a family in a language it may not read.
-            "untranslated_languages": sorted(
-                {guardian.language_label for guardian in guardians_list if guardian.preferred_language != writes_in}
-            )
-            if translator().name == "none"
-            else [],
+            "untranslated_languages": languages_read_untranslated(writer=request.user, guardians=guardians_list),
         },
     )
 
