@@ -7,7 +7,12 @@ from django.http import HttpRequest
 from accounts.models import User
 from audit.models import AuditAction
 from audit.services import record
-from records.selectors import EducationRecord, education_record, may_produce_record
+from records.selectors import (
+    EducationRecord,
+    education_record,
+    links_that_may_receive_record,
+    may_produce_record,
+)
 from roster.models import Student, StudentGuardian
 
 
@@ -19,9 +24,7 @@ def produce_education_record(
     if not may_produce_record(produced_by, student):
         raise PermissionDenied
     # Custody: the record goes only to a family member of this child who may see the child's records.
-    if produced_for.student_id != student.pk or not (
-        produced_for.portal_access_allowed and produced_for.contact_allowed
-    ):
+    if not links_that_may_receive_record(student).filter(pk=produced_for.pk).exists():
         raise PermissionDenied
     guardian = produced_for.guardian
     event = record(
