@@ -35,6 +35,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(_("may use the admin site"), default=False)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+    # The student information system's key for a member of staff it sends (OneRoster sourcedId).
+    sourced_id = models.CharField(_("SIS identifier"), max_length=255, blank=True, default="")
 
     objects: ClassVar[UserManager] = UserManager()
 
@@ -47,6 +49,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         verbose_name_plural = _("users")
         constraints: ClassVar = [
             models.CheckConstraint(condition=Q(email=models.functions.Lower("email")), name="user_email_lowercase"),
+            models.UniqueConstraint(fields=["sourced_id"], condition=~Q(sourced_id=""), name="user_sourced_id_unique"),
         ]
 
     def __str__(self) -> str:

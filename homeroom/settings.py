@@ -254,6 +254,15 @@ HOMEROOM_INTAKE_REMINDER_DAYS = env_int("HOMEROOM_INTAKE_REMINDER_DAYS", default
 # A family's link to a goal (to read it, agree, say what they see at home) works this many days after it was
 # sent: long enough for a goal's life; the teacher can send a new one.
 HOMEROOM_GOAL_LINK_DAYS = env_int("HOMEROOM_GOAL_LINK_DAYS", default=120)
+# Roster imports (OneRoster or plain CSV). Uploads wait here for the task worker, outside any served folder, and are
+# removed once read; a shared disk when workers run on other machines. The limits stop zip bombs and runaway files:
+# a district of 50,000 students is about 15 MB zipped and 80 MB unpacked.
+HOMEROOM_IMPORT_DIR = Path(env_str("HOMEROOM_IMPORT_DIR", default=str(VAR_DIR / "imports")))
+HOMEROOM_IMPORT_MAX_BYTES = env_int("HOMEROOM_IMPORT_MAX_BYTES", default=200 * 1024 * 1024)
+HOMEROOM_IMPORT_MAX_ZIP_ENTRIES = env_int("HOMEROOM_IMPORT_MAX_ZIP_ENTRIES", default=64)
+HOMEROOM_IMPORT_MAX_UNCOMPRESSED_BYTES = env_int("HOMEROOM_IMPORT_MAX_UNCOMPRESSED_BYTES", default=1024 * 1024 * 1024)
+HOMEROOM_IMPORT_MAX_COMPRESSION_RATIO = env_int("HOMEROOM_IMPORT_MAX_COMPRESSION_RATIO", default=100)
+
 # Where families reach this installation: links in emails are built from it.
 HOMEROOM_BASE_URL = env_str("HOMEROOM_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 

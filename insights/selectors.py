@@ -81,7 +81,7 @@ def school_overview(*, user: User) -> list[SchoolSummary]:
 
 def _sections_of(schools: list[School]) -> QuerySet[Section]:
     return (
-        Section.objects.filter(term__is_current=True, term__school__in=schools)
+        Section.objects.filter(term__is_current=True, is_active=True, term__school__in=schools)
         .select_related("term")
         .prefetch_related("teachers")
         .annotate(student_count=Count("enrollments"))

@@ -25,6 +25,9 @@ from roster.models import (
 SCHOOL_ADMIN_ROLES = frozenset({Role.LEADER, Role.DISTRICT_ADMIN})
 # A query of ids, of any model: the parts of a UNION.
 IdQuery = QuerySet[Any, Any]
+# A student or class the student information system no longer lists is kept with its history, and seen by no one.
+ACTIVE_STUDENTS = Student.objects.filter(is_active=True)
+CURRENT_SECTIONS = Section.objects.filter(term__is_current=True, is_active=True)
 
 
 def _signed_in(user: User) -> bool:
@@ -55,8 +58,8 @@ def students_visible_to(user: User) -> QuerySet[Student]:
     if not _signed_in(user):
         return Student.objects.none()
     if user.is_superuser:
-        return Student.objects.all()
-    return Student.objects.filter(id__in=_union([_own_children_ids(user), *_staff_student_ids(user)]))
+        return ACTIVE_STUDENTS.all()
+    return ACTIVE_STUDENTS.filter(id__in=_union([_own_children_ids(user), *_staff_student_ids(user)]))
 
 
 def children_visible_to(user: User) -> QuerySet[Student]:
@@ -64,7 +67,7 @@ def children_visible_to(user: User) -> QuerySet[Student]:
     as a member of staff."""
     if not _signed_in(user):
         return Student.objects.none()
-    return Student.objects.filter(id__in=_own_children_ids(user))
+    return ACTIVE_STUDENTS.filter(id__in=_own_children_ids(user))
 
 
 def get_visible_child_or_404(user: User, student_id: int) -> Student:
@@ -82,7 +85,7 @@ def _staff_student_ids(user: User) -> list[IdQuery]:
     """Only the branches this user's roles open: each one left out is SQL not compiled or run on every page."""
     parts = _direct_student_ids(user)
     if roles_of(user) & SCHOOL_ADMIN_ROLES:
-        parts.append(Student.objects.filter(school__in=schools_led_by(user)).order_by().values("id"))
+        parts.append(ACTIVE_STUDENTS.filter(school__in=schools_led_by(user)).order_by().values("id"))
     return parts
 
 
@@ -91,7 +94,7 @@ def _direct_student_ids(user: User) -> list[IdQuery]:
     parts: list[IdQuery] = []
     if Role.TEACHER in roles:
         parts.append(
-            Enrollment.objects.filter(section__teachers=user, section__term__is_current=True)
+            Enrollment.objects.filter(section__teachers=user, section__term__is_current=True, section__is_active=True)
             .order_by()
             .values("student_id")
         )
@@ -106,7 +109,7 @@ def students_in_care_of(user: User) -> QuerySet[Student]:
     if not _signed_in(user):
         return Student.objects.none()
     parts = _direct_student_ids(user)
-    return Student.objects.filter(id__in=_union(parts)) if parts else Student.objects.none()
+    return ACTIVE_STUDENTS.filter(id__in=_union(parts)) if parts else Student.objects.none()
 
 
 def staff_students_visible_to(user: User) -> QuerySet[Student]:
@@ -114,9 +117,9 @@ def staff_students_visible_to(user: User) -> QuerySet[Student]:
     if not _signed_in(user):
         return Student.objects.none()
     if user.is_superuser:
-        return Student.objects.all()
+        return ACTIVE_STUDENTS.all()
     parts = _staff_student_ids(user)
-    return Student.objects.filter(id__in=_union(parts)) if parts else Student.objects.none()
+    return ACTIVE_STUDENTS.filter(id__in=_union(parts)) if parts else Student.objects.none()
 
 
 def get_staff_visible_student_or_404(user: User, student_id: int) -> Student:
@@ -156,7 +159,7 @@ def sections_visible_to(user: User) -> QuerySet[Section]:
     """Classes of the current term: the ones a teacher teaches, or every class of the schools a leader leads."""
     if not _signed_in(user):
         return Section.objects.none()
-    current = Section.objects.filter(term__is_current=True)
+    current = CURRENT_SECTIONS
     if user.is_superuser:
         return current
     roles = roles_of(user)
@@ -172,7 +175,7 @@ def sections_taught_by(user: User) -> QuerySet[Section]:
     """Current classes a user teaches: the ones they may write to all families of, in their own name."""
     if not _signed_in(user) or Role.TEACHER not in roles_of(user):
         return Section.objects.none()
-    return Section.objects.filter(term__is_current=True, teachers=user)
+    return CURRENT_SECTIONS.filter(teachers=user)
 
 
 def get_visible_section_or_404(user: User, section_id: int) -> Section:

@@ -23,11 +23,18 @@ def validate_time_zone(value: str) -> None:
 
 class District(models.Model):
     name = models.CharField(_("name"), max_length=200, unique=True)
+    # The student information system's key for this record (OneRoster sourcedId); empty when entered in Homeroom.
+    sourced_id = models.CharField(_("SIS identifier"), max_length=255, blank=True, default="")
 
     class Meta:
         verbose_name = _("district")
         verbose_name_plural = _("districts")
         ordering: ClassVar = ["name"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["sourced_id"], condition=~Q(sourced_id=""), name="district_sourced_id_unique"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -36,6 +43,8 @@ class District(models.Model):
 class School(models.Model):
     district = models.ForeignKey(District, models.PROTECT, related_name="schools", verbose_name=_("district"))
     name = models.CharField(_("name"), max_length=200)
+    # The student information system's key for this record (OneRoster sourcedId); empty when entered in Homeroom.
+    sourced_id = models.CharField(_("SIS identifier"), max_length=255, blank=True, default="")
     time_zone = models.CharField(
         _("time zone"), max_length=64, default="America/New_York", validators=[validate_time_zone]
     )
@@ -89,6 +98,9 @@ class School(models.Model):
         ordering: ClassVar = ["name"]
         constraints: ClassVar = [
             models.UniqueConstraint(fields=["district", "name"], name="school_name_unique_in_district"),
+            models.UniqueConstraint(
+                fields=["sourced_id"], condition=~Q(sourced_id=""), name="school_sourced_id_unique"
+            ),
             models.CheckConstraint(
                 condition=Q(contact_cadence_days__gte=1, contact_cadence_days__lte=365), name="school_cadence_range"
             ),
@@ -116,6 +128,8 @@ class Term(models.Model):
     starts_on = models.DateField(_("starts on"))
     ends_on = models.DateField(_("ends on"))
     is_current = models.BooleanField(_("current"), default=False)
+    # The student information system's key for this record (OneRoster sourcedId); empty when entered in Homeroom.
+    sourced_id = models.CharField(_("SIS identifier"), max_length=255, blank=True, default="")
 
     class Meta:
         verbose_name = _("term")
@@ -123,6 +137,10 @@ class Term(models.Model):
         ordering: ClassVar = ["-starts_on"]
         constraints: ClassVar = [
             models.UniqueConstraint(fields=["school", "name"], name="term_name_unique_in_school"),
+            # One academic session of the SIS is a term at each school whose classes use it.
+            models.UniqueConstraint(
+                fields=["school", "sourced_id"], condition=~Q(sourced_id=""), name="term_sourced_id_unique_in_school"
+            ),
             models.UniqueConstraint(
                 fields=["school"], condition=Q(is_current=True), name="one_current_term_per_school"
             ),
@@ -145,6 +163,10 @@ class Section(models.Model):
     teachers = models.ManyToManyField(
         settings.AUTH_USER_MODEL, related_name="sections_taught", blank=True, verbose_name=_("teachers")
     )
+    # The student information system's key for this record (OneRoster sourcedId); empty when entered in Homeroom.
+    sourced_id = models.CharField(_("SIS identifier"), max_length=255, blank=True, default="")
+    # Off when the student information system no longer lists the class: kept, never deleted, with its history.
+    is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
         verbose_name = _("class")
@@ -152,6 +174,9 @@ class Section(models.Model):
         ordering: ClassVar = ["grade_level", "name"]
         constraints: ClassVar = [
             models.UniqueConstraint(fields=["term", "code"], name="section_code_unique_in_term"),
+            models.UniqueConstraint(
+                fields=["sourced_id"], condition=~Q(sourced_id=""), name="section_sourced_id_unique"
+            ),
             models.CheckConstraint(condition=Q(grade_level__gte=-1, grade_level__lte=12), name="section_grade_range"),
         ]
 
@@ -167,6 +192,10 @@ class Student(models.Model):
     preferred_name = models.CharField(_("preferred name"), max_length=100, blank=True)
     grade_level = models.SmallIntegerField(_("grade"), validators=[MinValueValidator(-1), MaxValueValidator(12)])
     date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
+    # The student information system's key for this record (OneRoster sourcedId); empty when entered in Homeroom.
+    sourced_id = models.CharField(_("SIS identifier"), max_length=255, blank=True, default="")
+    # Off when the student information system no longer lists it: kept, never deleted, with its history.
+    is_active = models.BooleanField(_("active"), default=True)
     sections: "models.ManyToManyField[Section, Enrollment]" = models.ManyToManyField(
         Section, through="Enrollment", related_name="students", blank=True, verbose_name=_("classes")
     )
@@ -177,6 +206,9 @@ class Student(models.Model):
         ordering: ClassVar = ["last_name", "first_name", "id"]
         constraints: ClassVar = [
             models.UniqueConstraint(fields=["school", "student_number"], name="student_number_unique_in_school"),
+            models.UniqueConstraint(
+                fields=["sourced_id"], condition=~Q(sourced_id=""), name="student_sourced_id_unique"
+            ),
             models.CheckConstraint(condition=Q(grade_level__gte=-1, grade_level__lte=12), name="student_grade_range"),
         ]
 
@@ -240,6 +272,10 @@ class Guardian(models.Model):
         related_name="guardian",
         verbose_name=_("sign-in account"),
     )
+    # The student information system's key for this record (OneRoster sourcedId); empty when entered in Homeroom.
+    sourced_id = models.CharField(_("SIS identifier"), max_length=255, blank=True, default="")
+    # Off when the student information system no longer lists this guardian: kept, never deleted, with its history.
+    is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
         verbose_name = _("guardian")
@@ -251,6 +287,9 @@ class Guardian(models.Model):
             ),
             models.CheckConstraint(condition=Q(preferred_channel__in=Channel.values), name="guardian_channel_valid"),
             models.CheckConstraint(condition=Q(email=Lower("email")), name="guardian_email_lowercase"),
+            models.UniqueConstraint(
+                fields=["sourced_id"], condition=~Q(sourced_id=""), name="guardian_sourced_id_unique"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -383,3 +422,78 @@ class CaseloadAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.student_id} on {self.counselor_id}'s caseload"
+
+
+class EndedFamilyLink(models.Model):
+    """What Homeroom knew of a family link the student information system ended, kept so that the same link, sent
+    again, comes back as it was: a custody restriction never lifts because a link left the SIS for a while."""
+
+    student = models.ForeignKey(Student, models.CASCADE, related_name="+", verbose_name=_("student"))
+    guardian = models.ForeignKey(Guardian, models.CASCADE, related_name="+", verbose_name=_("guardian"))
+    relationship = models.CharField(_("relationship"), max_length=12, choices=Relationship.choices)
+    is_primary_contact = models.BooleanField(_("primary contact"))
+    lives_with_student = models.BooleanField(_("lives with the student"))
+    contact_allowed = models.BooleanField(_("contact allowed"))
+    portal_access_allowed = models.BooleanField(_("portal access allowed"))
+    ended_at = models.DateTimeField(_("ended"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("ended family link")
+        verbose_name_plural = _("ended family links")
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["student", "guardian"], name="ended_family_link_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.guardian_id} → {self.student_id} (ended)"
+
+
+class ImportFormat(models.TextChoices):
+    ONEROSTER = "oneroster", _("OneRoster CSV (1.1 or 1.2)")
+    PLAIN_CSV = "plain_csv", _("Homeroom's plain CSV")
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", _("Waiting to start")
+    RUNNING = "running", _("Running")
+    IMPORTED = "imported", _("Imported")
+    CHECKED = "checked", _("Checked, nothing changed")
+    REJECTED = "rejected", _("Not imported: the file has problems")
+    FAILED = "failed", _("Failed")
+
+
+class RosterImport(models.Model):
+    """A roster file a leader uploaded, checked and imported by a background task, and what came of it."""
+
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="roster_imports", verbose_name=_("uploaded by")
+    )
+    district = models.ForeignKey(District, models.CASCADE, related_name="roster_imports", verbose_name=_("district"))
+    # The school a leader imports into; empty for a district administrator's import of the whole district.
+    school = models.ForeignKey(
+        School, models.CASCADE, null=True, blank=True, related_name="roster_imports", verbose_name=_("school")
+    )
+    format = models.CharField(_("format"), max_length=10, choices=ImportFormat.choices)
+    file_name = models.CharField(_("file name"), max_length=255)
+    # Where the upload waits for the task, outside any served folder; removed once read.
+    stored_path = models.CharField(max_length=500, blank=True)
+    dry_run = models.BooleanField(_("check only"), default=False)
+    status = models.CharField(_("status"), max_length=10, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
+    summary = models.JSONField(_("summary"), default=dict, blank=True)
+    problems = models.JSONField(_("problems"), default=list, blank=True)
+    problem_count = models.PositiveIntegerField(_("problems found"), default=0)
+    notices = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("roster import")
+        verbose_name_plural = _("roster imports")
+        ordering: ClassVar = ["-created_at", "-id"]
+        constraints: ClassVar = [
+            models.CheckConstraint(condition=Q(format__in=ImportFormat.values), name="roster_import_format_valid"),
+            models.CheckConstraint(condition=Q(status__in=ImportStatus.values), name="roster_import_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.file_name

@@ -4,6 +4,7 @@ from django.db.models import Count, Prefetch, QuerySet
 
 from accounts.models import User
 from roster.access import (
+    CURRENT_SECTIONS,
     children_visible_to,
     guardian_links_visible_to,
     sections_visible_to,
@@ -52,17 +53,13 @@ class StudentProfile:
 def student_profile(*, user: User, student: Student) -> StudentProfile:
     """A student's page: the family links this user may see and the student's current classes and teachers."""
     links = list(_family_links(user).filter(student=student))
-    sections = list(
-        Section.objects.filter(enrollments__student=student, term__is_current=True)
-        .prefetch_related("teachers")
-        .order_by("name")
-    )
+    sections = list(CURRENT_SECTIONS.filter(enrollments__student=student).prefetch_related("teachers").order_by("name"))
     return StudentProfile(student=student, family_links=links, sections=sections)
 
 
 def children_of(*, user: User) -> QuerySet[Student]:
     """A signed-in guardian's own children, with their current classes and teachers."""
-    current_sections = Section.objects.filter(term__is_current=True).prefetch_related("teachers").order_by("name")
+    current_sections = CURRENT_SECTIONS.prefetch_related("teachers").order_by("name")
     return (
         children_visible_to(user)
         .select_related("school")

@@ -1,0 +1,807 @@
+"""Applying a checked RosterSet to the database: a diff against what is there, written in bulk.
+
+The caller holds one transaction: a problem found here (a student number another student already has, a
+school the uploader does not lead) is reported and the whole import rolls back. Existing rows are read once as
+plain tuples and compared field by field, so a re-import of unchanged files writes nothing at all.
+
+Which fields are the SIS's and which Homeroom's: names, numbers, grades, classes, emails and phones come from the
+SIS and follow it. A family's language, way to reach them, primary contact and custody restrictions are kept in
+Homeroom: a file sets them on a new record, and afterwards only Homeroom's own export (whose metadata columns
+state them) changes them, and even then a file may close contact or portal access but never reopen it.
+"""
+
+import datetime
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from django.contrib.auth.hashers import make_password
+from django.db import connection
+from django.db.models import Model, Q
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from roster.imports.records import LinkRecord, Mode, RosterSet
+from roster.imports.report import Report, Summary
+from roster.models import (
+    District,
+    EndedFamilyLink,
+    Enrollment,
+    Guardian,
+    Role,
+    School,
+    Section,
+    StaffRole,
+    Student,
+    StudentGuardian,
+    Term,
+)
+
+Progress = Callable[[str, int, int], None]
+BATCH = 2000
+CHUNK = 500  # ids per IN (…): SQLite's variable limit
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def insert_rows(model: type[Model], columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+    """Many rows of a narrow table (enrollments, family links) without building model instances: COPY on
+    PostgreSQL, executemany on SQLite. bulk_create spends most of its time compiling SQL at this size."""
+    if not rows:
+        return
+    fields = {f.attname: f for f in model._meta.concrete_fields}
+    names = ", ".join(connection.ops.quote_name(fields[column].column) for column in columns)
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            placeholders = ", ".join(["%s"] * len(columns))
+            # Names from the model's own meta, quoted; the values travel as parameters.
+            cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({placeholders})", rows)  # noqa: S608
+
+
+class RosterWriter:
+    def __init__(
+        self,
+        roster: RosterSet,
+        *,
+        report: Report,
+        district: District | None,
+        allowed_schools: set[int] | None,
+        today: datetime.date,
+        progress: Progress,
+    ) -> None:
+        self.roster = roster
+        self.report = report
+        self.district = district
+        self.allowed_schools = allowed_schools
+        self.today = today
+        self.progress = progress
+        self.summary = Summary()
+        self.school_ids: dict[str, int] = {}
+        self.term_ids: dict[tuple[int, str], int] = {}
+        self.section_ids: dict[str, int] = {}
+        self.teacher_ids: dict[str, int] = {}
+        self.student_ids: dict[str, int] = {}
+        self.guardian_ids: dict[str, int] = {}
+        self.covered: set[int] = set()  # schools whose roster a bulk file states in full
+
+    def problem(self, file: str, line: int, column: str, message: str) -> None:
+        self.report.add(file, line, column, message)
+
+    def bulk(self, kind: str) -> bool:
+        return self.roster.modes.get(kind) == Mode.BULK
+
+    def deleted(self, kind: str) -> set[Any]:
+        return self.roster.to_delete.get(kind, set())
+
+    def write(self) -> Summary:
+        steps: list[tuple[str, Callable[[], None]]] = [
+            ("schools", self.write_schools),
+            ("terms", self.write_terms),
+            ("classes", self.write_classes),
+            ("teachers", self.write_teachers),
+            ("students", self.write_students),
+            ("guardians", self.write_guardians),
+            ("family_links", self.write_links),
+            ("enrollments", self.write_enrollments),
+        ]
+        for done, (name, step) in enumerate(steps):
+            self.progress(name, done, len(steps))
+            step()
+            if not self.report.ok:
+                break
+        self.progress("done", len(steps), len(steps))
+        return self.summary
+
+    # --- district and schools --------------------------------------------------------------------------------
+
+    def write_schools(self) -> None:
+        if self.roster.school_pk:
+            self.school_ids = dict.fromkeys(self.roster.schools, self.roster.school_pk)
+            self.covered = {self.roster.school_pk}
+            self.summary.add("schools", "unchanged")
+            return
+        record = self.roster.district
+        district = self.district
+        if record:
+            found = District.objects.filter(Q(sourced_id=record.sourced_id) | Q(sourced_id="", name=record.name))
+            match = sorted(found, key=lambda d: d.sourced_id != record.sourced_id)
+            if district is None:
+                district = (
+                    match[0] if match else District.objects.create(name=record.name, sourced_id=record.sourced_id)
+                )
+            elif match and match[0].pk != district.pk:
+                self.problem("orgs.csv", record.line, "sourcedId", _("This file is for another district."))
+                return
+            if district.sourced_id != record.sourced_id and not district.sourced_id:
+                district.sourced_id = record.sourced_id
+                district.save(update_fields=["sourced_id"])
+        if district is None:
+            self.problem("orgs.csv", 0, "", _("The file names no district: add the district to orgs.csv."))
+            return
+        self.district = district
+        existing = list(School.objects.filter(district=district))
+        by_sid = {s.sourced_id: s for s in existing if s.sourced_id}
+        by_name = {s.name: s for s in existing if not s.sourced_id}
+        for sourced_id, org in self.roster.schools.items():
+            key = sourced_id if self.roster.sourced else ""
+            school = by_sid.get(sourced_id) if key else None
+            school = school or by_name.get(org.name)
+            if school is None and self.allowed_schools is None:
+                school = School.objects.create(district=district, name=org.name, sourced_id=key)
+                self.summary.add("schools", "created")
+            elif school is None or (self.allowed_schools is not None and school.pk not in self.allowed_schools):
+                self.problem(
+                    "orgs.csv",
+                    org.line,
+                    "name",
+                    _("%(name)s is not a school you may import into.") % {"name": org.name},
+                )
+                continue
+            elif (school.name, school.sourced_id) != (org.name, key or school.sourced_id):
+                school.name, school.sourced_id = org.name, key or school.sourced_id
+                school.save(update_fields=["name", "sourced_id"])
+                self.summary.add("schools", "updated")
+            else:
+                self.summary.add("schools", "unchanged")
+            self.school_ids[sourced_id] = school.pk
+        # A delta may refer to schools it does not list.
+        for school in existing:
+            if school.sourced_id:
+                self.school_ids.setdefault(school.sourced_id, school.pk)
+        if self.bulk("schools") or not self.roster.sourced:
+            self.covered = {self.school_ids[sid] for sid in self.roster.schools if sid in self.school_ids}
+
+    # --- terms and classes -----------------------------------------------------------------------------------
+
+    def write_terms(self) -> None:
+        wanted = {
+            (self.school_ids[c.school], c.term) for c in self.roster.classes.values() if c.school in self.school_ids
+        }
+        schools = {school for school, _term in wanted}
+        existing = list(Term.objects.filter(school_id__in=schools))
+        by_sid = {(t.school_id, t.sourced_id): t for t in existing if t.sourced_id}
+        by_name = {(t.school_id, t.name): t for t in existing if not t.sourced_id}
+        elsewhere = {
+            t.sourced_id: t for t in Term.objects.filter(school__district=self.district).exclude(sourced_id="")
+        }
+        for school_id, term_key in sorted(wanted):
+            record = self.roster.terms.get(term_key)
+            if not self.roster.sourced:
+                current = next((t for t in existing if t.school_id == school_id and t.is_current), None)
+                if current is None:
+                    self.problem("", 0, "", _("The school has no current term: add one before importing classes."))
+                    return
+                self.term_ids[(school_id, term_key)] = current.pk
+                continue
+            source = record or elsewhere.get(term_key)
+            if source is None:
+                continue  # reported by the reader
+            name, starts_on, ends_on = source.name, source.starts_on, source.ends_on
+            sid = term_key if self.roster.sourced else ""
+            term = by_sid.get((school_id, term_key)) if sid else None
+            term = term or by_name.get((school_id, name))
+            if term is None:
+                clash = next((t for t in existing if t.school_id == school_id and t.name == name), None)
+                if clash:
+                    self.problem(
+                        "academicSessions.csv",
+                        record.line if record else 0,
+                        "title",
+                        _("The school already has another term named %(name)s.") % {"name": name},
+                    )
+                    continue
+                term = Term.objects.create(
+                    school_id=school_id, name=name, starts_on=starts_on, ends_on=ends_on, sourced_id=sid
+                )
+                existing.append(term)
+                self.summary.add("terms", "created")
+            elif (term.name, term.starts_on, term.ends_on, term.sourced_id) != (
+                name,
+                starts_on,
+                ends_on,
+                sid or term.sourced_id,
+            ):
+                term.name, term.starts_on, term.ends_on, term.sourced_id = (
+                    name,
+                    starts_on,
+                    ends_on,
+                    sid or term.sourced_id,
+                )
+                term.save(update_fields=["name", "starts_on", "ends_on", "sourced_id"])
+                self.summary.add("terms", "updated")
+            else:
+                self.summary.add("terms", "unchanged")
+            self.term_ids[(school_id, term_key)] = term.pk
+        self.make_current(schools)
+
+    def make_current(self, schools: set[int]) -> None:
+        """Each school's current term is the one today falls in; a school with none keeps or gets the latest."""
+        for school_id in schools:
+            terms = list(Term.objects.filter(school_id=school_id).order_by("-starts_on"))
+            current = next((t for t in terms if t.is_current), None)
+            today = [t for t in terms if t.starts_on <= self.today <= t.ends_on]
+            if current and current in today:
+                continue
+            chosen = today[0] if today else (current or terms[0] if terms else None)
+            if chosen and chosen is not current:
+                Term.objects.filter(school_id=school_id, is_current=True).update(is_current=False)
+                Term.objects.filter(pk=chosen.pk).update(is_current=True)
+
+    def write_classes(self) -> None:
+        classes = self.roster.classes
+        existing = {
+            row[0]: row
+            for row in Section.objects.filter(term__school__district=self.district).values_list(
+                "id", "sourced_id", "term_id", "code", "name", "grade_level", "is_active", "term__school_id"
+            )
+        }
+        by_sid = {row[1]: row for row in existing.values() if row[1]}
+        by_code = {(row[2], row[3]): row for row in existing.values() if not row[1]}
+        codes_in_term = Counter(
+            (self.term_ids.get((self.school_ids.get(c.school, 0), c.term)), c.code) for c in classes.values()
+        )
+        student_grades = self.student_grades_by_class()
+        create: list[Section] = []
+        create_keys: list[str] = []
+        update: list[Section] = []
+        taken = {(row[2], row[3]): row[0] for row in existing.values()}
+        for key, record in classes.items():
+            term_id = self.term_ids.get((self.school_ids.get(record.school, 0), record.term))
+            if term_id is None:
+                continue
+            code = record.code
+            if codes_in_term[(term_id, code)] > 1:
+                code = f"{code} ({key})"[:64]  # the same course code on several sections, as SISs write
+            grade = record.grade
+            if grade is None:
+                grade = student_grades[key].most_common(1)[0][0] if student_grades[key] else 0
+            sid = key if self.roster.sourced else ""
+            row = by_sid.get(key) if sid else None
+            row = row or by_code.get((term_id, code))
+            holder = taken.get((term_id, code))
+            if holder is not None and (row is None or holder != row[0]):
+                self.problem(
+                    "classes.csv",
+                    record.line,
+                    "classCode",
+                    _("Another class of this term already has the code %(code)s.") % {"code": code},
+                )
+                continue
+            values = (term_id, code, record.name, grade, True)
+            if row is None:
+                create.append(Section(term_id=term_id, code=code, name=record.name, grade_level=grade, sourced_id=sid))
+                create_keys.append(key)
+                taken[(term_id, code)] = -1
+            else:
+                if (row[2], row[3], row[4], row[5], row[6]) != values or (sid and row[1] != sid):
+                    update.append(
+                        Section(
+                            pk=row[0],
+                            term_id=term_id,
+                            code=code,
+                            name=record.name,
+                            grade_level=grade,
+                            sourced_id=sid or row[1],
+                        )
+                    )
+                else:
+                    self.summary.add("classes", "unchanged")
+                self.section_ids[key] = row[0]
+        Section.objects.bulk_create(create, batch_size=BATCH)
+        Section.objects.bulk_update(
+            update, ["term", "code", "name", "grade_level", "sourced_id", "is_active"], batch_size=BATCH
+        )
+        self.summary.add("classes", "created", len(create))
+        self.summary.add("classes", "updated", len(update))
+        self.section_ids.update(zip(create_keys, (section.pk for section in create), strict=True))
+        for row in existing.values():
+            if row[1]:
+                self.section_ids.setdefault(row[1], row[0])
+        if self.bulk("classes") or not self.roster.sourced:
+            gone = [
+                row[0]
+                for row in existing.values()
+                if row[6] and row[7] in self.covered and row[0] not in set(self.section_ids.values())
+            ]
+        else:
+            gone = [self.section_ids[key] for key in self.deleted("classes") if key in self.section_ids]
+        self.deactivate(Section, gone, "classes")
+
+    def student_grades_by_class(self) -> dict[str, Counter[int]]:
+        grades: dict[str, Counter[int]] = defaultdict(Counter)
+        students = self.roster.students
+        for class_key, student_key in self.roster.enrollments:
+            student = students.get(student_key)
+            if (
+                student
+                and student.grade is not None
+                and self.roster.classes.get(class_key, None)
+                and self.roster.classes[class_key].grade is None
+            ):
+                grades[class_key][student.grade] += 1
+        return grades
+
+    def deactivate(self, model: type[Model], ids: list[int], kind: str) -> None:
+        n = 0
+        for chunk in _chunks(ids):
+            n += model._default_manager.filter(pk__in=chunk, is_active=True).update(is_active=False)
+        self.summary.add(kind, "deactivated", n)
+
+    # --- people ----------------------------------------------------------------------------------------------
+
+    def write_teachers(self) -> None:
+        teachers = self.roster.teachers
+        emails = [t.email for t in teachers.values() if t.email]
+        sids = list(teachers)
+        existing: dict[int, User] = {}
+        for chunk in _chunks(emails):
+            existing.update((u.pk, u) for u in User.objects.filter(email__in=chunk))
+        for chunk in _chunks(sids):
+            existing.update((u.pk, u) for u in User.objects.filter(sourced_id__in=chunk))
+        by_sid = {u.sourced_id: u for u in existing.values() if u.sourced_id}
+        by_email = {u.email: u for u in existing.values()}
+        roles = set(
+            StaffRole.objects.filter(role=Role.TEACHER, user__in=list(existing)).values_list("user_id", "school_id")
+        )
+        new_roles: list[StaffRole] = []
+        for key, record in teachers.items():
+            sid = key if self.roster.sourced else ""
+            user = by_sid.get(key) if sid else None
+            holder = by_email.get(record.email)
+            if user is None and holder is not None:
+                if holder.sourced_id and sid and holder.sourced_id != sid:
+                    self.problem(
+                        "users.csv",
+                        record.line,
+                        "email",
+                        _("%(email)s belongs to another user of the SIS (%(id)s).")
+                        % {"email": record.email, "id": holder.sourced_id},
+                    )
+                    continue
+                user = holder
+            elif user is not None and holder is not None and holder.pk != user.pk:
+                self.problem(
+                    "users.csv",
+                    record.line,
+                    "email",
+                    _("%(email)s already belongs to another user.") % {"email": record.email},
+                )
+                continue
+            full_name = f"{record.first_name} {record.last_name}".strip()[:150]
+            if user is None:
+                user = User.objects.create(
+                    email=record.email,
+                    full_name=full_name,
+                    sourced_id=sid,
+                    is_active=record.enabled,
+                    password=make_password(None),  # never a password from a file: staff set their own
+                )
+                self.summary.add("teachers", "created")
+            elif (user.email, user.full_name, user.is_active, user.sourced_id) != (
+                record.email,
+                full_name,
+                record.enabled,
+                sid or user.sourced_id,
+            ):
+                user.email, user.full_name, user.is_active = record.email, full_name, record.enabled
+                user.sourced_id = sid or user.sourced_id
+                user.save(update_fields=["email", "full_name", "is_active", "sourced_id"])
+                self.summary.add("teachers", "updated")
+            else:
+                self.summary.add("teachers", "unchanged")
+            self.teacher_ids[key] = user.pk
+            for school in record.schools:
+                school_id = self.school_ids.get(school)
+                if school_id and (user.pk, school_id) not in roles:
+                    new_roles.append(StaffRole(user=user, role=Role.TEACHER, school_id=school_id))
+                    roles.add((user.pk, school_id))
+        StaffRole.objects.bulk_create(new_roles)
+        self.deactivate_teachers()
+
+    def deactivate_teachers(self) -> None:
+        if self.bulk("teachers") and self.covered:
+            here = StaffRole.objects.filter(school_id__in=self.covered).values("user_id")
+            elsewhere = StaffRole.objects.exclude(school_id__in=self.covered).values("user_id")
+            gone = User.objects.filter(pk__in=here, is_superuser=False, is_active=True).exclude(sourced_id="")
+            gone = gone.exclude(pk__in=elsewhere).exclude(pk__in=list(self.teacher_ids.values()))
+        else:
+            gone = User.objects.filter(
+                sourced_id__in=list(self.deleted("users")), is_active=True, staff_roles__role=Role.TEACHER
+            )
+        self.summary.add(
+            "teachers",
+            "deactivated",
+            User.objects.filter(pk__in=list(gone.values_list("pk", flat=True))).update(is_active=False),
+        )
+
+    def write_students(self) -> None:
+        students = self.roster.students
+        fields = (
+            "id",
+            "sourced_id",
+            "school_id",
+            "student_number",
+            "first_name",
+            "last_name",
+            "preferred_name",
+            "grade_level",
+            "date_of_birth",
+            "is_active",
+        )
+        existing = list(Student.objects.filter(school__district=self.district).values_list(*fields))
+        by_sid = {row[1]: row for row in existing if row[1]}
+        by_number = {(row[2], row[3]): row for row in existing}
+        create: list[Student] = []
+        create_keys: list[str] = []
+        update: list[Student] = []
+        total = len(students)
+        for n, (key, record) in enumerate(students.items()):
+            if n % 10_000 == 0:
+                self.progress("students", n, total)
+            school_id = self.school_ids.get(record.school)
+            if school_id is None:
+                continue
+            sid = key if self.roster.sourced else ""
+            row = by_sid.get(key) if sid else None
+            holder = by_number.get((school_id, record.number))
+            if row is None and holder is not None and not (sid and holder[1]):
+                row = holder
+            elif holder is not None and (row is None or holder[0] != row[0]):
+                self.problem(
+                    "users.csv",
+                    record.line,
+                    "identifier",
+                    _("Another student of this school already has the number %(number)s.") % {"number": record.number},
+                )
+                continue
+            values = (
+                school_id,
+                record.number,
+                record.first_name,
+                record.last_name,
+                record.preferred_name,
+                record.grade,
+                record.date_of_birth,
+                True,
+            )
+            student = Student(
+                school_id=school_id,
+                student_number=record.number,
+                first_name=record.first_name,
+                last_name=record.last_name,
+                preferred_name=record.preferred_name,
+                grade_level=record.grade if record.grade is not None else 0,  # reported by the reader
+                date_of_birth=record.date_of_birth,
+                sourced_id=sid,
+            )
+            if row is None:
+                create.append(student)
+                create_keys.append(key)
+                by_number[(school_id, record.number)] = (-1, sid, school_id, record.number)
+                continue
+            self.student_ids[key] = row[0]
+            if row[2:] != values or (sid and row[1] != sid):
+                student.pk, student.sourced_id = row[0], sid or row[1]
+                update.append(student)
+            else:
+                self.summary.add("students", "unchanged")
+        if not self.report.ok:
+            return
+        Student.objects.bulk_create(create, batch_size=BATCH)
+        fields_updated = [
+            "school",
+            "student_number",
+            "first_name",
+            "last_name",
+            "preferred_name",
+            "grade_level",
+            "date_of_birth",
+            "sourced_id",
+            "is_active",
+        ]
+        Student.objects.bulk_update(update, fields_updated, batch_size=BATCH)
+        self.summary.add("students", "created", len(create))
+        self.summary.add("students", "updated", len(update))
+        self.student_ids.update(zip(create_keys, (student.pk for student in create), strict=True))
+        for row in existing:
+            if row[1]:
+                self.student_ids.setdefault(row[1], row[0])
+        if self.bulk("students"):
+            kept = set(self.student_ids.values())
+            gone = [row[0] for row in existing if row[9] and row[2] in self.covered and row[0] not in kept]
+        else:
+            gone = [self.student_ids[key] for key in self.deleted("users") if key in self.student_ids]
+        self.deactivate(Student, gone, "students")
+
+    def write_guardians(self) -> None:
+        guardians = self.roster.guardians
+        fields = ("id", "sourced_id", "first_name", "last_name", "email", "phone", "preferred_language", "is_active")
+        existing = list(Guardian.objects.values_list(*fields))
+        by_sid = {row[1]: row for row in existing if row[1]}
+        by_email: dict[str, tuple[Any, ...]] = {}
+        for row in existing:
+            if row[4] and not row[1]:
+                by_email.setdefault(row[4], row)
+        by_id = {row[0]: row for row in existing}
+        by_name = self.guardians_by_name() if not self.roster.sourced else {}
+        create: list[Guardian] = []
+        create_keys: list[str] = []
+        update: list[Guardian] = []
+        for key, record in guardians.items():
+            sid = key if self.roster.sourced else ""
+            row = by_sid.get(key) if sid else None
+            row = row or (by_email.get(record.email) if record.email else None)
+            row = row or by_id.get(by_name.get(key, 0))
+            language = record.language or (row[6] if row else "en")
+            guardian = Guardian(
+                first_name=record.first_name,
+                last_name=record.last_name,
+                email=record.email,
+                phone=record.phone,
+                preferred_language=language,
+                sourced_id=sid,
+            )
+            if row is None:
+                create.append(guardian)
+                create_keys.append(key)
+                continue
+            by_email.pop(record.email, None)  # one guardian of the file per guardian of Homeroom
+            self.guardian_ids[key] = row[0]
+            values = (record.first_name, record.last_name, record.email, record.phone, language, True)
+            if row[2:] != values or (sid and row[1] != sid):
+                guardian.pk, guardian.sourced_id = row[0], sid or row[1]
+                update.append(guardian)
+            else:
+                self.summary.add("guardians", "unchanged")
+        Guardian.objects.bulk_create(create, batch_size=BATCH)
+        Guardian.objects.bulk_update(
+            update,
+            ["first_name", "last_name", "email", "phone", "preferred_language", "sourced_id", "is_active"],
+            batch_size=BATCH,
+        )
+        self.summary.add("guardians", "created", len(create))
+        self.summary.add("guardians", "updated", len(update))
+        self.guardian_ids.update(zip(create_keys, (guardian.pk for guardian in create), strict=True))
+        for row in existing:
+            if row[1]:
+                self.guardian_ids.setdefault(row[1], row[0])
+
+    def guardians_by_name(self) -> dict[str, int]:
+        """A plain CSV's guardians without an email: the guardian of the same name already linked to the child."""
+        names: dict[tuple[int, str, str], int] = {}
+        ids = sorted(set(self.student_ids.values()))
+        for chunk in _chunks(ids):
+            for student_id, guardian_id, first, last in StudentGuardian.objects.filter(
+                student_id__in=chunk
+            ).values_list("student_id", "guardian_id", "guardian__first_name", "guardian__last_name"):
+                names[(student_id, first.lower(), last.lower())] = guardian_id
+        found: dict[str, int] = {}
+        for (student_key, guardian_key), _link in self.roster.links.items():
+            record = self.roster.guardians[guardian_key]
+            student_id = self.student_ids.get(student_key, 0)
+            match = names.get((student_id, record.first_name.lower(), record.last_name.lower()))
+            if match:
+                found[guardian_key] = match
+        return found
+
+    def write_links(self) -> None:
+        wanted: dict[tuple[int, int], LinkRecord] = {}
+        default_relationship = {key: g.relationship for key, g in self.roster.guardians.items()}
+        for (student_key, guardian_key), link in self.roster.links.items():
+            student_id, guardian_id = self.student_ids.get(student_key), self.guardian_ids.get(guardian_key)
+            if student_id and guardian_id:
+                link.relationship = link.relationship or default_relationship.get(guardian_key, "")
+                wanted[(student_id, guardian_id)] = link
+        students_in_file = {self.student_ids[k] for k in self.roster.students if k in self.student_ids}
+        fields = (
+            "id",
+            "student_id",
+            "guardian_id",
+            "relationship",
+            "is_primary_contact",
+            "lives_with_student",
+            "contact_allowed",
+            "portal_access_allowed",
+        )
+        existing: dict[tuple[int, int], tuple[Any, ...]] = {}
+        ids = sorted(students_in_file | {pair[0] for pair in wanted})
+        for chunk in _chunks(ids):
+            for row in StudentGuardian.objects.filter(student_id__in=chunk).values_list(*fields):
+                existing[(row[1], row[2])] = row
+        memory = {
+            (m.student_id, m.guardian_id): m
+            for chunk in _chunks(ids)
+            for m in EndedFamilyLink.objects.filter(student_id__in=chunk)
+        }
+        has_primary = {pair[0] for pair, row in existing.items() if row[4]}
+        new_rows: list[tuple[Any, ...]] = []
+        update: list[StudentGuardian] = []
+        for pair, link in sorted(wanted.items()):
+            row = existing.get(pair)
+            if row is None:
+                remembered = memory.get(pair)
+                primary = link.primary if link.primary is not None else pair[0] not in has_primary
+                has_primary.add(pair[0])
+                new_rows.append(
+                    (
+                        pair[0],
+                        pair[1],
+                        remembered.relationship
+                        if remembered and not link.relationship
+                        else link.relationship or "parent",
+                        remembered.is_primary_contact if remembered else primary,
+                        remembered.lives_with_student if remembered else link.lives_with is not False,
+                        (remembered.contact_allowed if remembered else True) and not link.no_contact,
+                        (remembered.portal_access_allowed if remembered else True) and not link.no_portal,
+                    )
+                )
+                continue
+            stated = link.primary is not None  # Homeroom's own export states every link in full
+            values = (
+                link.relationship if stated else row[3],
+                row[4] if link.primary is None else link.primary,
+                row[5] if link.lives_with is None else link.lives_with,
+                row[6] and not link.no_contact,
+                row[7] and not link.no_portal,
+            )
+            if values != row[3:]:
+                update.append(
+                    StudentGuardian(
+                        pk=row[0],
+                        relationship=values[0],
+                        is_primary_contact=values[1],
+                        lives_with_student=values[2],
+                        contact_allowed=values[3],
+                        portal_access_allowed=values[4],
+                    )
+                )
+            else:
+                self.summary.add("family_links", "unchanged")
+        columns = (
+            "student_id",
+            "guardian_id",
+            "relationship",
+            "is_primary_contact",
+            "lives_with_student",
+            "contact_allowed",
+            "portal_access_allowed",
+        )
+        insert_rows(StudentGuardian, columns, new_rows)
+        StudentGuardian.objects.bulk_update(
+            update,
+            ["relationship", "is_primary_contact", "lives_with_student", "contact_allowed", "portal_access_allowed"],
+            batch_size=BATCH,
+        )
+        if memory:
+            EndedFamilyLink.objects.filter(pk__in=[memory[p].pk for p in wanted if p in memory]).delete()
+        self.summary.add("family_links", "created", len(new_rows))
+        self.summary.add("family_links", "updated", len(update))
+        if self.bulk("family_links"):
+            gone = [row for pair, row in existing.items() if pair not in wanted and row[1] in students_in_file]
+        else:
+            deleted = {self.guardian_ids.get(k) for k in self.deleted("users")} | {
+                self.student_ids.get(k) for k in self.deleted("users")
+            }
+            gone = [row for row in existing.values() if row[2] in deleted or row[1] in deleted]
+        self.end_links(gone)
+        self.deactivate_guardians({row[2] for row in gone})
+
+    def end_links(self, rows: list[tuple[Any, ...]]) -> None:
+        EndedFamilyLink.objects.bulk_create(
+            [
+                EndedFamilyLink(
+                    student_id=row[1],
+                    guardian_id=row[2],
+                    relationship=row[3],
+                    is_primary_contact=row[4],
+                    lives_with_student=row[5],
+                    contact_allowed=row[6],
+                    portal_access_allowed=row[7],
+                )
+                for row in rows
+            ],
+            batch_size=BATCH,
+            ignore_conflicts=True,
+        )
+        for chunk in _chunks([row[0] for row in rows]):
+            StudentGuardian.objects.filter(pk__in=chunk).delete()
+        self.summary.add("family_links", "deactivated", len(rows))
+
+    def deactivate_guardians(self, unlinked: set[int]) -> None:
+        """A guardian whose last child the import unlinked, and whom the file no longer lists, is kept inactive."""
+        in_file = {self.guardian_ids[k] for k in self.roster.guardians if k in self.guardian_ids}
+        deleted = {self.guardian_ids[k] for k in self.deleted("users") if k in self.guardian_ids}
+        candidates = sorted((unlinked - in_file) | deleted)
+        linked: set[int] = set()
+        for chunk in _chunks(candidates):
+            linked.update(StudentGuardian.objects.filter(guardian_id__in=chunk).values_list("guardian_id", flat=True))
+        self.deactivate(Guardian, [g for g in candidates if g not in linked], "guardians")
+
+    # --- classes' members ------------------------------------------------------------------------------------
+
+    def write_enrollments(self) -> None:
+        self.write_memberships(
+            "enrollments",
+            Enrollment,
+            ("section_id", "student_id"),
+            self.roster.enrollments,
+            self.student_ids,
+            self.deleted("enrollments"),
+        )
+        through = Section.teachers.through
+        self.write_memberships(
+            "teaching",
+            through,
+            ("section_id", "user_id"),
+            self.roster.teaching,
+            self.teacher_ids,
+            self.deleted("teaching"),
+        )
+
+    def write_memberships(
+        self,
+        kind: str,
+        model: type[Model],
+        columns: tuple[str, str],
+        pairs: set[tuple[str, str]],
+        member_ids: dict[str, int],
+        deleted: set[Any],
+    ) -> None:
+        sections = self.section_ids
+        wanted = {(sections[c], member_ids[m]) for c, m in pairs if c in sections and m in member_ids}
+        if self.roster.modes.get(kind) == Mode.BULK:
+            in_scope = sorted({sections[c] for c in self.roster.classes if c in sections})
+            if self.covered:
+                in_scope = sorted(
+                    set(in_scope)
+                    | set(Section.objects.filter(term__school_id__in=self.covered).values_list("id", flat=True))
+                )
+        else:
+            in_scope = sorted({pair[0] for pair in wanted})
+        existing: dict[tuple[int, int], int] = {}
+        for chunk in _chunks(in_scope):
+            for pk, section_id, member_id in model._default_manager.filter(section_id__in=chunk).values_list(
+                "pk", *columns
+            ):
+                existing[(section_id, member_id)] = pk
+        new = sorted(wanted - existing.keys())
+        insert_rows(model, columns, new)
+        if self.roster.modes.get(kind) == Mode.BULK:
+            gone = [pk for pair, pk in existing.items() if pair not in wanted]
+        else:
+            ends = {(sections.get(c), member_ids.get(m)) for c, m in deleted}
+            gone = [pk for pair, pk in existing.items() if pair in ends]
+        for chunk in _chunks(gone):
+            model._default_manager.filter(pk__in=chunk).delete()
+        if kind == "enrollments":
+            self.summary.add(kind, "created", len(new))
+            self.summary.add(kind, "deactivated", len(gone))
+            self.summary.add(kind, "unchanged", len(wanted) - len(new))

@@ -1,0 +1,180 @@
+"""Reading roster files safely: a zip or a folder of CSV files, or one CSV file, streamed row by row.
+
+Zip files are checked before a byte is decompressed: the number of entries, the total uncompressed size and each
+entry's compression ratio (a zip bomb declares small and inflates huge; zipfile itself stops an entry at the size
+it declares). Nothing is extracted to disk. File names match whatever their case, at the top of the archive or in
+one folder inside it, as student information systems write them.
+"""
+
+import csv
+import io
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import IO
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from roster.imports.report import Report, RosterFileError
+
+# Names (Vietnamese, Arabic) and free text stay far below this; a longer field is a broken file, not a name.
+csv.field_size_limit(1_000_000)
+
+
+def _limits() -> tuple[int, int, int, int]:
+    return (
+        settings.HOMEROOM_IMPORT_MAX_BYTES,
+        settings.HOMEROOM_IMPORT_MAX_ZIP_ENTRIES,
+        settings.HOMEROOM_IMPORT_MAX_UNCOMPRESSED_BYTES,
+        settings.HOMEROOM_IMPORT_MAX_COMPRESSION_RATIO,
+    )
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_000_000:,.0f} MB"
+
+
+class CsvFiles:
+    """The CSV files of a OneRoster set, by lower-case name ("users.csv"), from a zip or a folder."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._zip: zipfile.ZipFile | None = None
+        self._names: dict[str, str] = {}
+        if path.is_dir():
+            self._read_folder(path)
+        elif zipfile.is_zipfile(path):
+            self._read_zip(path)
+        else:
+            raise RosterFileError(_("This is neither a zip file nor a folder of CSV files."))
+
+    def _read_folder(self, path: Path) -> None:
+        files = [p for p in path.iterdir() if p.is_file() and p.suffix.lower() == ".csv"]
+        if not files:
+            folders = [p for p in path.iterdir() if p.is_dir() and not p.name.startswith((".", "__"))]
+            if len(folders) == 1:
+                files = [p for p in folders[0].iterdir() if p.is_file() and p.suffix.lower() == ".csv"]
+        max_bytes = _limits()[0]
+        for file in files:
+            if file.stat().st_size > max_bytes:
+                raise RosterFileError(
+                    _("This file is larger than %(limit)s.") % {"limit": _megabytes(max_bytes)}, file=file.name
+                )
+            self._add(file.name, str(file))
+
+    def _read_zip(self, path: Path) -> None:
+        max_bytes, max_entries, max_uncompressed, max_ratio = _limits()
+        if path.stat().st_size > max_bytes:
+            raise RosterFileError(_("The file is larger than %(limit)s.") % {"limit": _megabytes(max_bytes)})
+        try:
+            archive = zipfile.ZipFile(path)
+            entries = archive.infolist()
+        except (zipfile.BadZipFile, OSError):
+            raise RosterFileError(_("The zip file is damaged and cannot be opened.")) from None
+        if len(entries) > max_entries:
+            raise RosterFileError(
+                _("The zip file holds %(count)d entries; a roster holds at most %(limit)d files.")
+                % {"count": len(entries), "limit": max_entries}
+            )
+        total = sum(entry.file_size for entry in entries)
+        if total > max_uncompressed:
+            raise RosterFileError(
+                _("The zip file unpacks to %(size)s, more than the %(limit)s allowed.")
+                % {"size": _megabytes(total), "limit": _megabytes(max_uncompressed)}
+            )
+        for entry in entries:
+            name = PurePosixPath(entry.filename)
+            if entry.is_dir() or name.name.startswith(".") or "__MACOSX" in name.parts:
+                continue
+            if entry.file_size > 1_000_000 and entry.file_size > max_ratio * max(entry.compress_size, 1):
+                raise RosterFileError(
+                    _("%(name)s is compressed more than %(ratio)d to 1, as only a zip bomb is. Zip the files again.")
+                    % {"name": name.name, "ratio": max_ratio},
+                    file=name.name,
+                )
+            if name.suffix.lower() == ".csv":
+                self._add(name.name, entry.filename)
+        self._zip = archive
+
+    def _add(self, name: str, location: str) -> None:
+        key = name.lower()
+        if key in self._names:
+            raise RosterFileError(_("The set holds two files named %(name)s.") % {"name": name}, file=name)
+        self._names[key] = location
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._names
+
+    def drop(self, name: str) -> None:
+        del self._names[name]
+
+    def names(self) -> list[str]:
+        return sorted(self._names)
+
+    def open(self, name: str) -> IO[str]:
+        location = self._names[name]
+        raw: IO[bytes] = self._zip.open(location) if self._zip else open(location, "rb")  # noqa: SIM115
+        # utf-8-sig drops the byte-order mark that spreadsheet programs put first; newline="" lets csv see CRLF.
+        return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+
+    def close(self) -> None:
+        if self._zip:
+            self._zip.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    line: int
+    values: dict[str, str]
+
+    def get(self, column: str) -> str:
+        return self.values.get(column, "")
+
+
+def read_rows(
+    stream: IO[str], *, file: str, columns: dict[str, str], required: tuple[str, ...], report: Report
+) -> Iterator[Row]:
+    """Rows of one CSV file as {canonical column: stripped text}. `columns` maps each known column, lower-cased,
+    to its canonical name; unknown columns are ignored. A missing required column is one problem for the file and
+    no rows."""
+    reader = csv.reader(stream)
+    try:
+        header = next(reader, None)
+    except (UnicodeDecodeError, csv.Error) as error:
+        report.add(file, 1, "", _not_readable(error))
+        return
+    if header is None:
+        report.add(file, 0, "", _("The file is empty: it needs at least its header row."))
+        return
+    names = [columns.get(name.strip().lower(), "") for name in header]
+    missing = [column for column in required if column not in names]
+    if missing:
+        report.add(file, 1, ", ".join(missing), _("The header row lacks these columns."))
+        return
+    width = len(names)
+    line = reader.line_num
+    try:
+        for record in reader:
+            start, line = line + 1, reader.line_num
+            if not record or (len(record) == 1 and not record[0].strip()):
+                continue  # blank lines, as spreadsheets leave at the end
+            if len(record) != width:
+                report.add(
+                    file,
+                    start,
+                    "",
+                    _("This row has %(found)d fields; the header has %(expected)d.")
+                    % {"found": len(record), "expected": width},
+                )
+                continue
+            yield Row(start, {name: value.strip() for name, value in zip(names, record, strict=True) if name})
+    except (UnicodeDecodeError, csv.Error) as error:
+        report.add(file, line + 1, "", _not_readable(error))
+
+
+def _not_readable(error: Exception) -> str:
+    if isinstance(error, UnicodeDecodeError):
+        return _("This is not UTF-8 text. Save the file as “CSV UTF-8” and try again.")
+    return _("This line cannot be read as CSV (%(error)s).") % {"error": error}

@@ -1,0 +1,233 @@
+"""Homeroom's plain CSV, for schools without OneRoster: one row per student, their class, up to two guardians.
+
+The whole school's roster in one file, imported into one school's current term: a student the file no longer
+lists is deactivated, never deleted. Students are matched by their number, classes by their code, guardians by
+email (else by name among the child's guardians), teachers by email.
+"""
+
+import csv
+import io
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from roster.imports.files import Row, read_rows
+from roster.imports.records import (
+    ClassRecord,
+    GuardianRecord,
+    LinkRecord,
+    Mode,
+    OrgRecord,
+    RosterSet,
+    StudentRecord,
+    TeacherRecord,
+)
+from roster.imports.report import Report, RosterFileError
+from roster.imports.values import BadValue, parse_date, parse_email, parse_grade, parse_phone
+from roster.languages import FAMILY_LANGUAGES
+from roster.models import Relationship, School
+
+T = TypeVar("T")
+FILE = "roster.csv"
+GUARDIAN_COLUMNS = ("first_name", "last_name", "relationship", "email", "phone", "language")
+COLUMNS = (
+    "student_number",
+    "first_name",
+    "last_name",
+    "preferred_name",
+    "grade",
+    "date_of_birth",
+    "class_code",
+    "class_name",
+    "teacher_email",
+    "teacher_name",
+    *(f"guardian{n}_{column}" for n in (1, 2) for column in GUARDIAN_COLUMNS),
+)
+REQUIRED = ("student_number", "first_name", "last_name", "grade")
+EXAMPLE_ROWS = (
+    (
+        "10231",
+        "Sofía",
+        "García",
+        "Sofi",
+        "3",
+        "2017-04-12",
+        "3A",
+        "Room 3A",
+        "ms.lee@school.example.org",
+        "Ana Lee",
+        "María",
+        "García",
+        "mother",
+        "maria.garcia@example.org",
+        "+16175550123",
+        "es",
+        "José",
+        "García",
+        "father",
+        "",
+        "(617) 555-0188",
+        "es",
+    ),
+    ("10232", "Minh", "Nguyễn", "", "KG", "", "K1", "Kindergarten 1", "", "", "Lan", "Trần", "mother", "", "", "vi"),
+)
+
+
+def template_csv() -> str:
+    """The downloadable template: the header and two example rows, with a byte-order mark for spreadsheets."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(COLUMNS)
+    for row in EXAMPLE_ROWS:
+        writer.writerow(row + ("",) * (len(COLUMNS) - len(row)))
+    return "\ufeff" + out.getvalue()
+
+
+def _languages() -> dict[str, str]:
+    """Codes and English names ("es", "spanish") to codes."""
+    with translation.override("en"):
+        names = {str(name).lower(): code for code, name in FAMILY_LANGUAGES}
+    return names | {code: code for code, _name in FAMILY_LANGUAGES}
+
+
+def _relationships() -> dict[str, str]:
+    with translation.override("en"):
+        labels = {str(label).lower(): value for value, label in Relationship.choices}
+    return labels | {value: value for value in Relationship.values}
+
+
+class PlainCsvReader:
+    def __init__(self, path: Path, school: School, report: Report) -> None:
+        self.path = path
+        self.report = report
+        self.roster = RosterSet(sourced=False, school_pk=school.pk)
+        self.roster.schools[""] = OrgRecord("", school.name, 0)
+        for kind in ("students", "guardians", "family_links", "classes", "enrollments", "teaching"):
+            self.roster.modes[kind] = Mode.BULK
+        self.languages = _languages()
+        self.relationships = _relationships()
+        self.numbers: dict[str, int] = {}
+
+    def problem(self, row: Row, column: str, message: str) -> None:
+        self.report.add(FILE, row.line, column, message)
+
+    def parsed(self, row: Row, column: str, parse: Callable[[str], T]) -> T | None:
+        try:
+            return parse(row.get(column))
+        except BadValue as error:
+            self.problem(row, column, str(error))
+            return None
+
+    def read(self) -> RosterSet:
+        if self.path.stat().st_size > settings.HOMEROOM_IMPORT_MAX_BYTES:
+            raise RosterFileError(_("The file is larger than the import allows."))
+        columns = {column: column for column in COLUMNS}
+        with open(self.path, encoding="utf-8-sig", newline="") as stream:
+            for row in read_rows(stream, file=FILE, columns=columns, required=REQUIRED, report=self.report):
+                self.read_row(row)
+        return self.roster
+
+    def read_row(self, row: Row) -> None:
+        number = row.get("student_number")
+        for column in REQUIRED:
+            if not row.get(column):
+                self.problem(row, column, _("This field is empty."))
+        if number in self.numbers:
+            self.problem(
+                row,
+                "student_number",
+                _("%(number)s is already on line %(line)d.") % {"number": number, "line": self.numbers[number]},
+            )
+            return
+        self.numbers[number] = row.line
+        for column, limit in (("student_number", 64), ("first_name", 100), ("last_name", 100), ("preferred_name", 100)):
+            if len(row.get(column)) > limit:
+                self.problem(row, column, _("This is longer than %(limit)d characters.") % {"limit": limit})
+        grade = self.parsed(row, "grade", parse_grade)
+        self.roster.students[number] = StudentRecord(
+            "",
+            number,
+            row.get("first_name"),
+            row.get("last_name"),
+            row.get("preferred_name"),
+            grade,
+            "",
+            row.line,
+            self.parsed(row, "date_of_birth", parse_date),
+        )
+        self.read_class(row, number)
+        for n in (1, 2):
+            self.read_guardian(row, number, n)
+
+    def read_class(self, row: Row, number: str) -> None:
+        code = row.get("class_code")
+        if not code:
+            return  # a student with no class yet
+        if len(code) > 64:
+            self.problem(row, "class_code", _("This is longer than %(limit)d characters.") % {"limit": 64})
+        if code not in self.roster.classes:
+            name = row.get("class_name") or code
+            self.roster.classes[code] = ClassRecord("", name[:200], code, None, "", "", row.line)
+        self.roster.enrollments.add((code, number))
+        email = self.parsed(row, "teacher_email", parse_email)
+        if not email:
+            return
+        teacher = self.roster.teachers.get(str(email))
+        if teacher is None:
+            name = row.get("teacher_name")
+            first, _space, last = name.partition(" ")
+            self.roster.teachers[str(email)] = TeacherRecord("", first, last, str(email), [""], row.line)
+        self.roster.teaching.add((code, str(email)))
+
+    def read_guardian(self, row: Row, number: str, n: int) -> None:
+        prefix = f"guardian{n}_"
+        values = {column: row.get(prefix + column) for column in GUARDIAN_COLUMNS}
+        if not any(values.values()):
+            return
+        for column in ("first_name", "last_name"):
+            if not values[column]:
+                self.problem(row, prefix + column, _("This field is empty."))
+            elif len(values[column]) > 100:
+                self.problem(row, prefix + column, _("This is longer than %(limit)d characters.") % {"limit": 100})
+        email = str(self.parsed(row, prefix + "email", parse_email) or "")
+        phone = str(self.parsed(row, prefix + "phone", parse_phone) or "")
+        relationship = self.relationships.get(values["relationship"].lower(), "")
+        if values["relationship"] and not relationship:
+            self.problem(
+                row,
+                prefix + "relationship",
+                _(
+                    "“%(value)s” is not a relationship Homeroom knows: use mother, father, parent, stepparent, "
+                    "grandparent, foster, guardian or other."
+                )
+                % {"value": values["relationship"]},
+            )
+        language = self.languages.get(values["language"].lower(), "")
+        if values["language"] and not language:
+            self.problem(
+                row,
+                prefix + "language",
+                _("“%(value)s” is not a language Homeroom offers.") % {"value": values["language"]},
+            )
+        key = email or f"{number}:{n}"
+        if key not in self.roster.guardians:
+            self.roster.guardians[key] = GuardianRecord(
+                "",
+                values["first_name"],
+                values["last_name"],
+                email,
+                phone,
+                language,
+                relationship or Relationship.PARENT,
+                row.line,
+                key,
+            )
+        self.roster.links[(number, key)] = LinkRecord(relationship=relationship or Relationship.PARENT, primary=None)
+
+
+def read_plain_csv(path: Path, school: School, report: Report) -> RosterSet:
+    return PlainCsvReader(path, school, report).read()

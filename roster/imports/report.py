@@ -1,0 +1,71 @@
+"""What an import found wrong, row by row, in plain words, and what it changed."""
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+# Enough to fix a file by; a file with a million bad rows still reports how many there were.
+MAX_PROBLEMS_KEPT = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    file: str
+    line: int  # 0: the file as a whole
+    column: str
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "column": self.column, "message": self.message}
+
+    def __str__(self) -> str:
+        where = ", ".join(part for part in (self.file, f"line {self.line}" if self.line else "", self.column) if part)
+        return f"{where}: {self.message}" if where else self.message
+
+
+class RosterFileError(Exception):
+    """A file that cannot be read at all: nothing further is looked at."""
+
+    def __init__(self, message: str, *, file: str = "") -> None:
+        super().__init__(message)
+        self.problem = Problem(file=file, line=0, column="", message=message)
+
+
+@dataclass
+class Report:
+    problems: list[Problem] = field(default_factory=list)
+    problem_count: int = 0
+    notices: list[str] = field(default_factory=list)
+
+    def add(self, file: str, line: int, column: str, message: str) -> None:
+        self.problem_count += 1
+        if len(self.problems) < MAX_PROBLEMS_KEPT:
+            self.problems.append(Problem(file, line, column, message))
+
+    def notice(self, message: str) -> None:
+        self.notices.append(message)
+
+    @property
+    def ok(self) -> bool:
+        return self.problem_count == 0
+
+
+KINDS = ("schools", "terms", "classes", "teachers", "students", "guardians", "family_links", "enrollments")
+CHANGES = ("created", "updated", "deactivated", "unchanged")
+
+
+@dataclass
+class Summary:
+    """Per kind of record, how many the import created, updated, deactivated and left as they were."""
+
+    counts: dict[str, Counter[str]] = field(default_factory=lambda: {kind: Counter() for kind in KINDS})
+
+    def add(self, kind: str, change: str, n: int = 1) -> None:
+        self.counts[kind][change] += n
+
+    def as_dict(self) -> dict[str, dict[str, int]]:
+        return {kind: {change: self.counts[kind][change] for change in CHANGES} for kind in KINDS}
+
+    @property
+    def changed(self) -> int:
+        return sum(c["created"] + c["updated"] + c["deactivated"] for c in self.counts.values())

@@ -1,0 +1,132 @@
+"""One import, start to end: read and check every row, then write it all in one transaction or nothing."""
+
+import datetime
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import DatabaseError, IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from roster.imports.apply import Progress, RosterWriter
+from roster.imports.files import CsvFiles
+from roster.imports.oneroster import KnownKeys, OneRosterReader
+from roster.imports.plain import read_plain_csv
+from roster.imports.records import RosterSet
+from roster.imports.report import Report, RosterFileError, Summary
+from roster.models import District, Guardian, School, Section, Student, Term
+
+
+@dataclass
+class ImportResult:
+    report: Report
+    summary: Summary = field(default_factory=Summary)
+    imported: bool = False  # written and committed: never for a check (dry run) or a file with problems
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    return None
+
+
+def import_oneroster(
+    path: Path,
+    *,
+    district: District | None = None,
+    allowed_schools: set[int] | None = None,
+    dry_run: bool = False,
+    progress: Progress = _no_progress,
+    today: datetime.date | None = None,
+) -> ImportResult:
+    """A OneRoster set (zip or folder). `allowed_schools`: the only schools the file may touch (a leader's)."""
+    report = Report()
+    try:
+        files = CsvFiles(path)
+    except RosterFileError as error:
+        report.add(error.problem.file, 0, "", error.problem.message)
+        return ImportResult(report)
+    try:
+        progress("reading", 0, 1)
+        reader = OneRosterReader(files, report)
+        reader.read_manifest()
+        if report.ok and any(mode == "delta" for mode in reader.file_modes.values()):
+            reader.known = _known_keys()
+        roster = reader.read() if report.ok else RosterSet()
+    except RosterFileError as error:
+        report.add(error.problem.file, 0, "", error.problem.message)
+        return ImportResult(report)
+    finally:
+        files.close()
+    return _write(roster, report, district, allowed_schools, dry_run, progress, today)
+
+
+def import_plain_csv(
+    path: Path,
+    *,
+    school: School,
+    dry_run: bool = False,
+    progress: Progress = _no_progress,
+    today: datetime.date | None = None,
+) -> ImportResult:
+    report = Report()
+    try:
+        progress("reading", 0, 1)
+        roster = read_plain_csv(path, school, report)
+    except RosterFileError as error:
+        report.add(error.problem.file, 0, "", error.problem.message)
+        return ImportResult(report)
+    except OSError:
+        report.add("", 0, "", _("The file cannot be opened."))
+        return ImportResult(report)
+    return _write(roster, report, school.district, {school.pk}, dry_run, progress, today)
+
+
+def _write(
+    roster: RosterSet,
+    report: Report,
+    district: District | None,
+    allowed_schools: set[int] | None,
+    dry_run: bool,
+    progress: Progress,
+    today: datetime.date | None,
+) -> ImportResult:
+    result = ImportResult(report)
+    if not report.ok:
+        return result
+    writer = RosterWriter(
+        roster,
+        report=report,
+        district=district,
+        allowed_schools=allowed_schools,
+        today=today or timezone.localdate(),
+        progress=progress,
+    )
+    try:
+        with transaction.atomic():
+            result.summary = writer.write()
+            if dry_run or not report.ok:
+                transaction.set_rollback(True)
+    except IntegrityError as error:
+        report.add(
+            "", 0, "", _("The roster conflicts with a record already in Homeroom (%(error)s).") % {"error": error}
+        )
+    except DatabaseError as error:  # a value the database refuses: nothing was written
+        report.add("", 0, "", _("The database refused the roster (%(error)s).") % {"error": error})
+    result.imported = report.ok and not dry_run
+    return result
+
+
+def _known_keys() -> KnownKeys:
+    """sourcedIds already in Homeroom, for delta files that refer to records they do not repeat."""
+
+    def sids(queryset: object) -> set[str]:
+        return set(queryset.exclude(sourced_id="").values_list("sourced_id", flat=True))  # type: ignore[attr-defined]
+
+    return KnownKeys(
+        schools=sids(School.objects),
+        terms=sids(Term.objects),
+        classes=sids(Section.objects),
+        students=sids(Student.objects),
+        guardians=sids(Guardian.objects),
+        teachers=sids(User.objects),
+    )

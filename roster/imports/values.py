@@ -1,0 +1,90 @@
+"""Field values as student information systems write them, read unambiguously or refused with a reason."""
+
+import datetime
+import re
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.utils.translation import gettext as _
+
+from roster.phone import normalize_phone
+
+
+class BadValue(ValueError):
+    """A value the import will not guess at; its message says what to write instead."""
+
+
+ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:T.*)?")
+
+
+def parse_date(text: str) -> datetime.date | None:
+    """Year-month-day, with or without leading zeros ("2023-5-1"). "1/05/2023" is 5 January in one country and
+    1 May in another: refused, never guessed."""
+    if not text:
+        return None
+    match = ISO_DATE.fullmatch(text)
+    if not match:
+        raise BadValue(
+            _("“%(value)s” is not a date Homeroom can read for sure: write it year-month-day, as 2023-05-01.")
+            % {"value": text}
+        )
+    try:
+        return datetime.date(*(int(part) for part in match.groups()))
+    except ValueError:
+        raise BadValue(_("“%(value)s” is not a date that exists.") % {"value": text}) from None
+
+
+def parse_bool(text: str, *, default: bool) -> bool:
+    """true or false in any case (TRUE, True, true); an empty field is the default."""
+    value = text.lower()
+    if not value:
+        return default
+    if value == "true":
+        return True
+    if value == "false":
+        return False
+    raise BadValue(_("“%(value)s” should be true or false.") % {"value": text})
+
+
+# OneRoster's grade vocabulary (CEDS). Homeroom serves pre-kindergarten (-1) to grade 12.
+GRADES = {"IT": -1, "PR": -1, "PK": -1, "TK": -1, "KG": 0, "K": 0}
+GRADES.update({str(n): n for n in range(1, 13)})
+GRADES.update({f"{n:02d}": n for n in range(1, 13)})
+
+
+def parse_grade(text: str) -> int | None:
+    if not text:
+        return None
+    grade = GRADES.get(text.upper())
+    if grade is None:
+        raise BadValue(_("“%(value)s” is not a grade from pre-K to 12: use PK, KG, or 01 to 12.") % {"value": text})
+    return grade
+
+
+def parse_grades(text: str) -> int | None:
+    """A list of grades (a class or a student may have several): the lowest."""
+    grades = [grade for grade in (parse_grade(part) for part in parse_list(text)) if grade is not None]
+    return min(grades) if grades else None
+
+
+def parse_list(text: str) -> list[str]:
+    """A OneRoster list: comma-separated in one quoted field. Spaces around items and empty items are dropped."""
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def parse_email(text: str) -> str:
+    if not text:
+        return ""
+    email = text.lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise BadValue(_("“%(value)s” is not an email address.") % {"value": text}) from None
+    return email
+
+
+def parse_phone(text: str) -> str:
+    try:
+        return normalize_phone(text)
+    except ValidationError as error:
+        raise BadValue(error.messages[0]) from None

@@ -1,0 +1,33 @@
+from argparse import ArgumentParser
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from roster.imports.console import ProgressBar, print_result
+from roster.imports.run import import_oneroster
+from roster.models import District
+
+
+class Command(BaseCommand):
+    help = "Import a OneRoster 1.1 or 1.2 CSV set (a zip or a folder): all of it, or nothing and every problem."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("path", type=Path, help="A zip file or a folder of OneRoster CSV files.")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Check every row and count the changes; write nothing."
+        )
+        parser.add_argument("--district", help="The district to import into, by name, when orgs.csv names none.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        path: Path = options["path"]
+        if not path.exists():
+            raise CommandError(f"{path} does not exist.")
+        district = None
+        if options["district"]:
+            district = District.objects.filter(name=options["district"]).first()
+            if district is None:
+                raise CommandError(f"No district is named {options['district']}.")
+        result = import_oneroster(path, district=district, dry_run=options["dry_run"], progress=ProgressBar())
+        if print_result(result, self.stdout, self.stderr, dry_run=options["dry_run"]):
+            raise SystemExit(1)

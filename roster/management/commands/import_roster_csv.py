@@ -1,0 +1,35 @@
+from argparse import ArgumentParser
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from roster.imports.console import ProgressBar, print_result
+from roster.imports.run import import_plain_csv
+from roster.models import School
+
+
+class Command(BaseCommand):
+    help = "Import a school's roster from Homeroom's plain CSV (one row per student): all of it, or nothing."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("path", type=Path, help="The CSV file.")
+        parser.add_argument("--school", help="The school, by name (needed when there is more than one).")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Check every row and count the changes; write nothing."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        path: Path = options["path"]
+        if not path.is_file():
+            raise CommandError(f"{path} is not a file.")
+        schools = School.objects.select_related("district")
+        if options["school"]:
+            schools = schools.filter(name=options["school"])
+        if len(found := list(schools[:2])) != 1:
+            raise CommandError(
+                "Name the school with --school: " + ", ".join(sorted(s.name for s in School.objects.all()))
+            )
+        result = import_plain_csv(path, school=found[0], dry_run=options["dry_run"], progress=ProgressBar())
+        if print_result(result, self.stdout, self.stderr, dry_run=options["dry_run"]):
+            raise SystemExit(1)
