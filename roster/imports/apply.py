@@ -326,11 +326,8 @@ class RosterWriter:
             if row[1]:
                 self.section_ids.setdefault(row[1], row[0])
         if self.bulk("classes") or not self.roster.sourced:
-            gone = [
-                row[0]
-                for row in existing.values()
-                if row[6] and row[7] in self.covered and row[0] not in set(self.section_ids.values())
-            ]
+            kept = set(self.section_ids.values())
+            gone = [row[0] for row in existing.values() if row[6] and row[7] in self.covered and row[0] not in kept]
         else:
             gone = [self.section_ids[key] for key in self.deleted("classes") if key in self.section_ids]
         self.deactivate(Section, gone, "classes")
@@ -492,6 +489,12 @@ class RosterWriter:
                 record.date_of_birth,
                 True,
             )
+            if row is not None:
+                self.student_ids[key] = row[0]
+                if row[2:] == values and (not sid or row[1] == sid):
+                    self.summary.add("students", "unchanged")
+                    continue
+            # Instances only for rows to write: building 50,000 unchanged ones took a third of a re-import.
             student = Student(
                 school_id=school_id,
                 student_number=record.number,
@@ -506,13 +509,9 @@ class RosterWriter:
                 create.append(student)
                 create_keys.append(key)
                 by_number[(school_id, record.number)] = (-1, sid, school_id, record.number)
-                continue
-            self.student_ids[key] = row[0]
-            if row[2:] != values or (sid and row[1] != sid):
+            else:
                 student.pk, student.sourced_id = row[0], sid or row[1]
                 update.append(student)
-            else:
-                self.summary.add("students", "unchanged")
         if not self.report.ok:
             return
         Student.objects.bulk_create(create, batch_size=BATCH)
@@ -561,6 +560,13 @@ class RosterWriter:
             row = row or (by_email.get(record.email) if record.email else None)
             row = row or by_id.get(by_name.get(key, 0))
             language = record.language or (row[6] if row else "en")
+            if row is not None:
+                by_email.pop(record.email, None)  # one guardian of the file per guardian of Homeroom
+                self.guardian_ids[key] = row[0]
+                values = (record.first_name, record.last_name, record.email, record.phone, language, True)
+                if row[2:] == values and (not sid or row[1] == sid):
+                    self.summary.add("guardians", "unchanged")
+                    continue
             guardian = Guardian(
                 first_name=record.first_name,
                 last_name=record.last_name,
@@ -572,15 +578,9 @@ class RosterWriter:
             if row is None:
                 create.append(guardian)
                 create_keys.append(key)
-                continue
-            by_email.pop(record.email, None)  # one guardian of the file per guardian of Homeroom
-            self.guardian_ids[key] = row[0]
-            values = (record.first_name, record.last_name, record.email, record.phone, language, True)
-            if row[2:] != values or (sid and row[1] != sid):
+            else:
                 guardian.pk, guardian.sourced_id = row[0], sid or row[1]
                 update.append(guardian)
-            else:
-                self.summary.add("guardians", "unchanged")
         Guardian.objects.bulk_create(create, batch_size=BATCH)
         Guardian.objects.bulk_update(
             update,
@@ -631,16 +631,15 @@ class RosterWriter:
             "contact_allowed",
             "portal_access_allowed",
         )
-        existing: dict[tuple[int, int], tuple[Any, ...]] = {}
-        ids = sorted(students_in_file | {pair[0] for pair in wanted})
-        for chunk in _chunks(ids):
-            for row in StudentGuardian.objects.filter(student_id__in=chunk).values_list(*fields):
-                existing[(row[1], row[2])] = row
-        memory = {
-            (m.student_id, m.guardian_id): m
-            for chunk in _chunks(ids)
-            for m in EndedFamilyLink.objects.filter(student_id__in=chunk)
+        # The district's links in one query: faster than a hundred IN (…) lists of the file's students.
+        in_district = Q(student__school__district=self.district)
+        ids = students_in_file | {pair[0] for pair in wanted}
+        existing = {
+            (row[1], row[2]): row
+            for row in StudentGuardian.objects.filter(in_district).values_list(*fields).iterator(chunk_size=5000)
+            if row[1] in ids
         }
+        memory = {(m.student_id, m.guardian_id): m for m in EndedFamilyLink.objects.filter(in_district)}
         has_primary = {pair[0] for pair, row in existing.items() if row[4]}
         new_rows: list[tuple[Any, ...]] = []
         update: list[StudentGuardian] = []

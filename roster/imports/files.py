@@ -10,7 +10,6 @@ import csv
 import io
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO
 
@@ -124,21 +123,28 @@ class CsvFiles:
             self._zip.close()
 
 
-@dataclass(frozen=True, slots=True)
 class Row:
-    line: int
-    values: dict[str, str]
+    """One record of a CSV file: its first line in the file and the fields Homeroom reads, by column name."""
+
+    __slots__ = ("line", "values")
+
+    def __init__(self, line: int, values: dict[str, str]) -> None:
+        self.line = line
+        self.values = values
 
     def get(self, column: str) -> str:
         return self.values.get(column, "")
+
+    def deleted(self) -> "Row":
+        """The same row marked as a deletion (a negative line) for the caller."""
+        return Row(-self.line, self.values)
 
 
 def read_rows(
     stream: IO[str], *, file: str, columns: dict[str, str], required: tuple[str, ...], report: Report
 ) -> Iterator[Row]:
-    """Rows of one CSV file as {canonical column: stripped text}. `columns` maps each known column, lower-cased,
-    to its canonical name; unknown columns are ignored. A missing required column is one problem for the file and
-    no rows."""
+    """Rows of one CSV file, read by canonical column name. `columns` maps each known column, lower-cased, to its
+    canonical name; unknown columns are ignored. A missing required column is one problem for the file and no rows."""
     reader = csv.reader(stream)
     try:
         header = next(reader, None)
@@ -148,19 +154,24 @@ def read_rows(
     if header is None:
         report.add(file, 0, "", _("The file is empty: it needs at least its header row."))
         return
-    names = [columns.get(name.strip().lower(), "") for name in header]
-    missing = [column for column in required if column not in names]
+    index: dict[str, int] = {}
+    for position, name in enumerate(header):
+        canonical = columns.get(name.strip().lower())
+        if canonical:
+            index.setdefault(canonical, position)
+    missing = [column for column in required if column not in index]
     if missing:
         report.add(file, 1, ", ".join(missing), _("The header row lacks these columns."))
         return
-    width = len(names)
+    positions = tuple(index.items())  # only the columns Homeroom reads: users.csv has 25, a third unused
+    width = len(header)
     line = reader.line_num
     try:
         for record in reader:
             start, line = line + 1, reader.line_num
-            if not record or (len(record) == 1 and not record[0].strip()):
-                continue  # blank lines, as spreadsheets leave at the end
             if len(record) != width:
+                if not record or (len(record) == 1 and not record[0].strip()):
+                    continue  # blank lines, as spreadsheets leave at the end
                 report.add(
                     file,
                     start,
@@ -169,7 +180,7 @@ def read_rows(
                     % {"found": len(record), "expected": width},
                 )
                 continue
-            yield Row(start, {name: value.strip() for name, value in zip(names, record, strict=True) if name})
+            yield Row(start, {name: record[position].strip() for name, position in positions})
     except (UnicodeDecodeError, csv.Error) as error:
         report.add(file, line + 1, "", _not_readable(error))
 

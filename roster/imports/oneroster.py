@@ -145,10 +145,21 @@ class _User:
 
 
 class OneRosterReader:
-    def __init__(self, files: CsvFiles, report: Report, known: KnownKeys | None = None) -> None:
+    def __init__(
+        self,
+        files: CsvFiles,
+        report: Report,
+        known: KnownKeys | None = None,
+        valid_phones: frozenset[str] = frozenset(),
+        valid_emails: frozenset[str] = frozenset(),
+    ) -> None:
         self.files = files
         self.report = report
         self.known = known or KnownKeys()
+        # Numbers and addresses Homeroom holds were checked when stored: a re-import need not parse them again
+        # (a phone number costs 0.1 ms, an email address 20 µs).
+        self.valid_phones = valid_phones
+        self.valid_emails = valid_emails
         self.roster = RosterSet()
         self.file_modes: dict[str, Mode] = {}
         self.version = ""
@@ -192,7 +203,7 @@ class OneRosterReader:
                 seen[key] = row.line
             status = row.get("status").lower()
             if status == "tobedeleted":
-                yield Row(-row.line, row.values)  # a negative line marks a deletion for the caller
+                yield row.deleted()
             elif status in ("", "active"):
                 yield row
             else:
@@ -202,6 +213,12 @@ class OneRosterReader:
                     "status",
                     _("“%(value)s” should be active or tobedeleted.") % {"value": row.get("status")},
                 )
+
+    def email(self, row: Row) -> str:
+        email = row.get("email")
+        if email in self.valid_emails:
+            return email
+        return self.value("users.csv", row, "email", parse_email) or ""
 
     def text(self, file: str, row: Row, column: str, *, max_length: int, required: bool = True) -> str:
         value = row.get(column)
@@ -472,9 +489,13 @@ class OneRosterReader:
     def read_guardian(self, person: _User) -> None:
         file, row = "users.csv", person.row
         first_name, last_name = self.names_of(file, row)
-        email = self.value(file, row, "email", parse_email) or ""
+        email = self.email(row)
         phone_column = "sms" if row.get("sms") else "phone"
-        phone = self.value(file, row, phone_column, parse_phone) or ""
+        phone = row.get(phone_column)
+        if (
+            phone not in self.valid_phones
+        ):  # parsing a number costs 0.1 ms: a re-import reads the stored ones as they are
+            phone = self.value(file, row, phone_column, parse_phone) or ""
         language = row.get(LANGUAGE_COLUMN).lower()
         if language and language not in FAMILY_LANGUAGE_CODES:
             self.problem(
@@ -519,7 +540,7 @@ class OneRosterReader:
     def read_teacher(self, person: _User) -> None:
         file, row = "users.csv", person.row
         first_name, last_name = self.names_of(file, row)
-        email = self.value(file, row, "email", parse_email)
+        email = self.email(row)
         if not email and not row.get("email"):
             self.problem(file, row, "email", _("A teacher needs an email address to sign in."))
         enabled = self.value(file, row, "enabledUser", lambda text: parse_bool(text, default=True))
@@ -578,7 +599,10 @@ class OneRosterReader:
             if row.line < 0:
                 self.delete("enrollments" if role == STUDENT else "teaching", (class_id, user_id))
                 continue
-            if class_id not in classes and class_id not in known.classes:
+            klass = classes.get(class_id)
+            if klass is not None:
+                class_id = klass.sourced_id  # one string per class, not one per row: 300,000 rows
+            elif class_id not in known.classes:
                 self.problem(
                     file,
                     row,
@@ -586,9 +610,12 @@ class OneRosterReader:
                     _("No class in classes.csv has the sourcedId %(id)s.") % {"id": class_id},
                 )
                 continue
-            self.value(file, row, "primary", lambda text: parse_bool(text, default=False))
+            self.value(file, row, "primary", parse_primary)
             if role == STUDENT:
-                if user_id not in students and user_id not in known.students:
+                student = students.get(user_id)
+                if student is not None:
+                    user_id = student.sourced_id
+                elif user_id not in known.students:
                     self.problem(
                         file,
                         row,
@@ -622,6 +649,10 @@ class OneRosterReader:
                 self.problem(
                     "users.csv", teacher.line, "orgSourcedIds", _("This teacher belongs to no school in orgs.csv.")
                 )
+
+
+def parse_primary(text: str) -> bool:
+    return parse_bool(text, default=False)
 
 
 def _unknown_role(role: str) -> str:

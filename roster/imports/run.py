@@ -47,7 +47,7 @@ def import_oneroster(
         return ImportResult(report)
     try:
         progress("reading", 0, 1)
-        reader = OneRosterReader(files, report)
+        reader = OneRosterReader(files, report, valid_phones=_stored("phone"), valid_emails=_stored("email"))
         reader.read_manifest()
         if report.ok and any(mode == "delta" for mode in reader.file_modes.values()):
             reader.known = _known_keys()
@@ -130,3 +130,11 @@ def _known_keys() -> KnownKeys:
         guardians=sids(Guardian.objects),
         teachers=sids(User.objects),
     )
+
+
+def _stored(field: str) -> frozenset[str]:
+    """Guardians' phone numbers or emails as Homeroom holds them (and staff emails): already checked."""
+    values = Guardian.objects.exclude(**{field: ""}).values_list(field, flat=True).iterator()
+    if field == "email":
+        return frozenset(values) | frozenset(User.objects.values_list("email", flat=True).iterator())
+    return frozenset(values)
