@@ -49,6 +49,8 @@ bench: $(VENV)/.installed-dev
 	$(TEST_ENV) scripts/with-postgres $(BIN)/python bench/run.py --database postgres
 	$(TEST_ENV) $(BIN)/python bench/delivery.py --database sqlite
 	$(TEST_ENV) scripts/with-postgres $(BIN)/python bench/delivery.py --database postgres
+	$(TEST_ENV) $(BIN)/python bench/roster_import.py --database sqlite
+	$(TEST_ENV) scripts/with-postgres $(BIN)/python bench/roster_import.py --database postgres
 
 ## make messages: refresh the translation catalogues after changing strings
 messages: $(VENV)/.installed
