@@ -3,17 +3,18 @@
 Zip files are checked before a byte is decompressed: the number of entries, the total uncompressed size and each
 entry's compression ratio (a zip bomb declares small and inflates huge; zipfile itself stops an entry at the size
 it declares). Nothing is extracted to disk. File names match whatever their case, at the top of the archive or in
-one folder inside it, as student information systems write them.
+in a folder inside it, as student information systems write them.
 """
 
 import csv
-import io
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO
 
 from django.conf import settings
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
 from roster.imports.report import Report, RosterFileError
@@ -32,7 +33,7 @@ def _limits() -> tuple[int, int, int, int]:
 
 
 def _megabytes(size: int) -> str:
-    return f"{size / 1_000_000:,.0f} MB"
+    return str(filesizeformat(size))
 
 
 class CsvFiles:
@@ -112,11 +113,14 @@ class CsvFiles:
     def names(self) -> list[str]:
         return sorted(self._names)
 
-    def open(self, name: str) -> IO[str]:
+    def display_name(self, name: str) -> str:
+        """A file's name as the set spells it ("Users.CSV"), for problems people look for."""
+        location = self._names.get(name)
+        return PurePosixPath(location).name if location else name
+
+    def open(self, name: str) -> IO[bytes]:
         location = self._names[name]
-        raw: IO[bytes] = self._zip.open(location) if self._zip else open(location, "rb")  # noqa: SIM115
-        # utf-8-sig drops the byte-order mark that spreadsheet programs put first; newline="" lets csv see CRLF.
-        return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        return self._zip.open(location) if self._zip else open(location, "rb")
 
     def close(self) -> None:
         if self._zip:
@@ -140,15 +144,33 @@ class Row:
         return Row(-self.line, self.values)
 
 
+class NotUtf8(ValueError):
+    def __init__(self, line: int) -> None:
+        super().__init__(line)
+        self.line = line
+
+
+def decoded_lines(stream: IO[bytes]) -> Iterator[str]:
+    """Lines of UTF-8 text, one by one, so that a byte that is not UTF-8 is reported on its own line (a text
+    stream decodes 8 KB at a time). The byte-order mark spreadsheet programs put first is dropped; CRLF is kept
+    for the csv module, which reads both line endings."""
+    for number, line in enumerate(stream, start=1):
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            raise NotUtf8(number) from None
+        yield text.removeprefix("\ufeff") if number == 1 else text
+
+
 def read_rows(
-    stream: IO[str], *, file: str, columns: dict[str, str], required: tuple[str, ...], report: Report
+    stream: IO[bytes], *, file: str, columns: dict[str, str], required: tuple[str, ...], report: Report
 ) -> Iterator[Row]:
     """Rows of one CSV file, read by canonical column name. `columns` maps each known column, lower-cased, to its
     canonical name; unknown columns are ignored. A missing required column is one problem for the file and no rows."""
-    reader = csv.reader(stream)
+    reader = csv.reader(decoded_lines(stream))
     try:
         header = next(reader, None)
-    except (UnicodeDecodeError, csv.Error) as error:
+    except (NotUtf8, csv.Error, *DAMAGED) as error:
         report.add(file, 1, "", _not_readable(error))
         return
     if header is None:
@@ -181,11 +203,17 @@ def read_rows(
                 )
                 continue
             yield Row(start, {name: record[position].strip() for name, position in positions})
-    except (UnicodeDecodeError, csv.Error) as error:
-        report.add(file, line + 1, "", _not_readable(error))
+    except (NotUtf8, csv.Error, *DAMAGED) as error:
+        report.add(file, error.line if isinstance(error, NotUtf8) else line + 1, "", _not_readable(error))
+
+
+# What a damaged zip entry raises part-way: a checksum that does not match, a compressed stream cut short.
+DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, OSError)
 
 
 def _not_readable(error: Exception) -> str:
-    if isinstance(error, UnicodeDecodeError):
-        return _("This is not UTF-8 text. Save the file as “CSV UTF-8” and try again.")
+    if isinstance(error, NotUtf8):
+        return _("This line is not UTF-8 text. Save the file as “CSV UTF-8” and try again.")
+    if isinstance(error, DAMAGED):
+        return _("The file is damaged and cannot be read. Export it again.")
     return _("This line cannot be read as CSV (%(error)s).") % {"error": error}

@@ -101,7 +101,7 @@ MANIFEST_KEYS = {
     "enrollments.csv": "file.enrollments",
     "demographics.csv": "file.demographics",
 }
-VERSIONS = ("1.0", "1.1", "1.2")
+VERSIONS = ("1.1", "1.2")
 
 STUDENT = "student"
 TEACHER = "teacher"
@@ -142,6 +142,7 @@ class _User:
     row: Row
     roles: set[str]
     orgs: list[str]
+    enabled: bool
 
 
 class OneRosterReader:
@@ -162,6 +163,7 @@ class OneRosterReader:
         self.valid_emails = valid_emails
         self.roster = RosterSet()
         self.file_modes: dict[str, Mode] = {}
+        self.manifest_read = False
         self.version = ""
 
     # --- the pieces every file shares -------------------------------------------------------------------------
@@ -171,10 +173,12 @@ class OneRosterReader:
             return
         columns = {column.lower(): column for column in COLUMNS[name]}
         with self.files.open(name) as stream:
-            yield from read_rows(stream, file=name, columns=columns, required=REQUIRED[name], report=self.report)
+            yield from read_rows(
+                stream, file=self.files.display_name(name), columns=columns, required=REQUIRED[name], report=self.report
+            )
 
     def problem(self, file: str, row: Row | int, column: str, message: str) -> None:
-        self.report.add(file, row if isinstance(row, int) else row.line, column, message)
+        self.report.add(self.files.display_name(file), row if isinstance(row, int) else row.line, column, message)
 
     def value(self, file: str, row: Row, column: str, parse: Callable[[str], T]) -> T | None:
         try:
@@ -234,12 +238,14 @@ class OneRosterReader:
     # --- the files, in the order their references need -------------------------------------------------------
 
     def read(self) -> RosterSet:
-        self.read_manifest()
+        if not self.manifest_read:
+            self.read_manifest()
         if not self.report.ok:
             return self.roster
-        for name in ("orgs.csv", "users.csv"):
-            if name not in self.files:
-                self.problem(name, 0, "", _("A OneRoster set needs this file."))
+        if Mode.DELTA not in self.file_modes.values():
+            for name in ("orgs.csv", "users.csv"):
+                if name not in self.files:
+                    self.problem(name, 0, "", _("A OneRoster set needs this file."))
         sessions = self.read_sessions()
         self.read_orgs()
         self.read_classes(sessions)
@@ -250,6 +256,7 @@ class OneRosterReader:
         return self.roster
 
     def read_manifest(self) -> None:
+        self.manifest_read = True
         present = [name for name in MANIFEST_KEYS if name in self.files]
         if "manifest.csv" not in self.files:
             self.report.notice(_("No manifest.csv: every file in the set was read as a bulk file."))
@@ -403,6 +410,7 @@ class OneRosterReader:
 
     def read_demographics(self) -> dict[str, object]:
         file = "demographics.csv"
+        self.roster.birth_dates_given = file in self.files
         return {
             row.get("sourcedId"): self.value(file, row, "birthDate", parse_date)
             for row in self.live_rows(file)
@@ -438,7 +446,8 @@ class OneRosterReader:
             primary = row.get("primaryOrgSourcedId")
             if primary:
                 orgs.insert(0, primary)
-            person = _User(row, names, orgs)
+            enabled = self.value(file, row, "enabledUser", parse_enabled)
+            person = _User(row, names, orgs, enabled is not False)
             kinds[sourced_id] = names
             if STUDENT in names:
                 self.read_student(person, birth_dates.get(sourced_id))
@@ -543,7 +552,6 @@ class OneRosterReader:
         email = self.email(row)
         if not email and not row.get("email"):
             self.problem(file, row, "email", _("A teacher needs an email address to sign in."))
-        enabled = self.value(file, row, "enabledUser", lambda text: parse_bool(text, default=True))
         schools = [org for org in dict.fromkeys(person.orgs) if org in self.roster.schools or org in self.known.schools]
         self.roster.teachers[row.get("sourcedId")] = TeacherRecord(
             row.get("sourcedId"),
@@ -552,7 +560,7 @@ class OneRosterReader:
             email or "",
             schools,
             row.line,
-            enabled is not False,
+            person.enabled,
         )
 
     def link_agents(self, agents: list[tuple[str, str, int]], kinds: dict[str, set[str]]) -> None:
@@ -653,6 +661,10 @@ class OneRosterReader:
 
 def parse_primary(text: str) -> bool:
     return parse_bool(text, default=False)
+
+
+def parse_enabled(text: str) -> bool:
+    return parse_bool(text, default=True)
 
 
 def _unknown_role(role: str) -> str:

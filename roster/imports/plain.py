@@ -126,7 +126,7 @@ class PlainCsvReader:
         if self.path.stat().st_size > settings.HOMEROOM_IMPORT_MAX_BYTES:
             raise RosterFileError(_("The file is larger than the import allows."))
         columns = {column: column for column in COLUMNS}
-        with open(self.path, encoding="utf-8-sig", newline="") as stream:
+        with open(self.path, "rb") as stream:
             for row in read_rows(stream, file=FILE, columns=columns, required=REQUIRED, report=self.report):
                 self.read_row(row)
         return self.roster

@@ -109,5 +109,7 @@ class RosterSet:
     to_delete: dict[str, set[object]] = field(default_factory=dict)
     # Records matched by natural key only (the plain CSV), never given a sourcedId.
     sourced: bool = True
+    # Whether the files hold students' birth dates (OneRoster's optional demographics.csv).
+    birth_dates_given: bool = True
     # A plain CSV is for one school, chosen by whoever imports it.
     school_pk: int | None = None

@@ -1,0 +1,290 @@
+"""The plain CSV import (one row per student), rule by rule: tiny files written into tmp_path, imported into one
+school with a current term, and the database looked at. A refused file must write nothing at all."""
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+
+from accounts.models import User
+from roster.imports.plain import COLUMNS, template_csv
+from roster.imports.report import KINDS, Problem
+from roster.imports.run import ImportResult, import_plain_csv
+from roster.models import (
+    EndedFamilyLink,
+    Enrollment,
+    Guardian,
+    Relationship,
+    Role,
+    School,
+    Section,
+    StaffRole,
+    Student,
+    StudentGuardian,
+    Term,
+)
+from roster.tests.factories import SchoolFactory, TermFactory
+
+FILE = "roster.csv"
+
+
+@pytest.fixture
+def school(db: None) -> School:
+    school = SchoolFactory(name="Maple Elementary")
+    TermFactory(school=school, name="2026-2027", is_current=True)
+    return school
+
+
+def plain_row(**values: str) -> dict[str, str]:
+    row = dict.fromkeys(COLUMNS, "")
+    unknown = set(values) - set(row)
+    assert not unknown, unknown
+    row.update(values)
+    return row
+
+
+def sofia(**values: str) -> dict[str, str]:
+    return plain_row(
+        student_number="10231", first_name="Sofía", last_name="García", grade="3", class_code="3A",
+        class_name="Room 3A", teacher_email="ms.lee@school.example.org", teacher_name="Ana Lee",
+        guardian1_first_name="María", guardian1_last_name="García", guardian1_relationship="mother",
+        guardian1_email="maria.garcia@example.org", guardian1_language="es",
+    ) | values  # fmt: skip
+
+
+def minh(**values: str) -> dict[str, str]:
+    return plain_row(
+        student_number="10232", first_name="Minh", last_name="Nguyễn", grade="KG", class_code="K1",
+        guardian1_first_name="Lan", guardian1_last_name="Trần", guardian1_relationship="mother",
+        guardian1_language="vi",
+    ) | values  # fmt: skip
+
+
+def write_csv(tmp_path: Path, rows: list[dict[str, str]], *, name: str = FILE, drop: tuple[str, ...] = ()) -> Path:
+    header = [column for column in COLUMNS if column not in drop]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows([row[column] for column in header] for row in rows)
+    path = tmp_path / name
+    path.write_text(out.getvalue(), encoding="utf-8")
+    return path
+
+
+def run(tmp_path: Path, school: School, rows: list[dict[str, str]], name: str = FILE, **options: Any) -> ImportResult:
+    return import_plain_csv(
+        write_csv(tmp_path, rows, name=name, drop=options.pop("drop", ())), school=school, **options
+    )
+
+
+def imported(tmp_path: Path, school: School, rows: list[dict[str, str]], name: str = FILE) -> ImportResult:
+    result = run(tmp_path, school, rows, name)
+    assert result.report.problems == [], result.report.problems
+    assert result.imported
+    return result
+
+
+COUNTED = (Term, Section, Section.teachers.through, Student, Guardian, StudentGuardian, EndedFamilyLink, Enrollment,
+           User, StaffRole)  # fmt: skip
+
+
+def db_counts() -> dict[str, int]:
+    return {model._meta.label: model._default_manager.count() for model in COUNTED}
+
+
+def problem_at(result: ImportResult, line: int, column: str) -> Problem:
+    for problem in result.report.problems:
+        if (problem.file, problem.line, problem.column) == (FILE, line, column):
+            assert problem.message.strip()
+            return problem
+    pytest.fail(f"No problem at line {line}, {column}; reported: {result.report.problems}")
+
+
+def refused(result: ImportResult, before: dict[str, int]) -> None:
+    assert not result.imported
+    assert not result.report.ok
+    assert db_counts() == before, "a refused import wrote to the database"
+
+
+def changes(result: ImportResult) -> int:
+    counts = result.summary.as_dict()
+    return sum(counts[kind][change] for kind in KINDS for change in ("created", "updated", "deactivated"))
+
+
+def test_the_template_imports_as_it_is(tmp_path: Path, school: School) -> None:
+    path = tmp_path / "template.csv"
+    path.write_text(template_csv(), encoding="utf-8")
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+
+    result = import_plain_csv(path, school=school)
+
+    assert result.report.problems == []
+    assert result.imported
+    sofia_, minh_ = Student.objects.filter(school=school).order_by("student_number")
+    assert (sofia_.first_name, sofia_.last_name, sofia_.preferred_name, sofia_.grade_level) == ("Sofía", "García",
+                                                                                                 "Sofi", 3)  # fmt: skip
+    assert (minh_.first_name, minh_.last_name, minh_.grade_level) == ("Minh", "Nguyễn", 0)
+    assert str(sofia_.date_of_birth) == "2017-04-12"
+    term = Term.objects.get(school=school, is_current=True)
+    assert sorted(Section.objects.filter(term=term).values_list("code", "name")) == [
+        ("3A", "Room 3A"),
+        ("K1", "Kindergarten 1"),
+    ]
+    assert Enrollment.objects.filter(student=sofia_, section__code="3A").exists()
+    assert Enrollment.objects.filter(student=minh_, section__code="K1").exists()
+    teacher = User.objects.get(email="ms.lee@school.example.org")
+    assert teacher.full_name == "Ana Lee"
+    assert not teacher.has_usable_password()
+    assert StaffRole.objects.filter(user=teacher, role=Role.TEACHER, school=school).exists()
+    assert list(Section.objects.get(code="3A").teachers.all()) == [teacher]
+    assert sorted(sofia_.guardian_links.values_list("guardian__first_name", "relationship")) == [
+        ("José", Relationship.FATHER),
+        ("María", Relationship.MOTHER),
+    ]
+    jose = Guardian.objects.get(first_name="José")
+    assert (jose.email, jose.phone, jose.preferred_language) == ("", "+16175550188", "es")
+    lan = minh_.guardian_links.get().guardian
+    assert (lan.first_name, lan.last_name, lan.preferred_language) == ("Lan", "Trần", "vi")
+    assert Guardian.objects.count() == 3
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "words"),
+    [
+        ("guardian1_relationship", "uncle", "not a relationship Homeroom knows"),
+        ("guardian1_language", "klingon", "not a language Homeroom offers"),
+    ],
+)
+def test_an_unknown_relationship_or_language_is_reported(
+    tmp_path: Path, school: School, column: str, value: str, words: str
+) -> None:
+    before = db_counts()
+
+    result = run(tmp_path, school, [sofia(), minh(**{column: value})])
+
+    refused(result, before)
+    assert words in problem_at(result, 3, column).message
+
+
+def test_a_duplicate_student_number_is_reported_with_both_lines(tmp_path: Path, school: School) -> None:
+    before = db_counts()
+
+    result = run(tmp_path, school, [sofia(), minh(), minh(student_number="10231", first_name="Other")])
+
+    refused(result, before)
+    message = problem_at(result, 4, "student_number").message
+    assert "10231" in message
+    assert "line 2" in message
+
+
+def test_a_missing_required_column_is_reported(tmp_path: Path, school: School) -> None:
+    before = db_counts()
+
+    result = run(tmp_path, school, [sofia(), minh()], drop=("grade",))
+
+    refused(result, before)
+    assert "lacks" in problem_at(result, 1, "grade").message
+
+
+def test_every_bad_row_is_reported(tmp_path: Path, school: School) -> None:
+    before = db_counts()
+
+    result = run(tmp_path, school, [sofia(grade="13"), minh(guardian1_email="lan.at.example.org")])
+
+    refused(result, before)
+    assert "grade" in problem_at(result, 2, "grade").message
+    assert "not an email address" in problem_at(result, 3, "guardian1_email").message
+
+
+def test_a_guardian_without_email_is_matched_by_name_on_reimport(tmp_path: Path, school: School) -> None:
+    imported(tmp_path, school, [sofia(), minh()], name="first.csv")
+    lan = Guardian.objects.get(first_name="Lan")
+
+    again = imported(tmp_path, school, [sofia(), minh(guardian1_phone="+16175550199")], name="second.csv")
+
+    assert Guardian.objects.filter(first_name="Lan").count() == 1
+    lan.refresh_from_db()
+    assert lan.phone == "+16175550199"
+    assert Student.objects.get(student_number="10232").guardian_links.get().guardian == lan
+    assert again.summary.as_dict()["guardians"]["created"] == 0
+
+
+def test_reimporting_the_same_file_changes_nothing(tmp_path: Path, school: School) -> None:
+    path = write_csv(tmp_path, [sofia(), minh()])
+    import_plain_csv(path, school=school)
+    before = db_counts()
+
+    again = import_plain_csv(path, school=school)
+
+    assert again.imported
+    assert changes(again) == 0, again.summary.as_dict()
+    assert db_counts() == before
+
+
+def test_a_student_missing_from_the_second_import_is_deactivated(tmp_path: Path, school: School) -> None:
+    imported(tmp_path, school, [sofia(), minh()], name="first.csv")
+
+    second = imported(tmp_path, school, [sofia()], name="second.csv")
+
+    gone = Student.objects.get(student_number="10232")  # kept, never deleted
+    assert not gone.is_active
+    assert Student.objects.get(student_number="10231").is_active
+    assert second.summary.as_dict()["students"]["deactivated"] == 1
+
+
+def test_two_rows_sharing_a_guardian_email_give_one_guardian(tmp_path: Path, school: School) -> None:
+    shared = {"guardian1_first_name": "Pat", "guardian1_last_name": "Kim", "guardian1_email": "Pat.Kim@Example.org"}
+
+    imported(tmp_path, school, [sofia(**shared), minh(**shared)])
+
+    pat = Guardian.objects.get(email="pat.kim@example.org")
+    assert sorted(pat.student_links.values_list("student__student_number", flat=True)) == ["10231", "10232"]
+    assert Guardian.objects.count() == 1
+
+
+def test_a_dry_run_writes_nothing(tmp_path: Path, school: School) -> None:
+    before = db_counts()
+
+    result = run(tmp_path, school, [sofia(), minh()], dry_run=True)
+
+    assert result.report.ok
+    assert not result.imported
+    assert db_counts() == before
+    assert result.summary.as_dict()["students"]["created"] == 2
+
+
+def test_a_school_without_a_current_term_is_refused(tmp_path: Path, school: School) -> None:
+    Term.objects.filter(school=school).update(is_current=False)
+    before = db_counts()
+
+    result = run(tmp_path, school, [sofia(), minh()])
+
+    refused(result, before)
+    assert "no current term" in result.report.problems[0].message
+
+
+def test_the_command_imports_into_the_named_school(tmp_path: Path, school: School) -> None:
+    SchoolFactory(name="Oak Middle", district=school.district)
+    out = io.StringIO()
+
+    call_command("import_roster_csv", str(write_csv(tmp_path, [sofia(), minh()])), "--school", school.name,
+                 stdout=out, stderr=io.StringIO())  # fmt: skip
+
+    assert "Imported." in out.getvalue()
+    assert Student.objects.filter(school=school).count() == 2
+
+
+def test_the_command_exits_1_on_a_bad_file(tmp_path: Path, school: School) -> None:
+    err = io.StringIO()
+    before = db_counts()
+
+    with pytest.raises(SystemExit) as exit_:
+        call_command("import_roster_csv", str(write_csv(tmp_path, [sofia(grade="")])), stdout=io.StringIO(),
+                     stderr=err)  # fmt: skip
+
+    assert exit_.value.code == 1
+    assert "roster.csv, line 2, grade: This field is empty." in err.getvalue()
+    assert db_counts() == before
