@@ -78,9 +78,7 @@ def main() -> None:
         zip_path = Path(folder) / "district.zip"
         counts = write_district(Path(folder) / "csv", students=args.students, zip_path=zip_path)
         rows = sum(counts.values())
-        subprocess.run(  # noqa: S603
-            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
-        )
+        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
         try:
             first = import_in_child(zip_path, env)
             again = import_in_child(zip_path, env)
@@ -89,7 +87,9 @@ def main() -> None:
 
     first_s, again_s = float(first["seconds"]), float(again["seconds"])  # type: ignore[arg-type]
     created = first["summary"]
-    print(f"OneRoster import, {args.database}, {platform.machine()}, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}")
+    print(
+        f"OneRoster import, {args.database}, {platform.machine()}, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}"
+    )
     print(f"  set: {rows:,} rows, {zip_path.name} {counts}")
     print(f"  created: {json.dumps({kind: c['created'] for kind, c in created.items()})}")  # type: ignore[union-attr]
     print(f"  first import:  {first_s:6.1f} s  {rows / first_s:9,.0f} rows/s  peak {first['peak_mb']:.0f} MB")
