@@ -559,6 +559,8 @@ class RosterWriter:
             if row[4] and not row[1]:
                 by_email.setdefault(row[4], row)
         by_id = {row[0]: row for row in existing}
+        # Homeroom's own export names a guardian without an SIS key by id: a round trip finds the same guardian.
+        by_own_key = {f"homeroom-guardian-{row[0]}": row for row in existing if not row[1]}
         by_name = self.guardians_by_name() if not self.roster.sourced else {}
         create: list[Guardian] = []
         create_keys: list[str] = []
@@ -567,6 +569,7 @@ class RosterWriter:
             sid = key if self.roster.sourced else ""
             row = by_sid.get(key) if sid else None
             row = row or (by_email.get(record.email) if record.email else None)
+            row = row or by_own_key.get(key)
             row = row or by_id.get(by_name.get(key, 0))
             # A family's language is Homeroom's once it has one: only Homeroom's own export states it again.
             language = record.language if record.language and (row is None or self.roster.sourced) else ""

@@ -143,6 +143,7 @@ class _User:
     roles: set[str]
     orgs: list[str]
     enabled: bool
+    teaching_orgs: list[str]
 
 
 class OneRosterReader:
@@ -443,11 +444,15 @@ class OneRosterReader:
                 self.problem(file, row, "role", _unknown_role(", ".join(sorted(unknown))))
                 continue
             orgs = [org for _role, org in roles] + parse_list(row.get("orgSourcedIds"))
+            # A teacher teaches at the orgs of their teacher role, not at their own child's school.
+            teaching_orgs = [org for role, org in roles if role == TEACHER]
+            if row.get("role").lower() == TEACHER:
+                teaching_orgs += parse_list(row.get("orgSourcedIds"))
             primary = row.get("primaryOrgSourcedId")
             if primary:
                 orgs.insert(0, primary)
             enabled = self.value(file, row, "enabledUser", parse_enabled)
-            person = _User(row, names, orgs, enabled is not False)
+            person = _User(row, names, orgs, enabled is not False, teaching_orgs)
             kinds[sourced_id] = names
             if STUDENT in names:
                 self.read_student(person, birth_dates.get(sourced_id))
@@ -552,7 +557,11 @@ class OneRosterReader:
         email = self.email(row)
         if not email and not row.get("email"):
             self.problem(file, row, "email", _("A teacher needs an email address to sign in."))
-        schools = [org for org in dict.fromkeys(person.orgs) if org in self.roster.schools or org in self.known.schools]
+        schools = [
+            org
+            for org in dict.fromkeys(person.teaching_orgs)
+            if org in self.roster.schools or org in self.known.schools
+        ]
         self.roster.teachers[row.get("sourcedId")] = TeacherRecord(
             row.get("sourcedId"),
             first_name,
