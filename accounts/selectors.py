@@ -26,6 +26,7 @@ def start_pages(user: User) -> list[NavItem]:
         pages.append(NavItem(_("School overview"), reverse("insights:overview")))
         pages.append(NavItem(_("School notice"), reverse("communication:new_notice")))
         pages.append(NavItem(_("Family questions"), reverse("intake:school_questions")))
+        pages.append(NavItem(_("Roster import"), reverse("roster:import_roster")))
     if user.is_superuser or roles & (SCHOOL_ADMIN_ROLES | {Role.TEACHER}):
         pages.append(NavItem(_("Classes"), reverse("roster:section_list")))
     if Role.COUNSELOR in roles:

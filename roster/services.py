@@ -1,16 +1,37 @@
+import logging
+import uuid
+from pathlib import Path
+
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from roster.access import schools_led_by
-from roster.models import Guardian, School, Student, StudentGuardian
+from roster.imports.progress import clear_progress, write_progress
+from roster.imports.run import import_oneroster, import_plain_csv
+from roster.models import (
+    District,
+    Guardian,
+    ImportFormat,
+    ImportStatus,
+    Role,
+    RosterImport,
+    School,
+    Student,
+    StudentGuardian,
+)
 from roster.phone import normalize_phone
+
+logger = logging.getLogger(__name__)
 
 UI_LANGUAGE_CODES = {code for code, _name in settings.LANGUAGES}
 
@@ -127,3 +148,177 @@ def send_portal_invitation(*, guardian_id: int) -> bool:
         Guardian.objects.filter(id=guardian_id).update(portal_invited_at=None)
         raise
     return True
+
+
+# --- Roster imports -------------------------------------------------------------------------------------------------
+
+IMPORT_EXTENSIONS = {ImportFormat.ONEROSTER: ".zip", ImportFormat.PLAIN_CSV: ".csv"}
+
+
+def districts_administered_by(user: User) -> QuerySet[District]:
+    """Districts whose whole roster this user may import at once, creating and deactivating schools."""
+    if not (user.is_authenticated and user.is_active):
+        return District.objects.none()
+    return District.objects.filter(staff_roles__user=user, staff_roles__role=Role.DISTRICT_ADMIN).distinct()
+
+
+def roster_imports_visible_to(user: User) -> QuerySet[RosterImport]:
+    """Someone's own uploads; a school's imports to its leaders; a district's, whole or by school, to its
+    administrators."""
+    if not (user.is_authenticated and user.is_active):
+        return RosterImport.objects.none()
+    if user.is_superuser:
+        return RosterImport.objects.all()
+    return RosterImport.objects.filter(
+        Q(uploaded_by=user) | Q(school__in=schools_led_by(user)) | Q(district__in=districts_administered_by(user))
+    )
+
+
+def recent_roster_imports(*, user: User, limit: int = 10) -> QuerySet[RosterImport]:
+    """This user's own latest uploads, newest first."""
+    return RosterImport.objects.filter(uploaded_by=user).select_related("school", "district")[:limit]
+
+
+def get_visible_roster_import_or_404(user: User, import_id: int) -> RosterImport:
+    return get_object_or_404(roster_imports_visible_to(user).select_related("school", "district"), pk=import_id)
+
+
+def _import_district(*, user: User, format: str, school: School | None, district: District | None) -> District:
+    """Where an upload may go, or PermissionDenied: a school the user leads, or a district they administer."""
+    if school is not None:
+        if not schools_led_by(user).filter(pk=school.pk).exists():
+            raise PermissionDenied
+        return school.district
+    if format != ImportFormat.ONEROSTER:
+        raise ValidationError(_("A plain CSV file is one school's roster: choose the school."))
+    administered = districts_administered_by(user)
+    if district is not None:
+        if not administered.filter(pk=district.pk).exists():
+            raise PermissionDenied
+        return district
+    only = list(administered[:2])
+    if len(only) != 1:
+        raise PermissionDenied
+    return only[0]
+
+
+def start_roster_import(
+    *,
+    uploaded_by: User,
+    upload: UploadedFile,
+    format: str,
+    school: School | None,
+    dry_run: bool,
+    district: District | None = None,
+) -> RosterImport:
+    """Keeps the upload for the task worker and queues its import. `school` None: a district administrator's
+    OneRoster import of the whole district (theirs, or `district` when they administer several)."""
+    district = _import_district(user=uploaded_by, format=format, school=school, district=district)
+    folder = Path(settings.HOMEROOM_IMPORT_DIR)
+    folder.mkdir(parents=True, exist_ok=True)
+    # A name of our own: the uploader's file name never becomes a path.
+    stored = folder / f"{uuid.uuid4().hex}{IMPORT_EXTENSIONS[ImportFormat(format)]}"
+    with stored.open("xb") as out:
+        for chunk in upload.chunks():
+            out.write(chunk)
+    try:
+        with transaction.atomic():
+            roster_import = RosterImport(
+                uploaded_by=uploaded_by,
+                district=district,
+                school=school,
+                format=format,
+                file_name=(upload.name or stored.name)[-255:],
+                stored_path=str(stored),
+                dry_run=dry_run,
+            )
+            roster_import.full_clean()
+            roster_import.save()
+            transaction.on_commit(lambda: _enqueue_roster_import(roster_import.pk))
+    except BaseException:
+        stored.unlink(missing_ok=True)
+        raise
+    return roster_import
+
+
+def _enqueue_roster_import(import_id: int) -> None:
+    from roster.tasks import run_roster_import_task  # tasks import services: import at call time
+
+    run_roster_import_task.enqueue(import_id=import_id)
+
+
+def run_roster_import(*, import_id: int) -> str:
+    """Imports (or checks) one upload and keeps what came of it; the upload is removed whatever happens.
+    Returns the import's status, or "" when another worker claimed it first or it has already run."""
+    # Of two workers racing for this import, exactly one gets 1 back; the other stops here.
+    if RosterImport.objects.filter(id=import_id, status=ImportStatus.QUEUED).update(status=ImportStatus.RUNNING) != 1:
+        return ""
+    roster_import = RosterImport.objects.select_related("uploaded_by", "school__district", "district").get(id=import_id)
+    stored = roster_import.stored_path
+    try:
+        # Problems and notices are kept as words: in the language of the person who will read them.
+        with translation.override(roster_import.uploaded_by.language or settings.LANGUAGE_CODE):
+            _import_upload(roster_import, stored)
+    finally:
+        if stored:
+            Path(stored).unlink(missing_ok=True)
+        clear_progress(import_id)
+    roster_import.stored_path = ""
+    roster_import.finished_at = timezone.now()
+    roster_import.save(
+        update_fields=[
+            "status",
+            "summary",
+            "problems",
+            "problem_count",
+            "notices",
+            "stored_path",
+            "finished_at",
+        ]
+    )
+    return roster_import.status
+
+
+def _import_upload(roster_import: RosterImport, stored: str) -> None:
+    def progress(stage: str, done: int, total: int) -> None:
+        try:
+            write_progress(roster_import.pk, stage, done, total)
+        except OSError:  # a full disk hides the progress bar; it does not stop the import
+            logger.warning("Roster import %d: progress not written", roster_import.pk, exc_info=True)
+
+    school, path = roster_import.school, Path(stored)
+    try:
+        if not stored:  # Path("") is the working directory: never read it as a roster
+            raise FileNotFoundError(f"roster import {roster_import.pk} has no stored upload")
+        if roster_import.format == ImportFormat.PLAIN_CSV and school is not None:
+            result = import_plain_csv(path, school=school, dry_run=roster_import.dry_run, progress=progress)
+        elif roster_import.format == ImportFormat.ONEROSTER:
+            result = import_oneroster(
+                path,
+                district=roster_import.district,
+                # A leader's file may touch only their school; a district's, any school of the district.
+                allowed_schools={school.pk} if school is not None else None,
+                dry_run=roster_import.dry_run,
+                progress=progress,
+            )
+        else:
+            raise ValueError(f"a {roster_import.format} import needs a school")
+    except Exception:
+        # Not the file's fault: the uploader is told something went wrong, the details go to the log.
+        logger.exception("Roster import %d failed", roster_import.pk)
+        roster_import.status = ImportStatus.FAILED
+        return
+    report = result.report
+    roster_import.problems = [problem.as_dict() for problem in report.problems]
+    roster_import.problem_count = report.problem_count
+    roster_import.notices = [str(notice) for notice in report.notices]
+    if not report.ok:
+        roster_import.status = ImportStatus.REJECTED
+    elif result.imported:
+        roster_import.status = ImportStatus.IMPORTED
+    elif roster_import.dry_run:
+        roster_import.status = ImportStatus.CHECKED
+    else:
+        roster_import.status = ImportStatus.FAILED
+    if report.ok:
+        roster_import.summary = result.summary.as_dict()

@@ -1,9 +1,12 @@
+from typing import Any
+
 from django.contrib import messages
-from django.http import HttpResponse, HttpResponseBadRequest
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
-from django.views.decorators.http import require_POST, require_safe
+from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from audit.models import AuditAction
 from audit.services import record, record_views
@@ -25,9 +28,18 @@ from roster.access import (
     students_visible_to,
 )
 from roster.decorators import staff_required
-from roster.forms import InviteFamiliesForm
+from roster.forms import InviteFamiliesForm, RosterImportForm
+from roster.imports.plain import template_csv
+from roster.imports.progress import read_progress, stage_label
+from roster.imports.report import CHANGES, KINDS
+from roster.models import ImportStatus
 from roster.selectors import class_list, sections_for_user, student_profile
-from roster.services import invite_families_to_portal
+from roster.services import (
+    get_visible_roster_import_or_404,
+    invite_families_to_portal,
+    recent_roster_imports,
+    start_roster_import,
+)
 
 
 @require_safe
@@ -114,3 +126,82 @@ def invite_families(request: AuthenticatedRequest) -> HttpResponse:
     else:
         messages.info(request, _("Every parent and guardian with an email address has already been invited."))
     return redirect("insights:overview")
+
+
+KIND_LABELS = {
+    "schools": gettext_lazy("Schools"),
+    "terms": gettext_lazy("Terms"),
+    "classes": gettext_lazy("Classes"),
+    "teachers": gettext_lazy("Teachers"),
+    "students": gettext_lazy("Students"),
+    "guardians": gettext_lazy("Guardians"),
+    "family_links": gettext_lazy("Family links"),
+    "enrollments": gettext_lazy("Enrollments"),
+}
+IN_PROGRESS = (ImportStatus.QUEUED, ImportStatus.RUNNING)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def import_roster(request: AuthenticatedRequest) -> HttpResponse:
+    form = RosterImportForm(
+        request.POST if request.method == "POST" else None, request.FILES or None, user=request.user
+    )
+    if not form.has_places:
+        raise Http404  # not a page for someone who leads no school or district
+    if form.is_valid():
+        roster_import = start_roster_import(
+            uploaded_by=request.user,
+            upload=form.cleaned_data["file"],
+            format=form.cleaned_data["format"],
+            school=form.cleaned_data["school"],
+            district=form.cleaned_data["district"],
+            dry_run=form.cleaned_data["dry_run"],
+        )
+        return redirect("roster:import_detail", import_id=roster_import.pk)
+    return render(
+        request,
+        "roster/import_upload.html",
+        {"form": form, "recent_imports": recent_roster_imports(user=request.user)},
+    )
+
+
+@require_safe
+@login_required
+def import_detail(request: AuthenticatedRequest, import_id: int) -> HttpResponse:
+    roster_import = get_visible_roster_import_or_404(request.user, import_id)
+    running = roster_import.status in IN_PROGRESS
+    progress = read_progress(roster_import.pk) if running else None
+    return render(
+        request,
+        "roster/import_detail.html",
+        {
+            "roster_import": roster_import,
+            "running": running,
+            # Reloading by itself every two seconds, the page can be stopped doing so: WCAG 2.2.1 and 2.2.2.
+            "auto_refresh": running and request.GET.get("refresh") != "off",
+            "progress": progress,
+            "stage": stage_label(progress["stage"]) if progress else "",
+            "summary_rows": _summary_rows(roster_import.summary),
+            "more_problems": max(roster_import.problem_count - len(roster_import.problems), 0),
+        },
+    )
+
+
+def _summary_rows(summary: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
+    """Each kind of record with its counts, in the import's order, named in the reader's language."""
+    return [
+        {"label": KIND_LABELS[kind], "counts": [summary[kind].get(change, 0) for change in CHANGES]}
+        for kind in KINDS
+        if kind in summary
+    ]
+
+
+@require_safe
+@login_required
+def import_template(request: AuthenticatedRequest) -> HttpResponse:
+    if not RosterImportForm(user=request.user).has_places:
+        raise Http404
+    response = HttpResponse(template_csv(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="homeroom-roster.csv"'
+    return response

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from playwright.sync_api import Browser, Locator, Page, expect
 
@@ -26,6 +27,9 @@ from homeroom.testing import Mailbox
 from intake.models import Invitation
 from intake.selectors import link_of
 from intake.services import invite_families, save_answers, school_questionnaire
+from roster.imports.plain import template_csv
+from roster.models import ImportFormat, RosterImport
+from roster.services import run_roster_import, start_roster_import
 
 if TYPE_CHECKING:
     from conftest import World
@@ -160,7 +164,35 @@ PAGES: dict[str, tuple[str | None, Callable[["World"], str]]] = {
     "behavior-note": ("teacher", lambda world: f"/students/{world.student.id}/behavior/new/"),
     "behavior-guide": ("teacher", lambda world: f"/students/{_with_pattern(world).id}/behavior/guide/"),
     "behavior-school": ("leader", lambda world: f"/behavior/?for={_with_pattern(world).id}"),
+    "roster-import": ("leader", lambda world: "/roster/import/"),
+    "roster-import-result": ("leader", lambda world: f"/roster/import/{_roster_import(world, template_csv()).id}/"),
+    "roster-import-problems": (
+        "leader",
+        lambda world: f"/roster/import/{_roster_import(world, BAD_ROSTER_CSV).id}/",
+    ),
 }
+
+
+# A long file name, an unknown grade, a missing name and a language Homeroom does not offer.
+BAD_ROSTER_CSV = (
+    "student_number,first_name,last_name,grade,guardian1_first_name,guardian1_last_name,guardian1_language\n"
+    "10231,Sofía,García,3,María,García,es\n"
+    "10232,Minh,Nguyễn,13,Lan,Trần,vi\n"
+    "10233,,Okafor,KG,Ada,Okafor,Klingon\n"
+)
+
+
+def _roster_import(world: "World", csv_text: str) -> RosterImport:
+    """Maple's roster as Homeroom's plain CSV, uploaded by its leader and imported (or refused) by the task."""
+    roster_import = start_roster_import(
+        uploaded_by=world.people["leader"],
+        upload=SimpleUploadedFile("maple-elementary-roster-2026-autumn.csv", csv_text.encode()),
+        format=ImportFormat.PLAIN_CSV,
+        school=world.school,
+        dry_run=False,
+    )
+    run_roster_import(import_id=roster_import.id)
+    return roster_import
 
 
 def _asked(world: "World") -> Invitation:
@@ -286,6 +318,9 @@ def test_the_code_confirmation_page_has_no_wcag_2_2_aa_violations(page, world, m
         "behavior-guide",
         "good-news",
         "record",
+        "roster-import",
+        "roster-import-result",
+        "roster-import-problems",
     ],
 )
 def test_the_page_fits_a_375_px_phone_without_scrolling_sideways(phone_page, world, sign_in_as, screenshot, name):

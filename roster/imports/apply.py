@@ -395,7 +395,20 @@ class RosterWriter:
                     _("%(email)s already belongs to another user.") % {"email": record.email},
                 )
                 continue
-            full_name = f"{record.first_name} {record.last_name}".strip()[:150]
+            if user is not None and self.allowed_schools is not None and not self.teaches_here(user, roles):
+                self.problem(
+                    "users.csv" if self.roster.sourced else "roster.csv",
+                    record.line,
+                    "email" if self.roster.sourced else "teacher_email",
+                    _(
+                        "%(email)s signs in to Homeroom outside your school: a district administrator can make them a "
+                        "teacher here."
+                    )
+                    % {"email": record.email},
+                )
+                continue
+            # A plain CSV may leave the name of a teacher Homeroom knows empty: the name stays.
+            full_name = f"{record.first_name} {record.last_name}".strip()[:150] or (user.full_name if user else "")
             if user is None:
                 user = User.objects.create(
                     email=record.email,
@@ -425,6 +438,11 @@ class RosterWriter:
                     roles.add((user.pk, school_id))
         StaffRole.objects.bulk_create(new_roles)
         self.deactivate_teachers()
+
+    def teaches_here(self, user: User, roles: set[tuple[int, int]]) -> bool:
+        """A leader's import may name only teachers of their own school: never a parent, nor staff elsewhere."""
+        allowed = self.allowed_schools or set()
+        return not user.is_superuser and any((user.pk, school) in roles for school in allowed)
 
     def deactivate_teachers(self) -> None:
         if self.bulk("teachers") and self.covered:

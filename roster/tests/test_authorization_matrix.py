@@ -7,6 +7,7 @@ from django.urls.converters import StringConverter
 from django.utils import timezone
 
 from communication.models import Thread
+from roster.models import ImportFormat, ImportStatus, RosterImport
 from roster.tests.factories import StudentGuardianFactory
 
 OWN, OTHER_CLASS, OTHER_SCHOOL = "student", "other_student", "far_student"
@@ -27,6 +28,7 @@ URLS_WITH_IDS = {
     "behavior:new_note": "student",
     "behavior:guide": "student",
     "records:record": "student",
+    "roster:import_detail": "roster_import",
 }
 
 # Pages that change something (POST) or name two records: walked by their own app's tests.
@@ -151,6 +153,27 @@ EXPECTED = {
         "other_family": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},
         "stranger": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},
     },
+    # A roster import, by target: the leader's upload for Ana's school (OWN), the district administrator's upload
+    # of the whole district (OTHER_CLASS), the other leader's upload for the far school (OTHER_SCHOOL). Only
+    # leaders and district administrators import; everyone else gets the same 404 as for an id that does not exist.
+    "roster:import_detail": {
+        **{
+            person: {OWN: 404, OTHER_CLASS: 404, OTHER_SCHOOL: 404}
+            for person in (
+                "teacher",
+                "other_teacher",
+                "far_teacher",
+                "counselor",
+                "guardian",
+                "restricted_guardian",
+                "other_family",
+                "stranger",
+            )
+        },
+        "leader": {OWN: 200, OTHER_CLASS: 404, OTHER_SCHOOL: 404},
+        "other_leader": {OWN: 404, OTHER_CLASS: 404, OTHER_SCHOOL: 200},
+        "district_admin": {OWN: 200, OTHER_CLASS: 200, OTHER_SCHOOL: 200},
+    },
     "roster:section_detail": {
         "teacher": {OWN: 200, OTHER_CLASS: 404, OTHER_SCHOOL: 404},
         "other_teacher": {OWN: 404, OTHER_CLASS: 200, OTHER_SCHOOL: 404},
@@ -214,7 +237,25 @@ def _target_id(world, url_name: str, target: str) -> int:
         return student.sections.get().id
     if URLS_WITH_IDS[url_name] == "thread":
         return _conversation_about(student).id
+    if URLS_WITH_IDS[url_name] == "roster_import":
+        return _roster_import_for(world, target).id
     return student.id
+
+
+def _roster_import_for(world, target: str) -> RosterImport:
+    uploader, school = {
+        OWN: ("leader", world.school),
+        OTHER_CLASS: ("district_admin", None),
+        OTHER_SCHOOL: ("other_leader", world.other_school),
+    }[target]
+    return RosterImport.objects.create(
+        uploaded_by=world.people[uploader],
+        district=world.school.district,
+        school=school,
+        format=ImportFormat.PLAIN_CSV if school else ImportFormat.ONEROSTER,
+        file_name="roster.csv" if school else "oneroster.zip",
+        status=ImportStatus.IMPORTED,
+    )
 
 
 def _conversation_about(student):

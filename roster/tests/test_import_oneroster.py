@@ -632,8 +632,6 @@ def _without_st2() -> Files:
     return files
 
 
-
-
 def test_a_student_missing_from_a_bulk_import_is_deactivated_never_deleted(tmp_path: Path) -> None:
     imported(tmp_path, oneroster_set(), name="first")
     pk = student("st2").pk

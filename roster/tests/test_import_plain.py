@@ -288,3 +288,26 @@ def test_the_command_exits_1_on_a_bad_file(tmp_path: Path, school: School) -> No
     assert exit_.value.code == 1
     assert "roster.csv, line 2, grade: This field is empty." in err.getvalue()
     assert db_counts() == before
+
+
+def test_a_teacher_email_of_someone_outside_the_school_is_refused(tmp_path: Path, school: School) -> None:
+    """A leader's file may not make a parent, or a teacher of another school, a teacher here."""
+    parent = User.objects.create_user(email="parent@example.org", full_name="Pat Parent")
+    elsewhere = User.objects.create_user(email="far@example.org", full_name="Far Teacher", is_active=False)
+    StaffRole.objects.create(user=elsewhere, role="teacher", school=SchoolFactory(name="Oak Middle"))
+    before = db_counts()
+    for email in (parent.email, elsewhere.email):
+        result = run(tmp_path, school, [sofia(teacher_email=email, teacher_name="")])
+        assert "outside your school" in problem_at(result, 2, "teacher_email").message
+        refused(result, before)
+    elsewhere.refresh_from_db()
+    assert (elsewhere.is_active, elsewhere.full_name) == (False, "Far Teacher")
+
+
+def test_a_known_teacher_keeps_their_name_when_the_file_leaves_it_empty(tmp_path: Path, school: School) -> None:
+    teacher = User.objects.create_user(email="ms.lee@school.example.org", full_name="Ana Lee")
+    StaffRole.objects.create(user=teacher, role="teacher", school=school)
+    imported(tmp_path, school, [sofia(teacher_name="")])
+    teacher.refresh_from_db()
+    assert teacher.full_name == "Ana Lee"
+    assert Section.objects.get(code="3A").teachers.get() == teacher
