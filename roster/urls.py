@@ -9,6 +9,7 @@ urlpatterns = [
     path("caseload/", views.caseload, name="caseload"),
     path("students/<int:student_id>/", views.student_detail, name="student_detail"),
     path("families/invite/", views.invite_families, name="invite_families"),
+    path("roster/export.zip", views.export_roster, name="export_roster"),
     path("roster/import/", views.import_roster, name="import_roster"),
     path("roster/import/template.csv", views.import_template, name="import_template"),
     path("roster/import/<int:import_id>/", views.import_detail, name="import_detail"),

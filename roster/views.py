@@ -1,9 +1,11 @@
+import tempfile
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -24,11 +26,13 @@ from roster.access import (
     can_log_contact,
     get_visible_section_or_404,
     get_visible_student_or_404,
+    schools_led_by,
     sections_taught_by,
     students_visible_to,
 )
 from roster.decorators import staff_required
 from roster.forms import InviteFamiliesForm, RosterImportForm
+from roster.imports.export import export_oneroster
 from roster.imports.plain import template_csv
 from roster.imports.progress import read_progress, stage_label
 from roster.imports.report import CHANGES, KINDS
@@ -205,3 +209,18 @@ def import_template(request: AuthenticatedRequest) -> HttpResponse:
     response = HttpResponse(template_csv(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="homeroom-roster.csv"'
     return response
+
+
+@require_safe
+@login_required
+def export_roster(request: AuthenticatedRequest) -> FileResponse:
+    """The roster of the schools this user leads, as OneRoster 1.2 CSV: for another system, or a backup."""
+    schools = schools_led_by(request.user).select_related("district")
+    first = schools.first()
+    if first is None:
+        raise Http404
+    out = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it once sent
+    export_oneroster(out, district=first.district, schools=schools.filter(district=first.district))
+    out.seek(0)
+    name = f"homeroom-oneroster-{timezone.localdate():%Y-%m-%d}.zip"
+    return FileResponse(out, as_attachment=True, filename=name, content_type="application/zip")

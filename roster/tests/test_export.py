@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.urls import reverse
 
 from accounts.models import User
 from conftest import World
@@ -546,3 +547,20 @@ def test_the_demo_school_exported_and_imported_into_an_empty_database_has_the_sa
         "teaching": Section.teachers.through.objects.count(),
     } == counts
     assert snapshot() == before
+
+
+def test_a_leader_downloads_the_roster_of_their_school_only(client, world):
+    client.force_login(world.people["leader"])
+    response = client.get(reverse("roster:export_roster"))
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith('attachment; filename="homeroom-oneroster-')
+    with zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))) as archive:
+        users = archive.read("users.csv").decode()
+    assert world.student.student_number in users
+    assert world.far_student.student_number not in users  # another school of the district
+
+
+@pytest.mark.parametrize("person", ["teacher", "guardian", "stranger"])
+def test_only_leaders_download_the_roster(client, world, person):
+    client.force_login(world.people[person])
+    assert client.get(reverse("roster:export_roster")).status_code == 404
