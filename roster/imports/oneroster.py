@@ -432,9 +432,9 @@ class OneRosterReader:
                 self.delete("users", sourced_id)
                 continue
             roles = [(role.lower(), org) for role, org in roles_of.get(sourced_id, [])]
+            listed_orgs = parse_list(row.get("orgSourcedIds"))  # 1.1; 1.2 puts them in roles.csv
             if row.get("role"):
-                orgs = parse_list(row.get("orgSourcedIds"))
-                roles.insert(0, (row.get("role").lower(), orgs[0] if orgs else ""))
+                roles.insert(0, (row.get("role").lower(), listed_orgs[0] if listed_orgs else ""))
             if not roles:
                 self.problem(file, row, "role", _("This user has no role: give one here or in roles.csv."))
                 continue
@@ -443,11 +443,11 @@ class OneRosterReader:
             if unknown:
                 self.problem(file, row, "role", _unknown_role(", ".join(sorted(unknown))))
                 continue
-            orgs = [org for _role, org in roles] + parse_list(row.get("orgSourcedIds"))
+            orgs = [org for _role, org in roles] + listed_orgs
             # A teacher teaches at the orgs of their teacher role, not at their own child's school.
             teaching_orgs = [org for role, org in roles if role == TEACHER]
             if row.get("role").lower() == TEACHER:
-                teaching_orgs += parse_list(row.get("orgSourcedIds"))
+                teaching_orgs += listed_orgs
             primary = row.get("primaryOrgSourcedId")
             if primary:
                 orgs.insert(0, primary)

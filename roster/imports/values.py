@@ -69,6 +69,8 @@ def parse_grades(text: str) -> int | None:
 
 def parse_list(text: str) -> list[str]:
     """A OneRoster list: comma-separated in one quoted field. Spaces around items and empty items are dropped."""
+    if "," not in text:  # most lists hold one item
+        return [text.strip()] if text and not text.isspace() else []
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
