@@ -336,16 +336,15 @@ class RosterWriter:
                 self.section_ids.setdefault(row[1], row[0])
 
     def student_grades_by_class(self) -> dict[str, Counter[int]]:
+        """For classes the file gives no grade: their students' grades."""
         grades: dict[str, Counter[int]] = defaultdict(Counter)
+        ungraded = {key for key, record in self.roster.classes.items() if record.grade is None}
+        if not ungraded:
+            return grades
         students = self.roster.students
         for class_key, student_key in self.roster.enrollments:
             student = students.get(student_key)
-            if (
-                student
-                and student.grade is not None
-                and self.roster.classes.get(class_key, None)
-                and self.roster.classes[class_key].grade is None
-            ):
+            if class_key in ungraded and student and student.grade is not None:
                 grades[class_key][student.grade] += 1
         return grades
 
