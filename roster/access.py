@@ -12,9 +12,11 @@ from django.shortcuts import get_object_or_404
 from accounts.models import User
 from roster.models import (
     CaseloadAssignment,
+    District,
     Enrollment,
     Guardian,
     Role,
+    RosterImport,
     School,
     Section,
     StaffRole,
@@ -217,3 +219,26 @@ def guardian_of(user: User) -> Guardian | None:
     if not _signed_in(user):
         return None
     return Guardian.objects.filter(user=user).first()
+
+
+def districts_administered_by(user: User) -> QuerySet[District]:
+    """Districts whose whole roster this user may import at once, creating and deactivating schools."""
+    if not _signed_in(user):
+        return District.objects.none()
+    return District.objects.filter(staff_roles__user=user, staff_roles__role=Role.DISTRICT_ADMIN).distinct()
+
+
+def roster_imports_visible_to(user: User) -> QuerySet[RosterImport]:
+    """Someone's own uploads; a school's imports to its leaders; a district's, whole or by school, to its
+    administrators."""
+    if not _signed_in(user):
+        return RosterImport.objects.none()
+    if user.is_superuser:
+        return RosterImport.objects.all()
+    return RosterImport.objects.filter(
+        Q(uploaded_by=user) | Q(school__in=schools_led_by(user)) | Q(district__in=districts_administered_by(user))
+    )
+
+
+def get_visible_roster_import_or_404(user: User, import_id: int) -> RosterImport:
+    return get_object_or_404(roster_imports_visible_to(user).select_related("school", "district"), pk=import_id)

@@ -9,9 +9,9 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from roster.access import schools_led_by
+from roster.access import districts_administered_by, schools_led_by
 from roster.models import ImportFormat, School
-from roster.services import IMPORT_EXTENSIONS, districts_administered_by
+from roster.services import IMPORT_EXTENSIONS
 
 
 class InviteFamiliesForm(forms.Form):

@@ -10,7 +10,7 @@ from roster.access import (
     sections_visible_to,
     students_visible_to,
 )
-from roster.models import Section, Student, StudentGuardian
+from roster.models import RosterImport, Section, Student, StudentGuardian
 
 
 def sections_for_user(*, user: User) -> QuerySet[Section]:
@@ -66,3 +66,8 @@ def children_of(*, user: User) -> QuerySet[Student]:
         .prefetch_related(Prefetch("sections", queryset=current_sections, to_attr="current_sections"))
         .order_by("first_name")
     )
+
+
+def recent_roster_imports(*, user: User, limit: int = 10) -> QuerySet[RosterImport]:
+    """This user's own latest uploads, newest first."""
+    return RosterImport.objects.filter(uploaded_by=user).select_related("school", "district")[:limit]

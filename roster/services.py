@@ -7,15 +7,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q, QuerySet
-from django.shortcuts import get_object_or_404
+from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from roster.access import schools_led_by
+from roster.access import districts_administered_by, schools_led_by
 from roster.imports.progress import clear_progress, write_progress
 from roster.imports.run import import_oneroster, import_plain_csv
 from roster.models import (
@@ -23,7 +22,6 @@ from roster.models import (
     Guardian,
     ImportFormat,
     ImportStatus,
-    Role,
     RosterImport,
     School,
     Student,
@@ -153,34 +151,6 @@ def send_portal_invitation(*, guardian_id: int) -> bool:
 # --- Roster imports -------------------------------------------------------------------------------------------------
 
 IMPORT_EXTENSIONS = {ImportFormat.ONEROSTER: ".zip", ImportFormat.PLAIN_CSV: ".csv"}
-
-
-def districts_administered_by(user: User) -> QuerySet[District]:
-    """Districts whose whole roster this user may import at once, creating and deactivating schools."""
-    if not (user.is_authenticated and user.is_active):
-        return District.objects.none()
-    return District.objects.filter(staff_roles__user=user, staff_roles__role=Role.DISTRICT_ADMIN).distinct()
-
-
-def roster_imports_visible_to(user: User) -> QuerySet[RosterImport]:
-    """Someone's own uploads; a school's imports to its leaders; a district's, whole or by school, to its
-    administrators."""
-    if not (user.is_authenticated and user.is_active):
-        return RosterImport.objects.none()
-    if user.is_superuser:
-        return RosterImport.objects.all()
-    return RosterImport.objects.filter(
-        Q(uploaded_by=user) | Q(school__in=schools_led_by(user)) | Q(district__in=districts_administered_by(user))
-    )
-
-
-def recent_roster_imports(*, user: User, limit: int = 10) -> QuerySet[RosterImport]:
-    """This user's own latest uploads, newest first."""
-    return RosterImport.objects.filter(uploaded_by=user).select_related("school", "district")[:limit]
-
-
-def get_visible_roster_import_or_404(user: User, import_id: int) -> RosterImport:
-    return get_object_or_404(roster_imports_visible_to(user).select_related("school", "district"), pk=import_id)
 
 
 def _import_district(*, user: User, format: str, school: School | None, district: District | None) -> District:

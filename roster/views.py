@@ -24,6 +24,7 @@ from intake.selectors import observations_of, summaries_by_student, what_the_fam
 from records.selectors import may_produce_record
 from roster.access import (
     can_log_contact,
+    get_visible_roster_import_or_404,
     get_visible_section_or_404,
     get_visible_student_or_404,
     schools_led_by,
@@ -37,13 +38,8 @@ from roster.imports.plain import template_csv
 from roster.imports.progress import read_progress, stage_label
 from roster.imports.report import CHANGES, KINDS
 from roster.models import ImportStatus
-from roster.selectors import class_list, sections_for_user, student_profile
-from roster.services import (
-    get_visible_roster_import_or_404,
-    invite_families_to_portal,
-    recent_roster_imports,
-    start_roster_import,
-)
+from roster.selectors import class_list, recent_roster_imports, sections_for_user, student_profile
+from roster.services import invite_families_to_portal, start_roster_import
 
 
 @require_safe

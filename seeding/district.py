@@ -47,6 +47,7 @@ from communication.models import (
     Topic,
 )
 from communication.services import recount_contact_summaries
+from homeroom.bulk import insert_rows
 from roster.demo import BEST_TIMES, LANGUAGE_WEIGHTS, NAMES, NameBank
 from roster.models import (
     Channel,
@@ -839,13 +840,10 @@ def spread(total: int, weights: Sequence[float]) -> list[int]:
 
 
 class RowWriter:
-    """Writes rows of one model straight to its table: COPY on PostgreSQL, executemany on SQLite.
+    """Writes rows of one model straight to its table (homeroom/bulk.py), for the two tables of millions of rows.
 
-    Only for the two tables of millions of rows. At that size bulk_create spends three quarters of its time
-    compiling SQL in Python: 62 µs a row on SQLite against 18 µs by executemany, 55 µs on PostgreSQL against
-    12.5 µs by COPY (40,000 interactions, this machine). Rows are tuples of database-ready values in the order of
-    `attnames`, ids included, so no id is read back. A column added to the model that is required and not listed
-    here stops the run instead of failing row by row.
+    Rows are tuples of database-ready values in the order of `attnames`, ids included, so no id is read back. A
+    column added to the model that is required and not listed here stops the run instead of failing row by row.
     """
 
     def __init__(self, model: type[Model], attnames: Sequence[str]) -> None:
@@ -856,27 +854,13 @@ class RowWriter:
         if unknown:
             raise RuntimeError(f"seeding/district.py does not fill {model.__name__}.{', '.join(unknown)}: add it")
         self.model = model
-        columns = ", ".join(connection.ops.quote_name(fields[name].column) for name in attnames)
-        table = connection.ops.quote_name(model._meta.db_table)
-        if connection.vendor == "postgresql":
-            self.copy_sql = f"COPY {table} ({columns}) FROM STDIN"
-        else:
-            self.copy_sql = ""
-            placeholders = ", ".join(["%s"] * len(attnames))
-            # Names from the model's own meta, quoted; the values travel as parameters.
-            self.insert_sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608
+        self.attnames = attnames
 
     def next_id(self) -> int:
         return (self.model._default_manager.aggregate(last=Max("pk"))["last"] or 0) + 1
 
     def write(self, rows: Sequence[Sequence[Any]]) -> None:
-        with connection.cursor() as cursor:
-            if self.copy_sql:
-                with cursor.cursor.copy(self.copy_sql) as copy:
-                    for row in rows:
-                        copy.write_row(row)
-            else:
-                cursor.executemany(self.insert_sql, rows)
+        insert_rows(self.model, self.attnames, rows)
 
     def reset_sequence(self) -> None:
         """Explicit ids leave PostgreSQL's sequence behind: the next interaction logged would collide."""

@@ -16,11 +16,11 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
-from django.db import connection
 from django.db.models import Model, Q
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from homeroom.bulk import insert_rows
 from roster.imports.records import LinkRecord, Mode, RosterSet
 from roster.imports.report import Report, Summary
 from roster.models import (
@@ -45,25 +45,6 @@ CHUNK = 500  # ids per IN (…): SQLite's variable limit
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def insert_rows(model: type[Model], columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
-    """Many rows of a narrow table (enrollments, family links) without building model instances: COPY on
-    PostgreSQL, executemany on SQLite. bulk_create spends most of its time compiling SQL at this size."""
-    if not rows:
-        return
-    fields = {f.attname: f for f in model._meta.concrete_fields}
-    names = ", ".join(connection.ops.quote_name(fields[column].column) for column in columns)
-    table = connection.ops.quote_name(model._meta.db_table)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            placeholders = ", ".join(["%s"] * len(columns))
-            # Names from the model's own meta, quoted; the values travel as parameters.
-            cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({placeholders})", rows)  # noqa: S608
 
 
 class RosterWriter:

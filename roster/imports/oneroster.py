@@ -678,7 +678,3 @@ def parse_enabled(text: str) -> bool:
 
 def _unknown_role(role: str) -> str:
     return _("“%(value)s” is not a OneRoster role (student, teacher, parent, guardian, relative…).") % {"value": role}
-
-
-def read_oneroster(files: CsvFiles, report: Report, known: KnownKeys | None = None) -> RosterSet:
-    return OneRosterReader(files, report, known).read()

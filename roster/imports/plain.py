@@ -224,7 +224,6 @@ class PlainCsvReader:
                 language,
                 relationship or Relationship.PARENT,
                 row.line,
-                key,
             )
         self.roster.links[(number, key)] = LinkRecord(relationship=relationship or Relationship.PARENT, primary=None)
 

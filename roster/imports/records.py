@@ -65,7 +65,6 @@ class GuardianRecord:
     language: str  # "" when the file does not say
     relationship: str
     line: int
-    key: str = ""  # a plain CSV's guardians have no sourcedId: their email, else their place in the file
 
 
 @dataclass(slots=True)
