@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from django.core.cache import cache
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from accounts.models import User
 from homeroom.testing import FakeLibreTranslate, Mailbox, free_port
@@ -21,6 +23,19 @@ from roster.tests.factories import (
     StudentGuardianFactory,
     UserFactory,
 )
+
+
+# Property-based tests: the same examples every run (a failure in CI is a failure here), none kept on disk, no
+# deadline (a query's time varies on a busy machine); a database fixture is shared by a test's examples on purpose.
+hypothesis_settings.register_profile(
+    "homeroom",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    max_examples=60,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+hypothesis_settings.load_profile("homeroom")
 
 
 @dataclass

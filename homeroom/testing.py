@@ -137,3 +137,23 @@ class FakeLibreTranslate:
         self.httpd.shutdown()
         self.httpd.server_close()
         self.thread.join(timeout=2)
+
+
+# --- The figures of docs/security.md ---------------------------------------------------------------------------
+
+SECURITY_FIGURES_ENV = "HOMEROOM_SECURITY_FIGURES"
+
+
+def count_security_probes(
+    area: str, *, probes: int, leaks: int = 0, errors: int = 0, lost: int = 0, doubled: int = 0
+) -> None:
+    """Adds what an attack or fault test tried (`probes`: requests, fields, inputs, faults) and what went wrong
+    (`leaks`: a record shown or changed out of reach; `errors`: a 500 or something stored broken; `lost`: a message
+    that never went; `doubled`: one sent twice) to the table `make security` writes into docs/security.md. Call it
+    before asserting, so that a failing run shows its figures too. Outside `make security` it does nothing."""
+    path = os.environ.get(SECURITY_FIGURES_ENV)
+    if not path:
+        return
+    row = {"area": area, "probes": probes, "leaks": leaks, "errors": errors, "lost": lost, "doubled": doubled}
+    with open(path, "a", encoding="utf-8") as figures:  # one line per call; xdist workers append in turn
+        figures.write(json.dumps(row) + "\n")
