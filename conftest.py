@@ -24,7 +24,6 @@ from roster.tests.factories import (
     UserFactory,
 )
 
-
 # Property-based tests: the same examples every run (a failure in CI is a failure here), none kept on disk, no
 # deadline (a query's time varies on a busy machine); a database fixture is shared by a test's examples on purpose.
 hypothesis_settings.register_profile(
