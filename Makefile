@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 DEV_ENV := HOMEROOM_DEBUG=true
 TEST_ENV := HOMEROOM_TESTING=true
 
-.PHONY: run test test-postgres lint bench messages clean
+.PHONY: run test test-postgres lint bench security messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ bench: $(VENV)/.installed-dev
 	$(TEST_ENV) scripts/with-postgres $(BIN)/python bench/delivery.py --database postgres
 	$(TEST_ENV) $(BIN)/python bench/roster_import.py --database sqlite
 	$(TEST_ENV) scripts/with-postgres $(BIN)/python bench/roster_import.py --database postgres
+
+## make security: every attack and fault test, and the figures table of docs/security.md written from what they counted
+security: $(VENV)/.installed-dev
+	$(BIN)/python scripts/security_figures.py
 
 ## make messages: refresh the translation catalogues after changing strings
 messages: $(VENV)/.installed

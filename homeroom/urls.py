@@ -4,6 +4,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import views as account_views
 
+handler500 = "homeroom.views.server_error"
+
 admin.site.site_header = _("Homeroom administration")
 admin.site.site_title = _("Homeroom")
 
