@@ -33,7 +33,7 @@ def deploy_check_issues() -> int:
         key: value for key, value in os.environ.items() if not key.startswith("HOMEROOM_") and key != "DATABASE_URL"
     }
     env.update({"SECRET_KEY": "x" * 64 + "production-like-key-for-the-check", "ALLOWED_HOSTS": "homeroom.example.org"})
-    result = subprocess.run(  # noqa: S603 - our own interpreter and manage.py
+    result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
         env=env,
@@ -60,7 +60,7 @@ def totals_by_area(figures: Path) -> dict[str, dict[str, int]]:
 
 def table(totals: dict[str, dict[str, int]], *, tests_passed: bool, deploy_issues: int) -> str:
     engine = "PostgreSQL" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "SQLite"
-    commit = subprocess.run(  # noqa: S603
+    commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607 - git from PATH
         cwd=ROOT,
         capture_output=True,
