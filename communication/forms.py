@@ -20,6 +20,7 @@ from communication.models import (
     Outcome,
     Tone,
     Topic,
+    validate_one_line,
 )
 from communication.selectors import Recipient, TimelineKind, contactable_guardians
 from communication.services import GOOD_NEWS_MAX_LENGTH
@@ -209,7 +210,10 @@ class IntroductionLetterForm(forms.Form):
         for code in languages:
             default = default_letter(code)
             self.fields[f"subject_{code}"] = forms.CharField(
-                label=_("Subject (%(language)s)") % {"language": names[code]}, max_length=200, initial=default.subject
+                label=_("Subject (%(language)s)") % {"language": names[code]},
+                max_length=200,
+                initial=default.subject,
+                validators=[validate_one_line],
             )
             self.fields[f"body_{code}"] = forms.CharField(
                 label=_("Letter (%(language)s)") % {"language": names[code]},

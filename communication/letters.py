@@ -41,7 +41,8 @@ class Letter:
     body: str
 
     def personalised(self, values: dict[str, str]) -> "Letter":
-        return Letter(subject=self.subject.format_map(values), body=self.body.format_map(values))
+        # Merge values come from the roster; whatever a name holds, the subject stays one line.
+        return Letter(subject=" ".join(self.subject.format_map(values).split()), body=self.body.format_map(values))
 
 
 def translated_languages() -> list[str]:

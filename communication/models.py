@@ -3,6 +3,7 @@
 from typing import ClassVar, Self
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -273,6 +274,12 @@ class Thread(models.Model):
 
 MESSAGE_MAX_LENGTH = 5000  # a page on a phone: longer belongs in a meeting
 SUBJECT_MAX_LENGTH = 200
+
+
+def validate_one_line(subject: str) -> None:
+    """A subject is one line: a line break in it could forge mail headers, and the mail library refuses it."""
+    if "\r" in subject or "\n" in subject:
+        raise ValidationError(_("A subject is one line: remove the line breaks."))
 
 
 class Message(models.Model):

@@ -57,6 +57,7 @@ from communication.models import (
     Source,
     Thread,
     Tone,
+    validate_one_line,
 )
 from communication.selectors import (
     OptOuts,
@@ -712,10 +713,13 @@ def check_message_text(*, subject: str, body: str) -> tuple[str, str]:
     errors = {}
     if not subject:
         errors["subject"] = _("Write a subject.")
-    elif "\r" in subject or "\n" in subject:
-        errors["subject"] = _("A subject is one line: remove the line breaks.")
     elif len(subject) > SUBJECT_MAX_LENGTH:
         errors["subject"] = _("Keep the subject under %(limit)s characters.") % {"limit": SUBJECT_MAX_LENGTH}
+    else:
+        try:
+            validate_one_line(subject)
+        except ValidationError as error:
+            errors["subject"] = error.messages[0]
     if not body:
         errors["body"] = _("Write a message.")
     elif len(body) > MESSAGE_MAX_LENGTH:

@@ -29,9 +29,7 @@ def run_security_tests(figures: Path) -> int:
 
 def deploy_check_issues() -> int:
     """How many issues `check --deploy` reports with the settings a production install starts from."""
-    env = {
-        key: value for key, value in os.environ.items() if not key.startswith("HOMEROOM_") and key != "DATABASE_URL"
-    }
+    env = {key: value for key, value in os.environ.items() if not key.startswith("HOMEROOM_") and key != "DATABASE_URL"}
     env.update({"SECRET_KEY": "x" * 64 + "production-like-key-for-the-check", "ALLOWED_HOSTS": "homeroom.example.org"})
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],

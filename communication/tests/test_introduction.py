@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils.html import escape
 
-from communication.letters import default_letter, merge_field_problems
+from communication.letters import Letter, default_letter, merge_field_problems
 from communication.models import Delivery, DeliveryChannel, DeliveryStatus, Interaction, Source, Tone
 from communication.selectors import introduction_recipients, student_ratio
 from communication.services import DeliveryOutcome, deliver, send_introduction_letter
@@ -235,3 +235,39 @@ def test_a_letter_sent_at_night_tells_the_teacher_when_the_families_will_get_it(
 
     assert "email and texts will be delivered at 8:00 on Thursday 26 November, their time" in page
     assert Delivery.objects.get().not_before == at(TODAY + datetime.timedelta(days=1), 8)
+
+
+@pytest.mark.security
+def test_a_subject_with_a_line_break_is_refused_and_what_was_typed_is_kept(client, world):
+    client.force_login(world.people["teacher"])
+    url = reverse("communication:introduction_letter", args=[world.section.id])
+
+    response = client.post(
+        url,
+        {
+            "how_to_reach": HOW_TO_REACH,
+            "office_hours": OFFICE_HOURS,
+            "subject_en": "Hello\r\nBcc: everyone@example.org",
+            "body_en": "Dear {family_name}, see you soon.",
+            "send": "1",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "A subject is one line: remove the line breaks." in response.content.decode()
+    assert "Dear {family_name}, see you soon." in response.content.decode()
+    assert Delivery.objects.count() == 0
+
+
+def test_a_family_name_with_a_line_break_on_file_still_gives_a_one_line_subject_that_is_sent(world, mailbox):
+    guardian = world.student.guardian_links.get(contact_allowed=True).guardian
+    guardian.first_name, guardian.last_name = "Rosa\n", "Diaz\r\nX-Header: forged"
+    guardian.save(update_fields=["first_name", "last_name"])
+    letters = {"en": Letter(subject="Hello, {family_name}", body="Dear {family_name}, see you soon.")}
+
+    _send(world, letters=letters)
+    delivery = Delivery.objects.get(guardian=guardian)
+
+    assert "\n" not in delivery.subject and "\r" not in delivery.subject
+    assert deliver(delivery_id=delivery.pk) == DeliveryOutcome.SENT
+    assert mailbox.wait_for_message_to(guardian.email)["X-Header"] is None
