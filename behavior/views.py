@@ -29,6 +29,7 @@ def new_note(request: AuthenticatedRequest, student_id: int) -> HttpResponse:
     student = get_staff_visible_student_or_404(request.user, student_id)
     if not may_write_notes(request.user, student):
         raise PermissionDenied
+    record(actor=request.user, student=student, action=AuditAction.VIEWED, what="new behaviour note", request=request)
     form = NoteForm(request.POST or None, student=student)
     if form.is_valid():
         try:

@@ -40,7 +40,7 @@ from communication.models import (
     Tone,
 )
 from communication.translation import TranslationError, translator
-from roster.access import contactable_links_for, schools_led_by, students_in_care_of
+from roster.access import contactable_links_for, family_may_read_from, schools_led_by, students_in_care_of
 from roster.languages import FAMILY_LANGUAGE_NAMES
 from roster.models import Channel, Guardian, School, Section, Student, StudentGuardian, Term
 
@@ -779,9 +779,10 @@ def introduction_status(*, section: Section) -> IntroductionStatus:
 
 
 def inbox_of(*, guardian: Guardian, limit: int = 10) -> list[Delivery]:
-    """What Homeroom sent a family, newest first: their in-app inbox."""
+    """What Homeroom sent a family, newest first: their in-app inbox, while custody lets them read it."""
     return list(
         Delivery.objects.filter(guardian=guardian)
+        .filter(family_may_read_from(guardian="guardian", staff="message__sender"))
         .exclude(status=DeliveryStatus.FAILED, error=NO_LONGER_CONTACTABLE)
         .select_related("message__sender")
         .order_by("-id")[:limit]
@@ -890,12 +891,11 @@ def families_of_school(school: School) -> list[Recipient]:
 
 
 def threads_visible_to(user: User) -> QuerySet[Thread]:
-    """A member of staff sees their own conversations; a family member, theirs."""
-    return (
-        Thread.objects.filter(Q(staff=user) | Q(guardian__user=user))
-        if user.is_authenticated
-        else Thread.objects.none()
-    )
+    """A member of staff sees their own conversations; a family member, theirs, while custody lets them."""
+    if not user.is_authenticated:
+        return Thread.objects.none()
+    families = Q(guardian__user=user) & Q(family_may_read_from(guardian="guardian", staff="staff"))
+    return Thread.objects.filter(Q(staff=user) | families)
 
 
 @dataclass

@@ -5,12 +5,12 @@ from communication import hooks, views
 app_name = "communication"
 urlpatterns = [
     path("today/", views.today, name="today"),
-    path("students/<int:student_id>/log/", views.log_contact, name="log_contact"),
-    path("students/<int:student_id>/good-news/", views.good_news, name="good_news"),
-    path("classes/<int:section_id>/introduction/", views.introduction_letter, name="introduction_letter"),
+    path("students/<id:student_id>/log/", views.log_contact, name="log_contact"),
+    path("students/<id:student_id>/good-news/", views.good_news, name="good_news"),
+    path("classes/<id:section_id>/introduction/", views.introduction_letter, name="introduction_letter"),
     path("messages/", views.conversations, name="conversations"),
     path("messages/new/", views.new_message, name="new_message"),
-    path("messages/<int:thread_id>/", views.conversation, name="conversation"),
+    path("messages/<id:thread_id>/", views.conversation, name="conversation"),
     path("messages/office-hours/", views.office_hours, name="office_hours"),
     path("messages/notice/", views.new_notice, name="new_notice"),
     path("hooks/sms/", hooks.incoming_text, name="incoming_text"),

@@ -16,7 +16,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_safe
 
-from audit.services import record_views
+from audit.models import AuditAction
+from audit.services import record, record_views
 from behavior.selectors import reach_out_early_for
 from communication.forms import (
     CHOSEN_FAMILIES,
@@ -70,6 +71,7 @@ from communication.services import (
 from communication.translation import translator
 from goals.selectors import checkins_due_for
 from homeroom.http import AuthenticatedRequest
+from homeroom.ids import parse_id
 from intake.selectors import summaries_by_guardian, summaries_by_student
 from roster.access import get_staff_visible_student_or_404, schools_led_by, sections_taught_by
 from roster.decorators import staff_required
@@ -101,6 +103,7 @@ def today(request: AuthenticatedRequest) -> HttpResponse:
 @staff_required
 def log_contact(request: AuthenticatedRequest, student_id: int) -> HttpResponse:
     student = get_staff_visible_student_or_404(request.user, student_id)
+    record(actor=request.user, student=student, action=AuditAction.VIEWED, what="log a contact", request=request)
     next_url = _safe_next(request, default=reverse("roster:student_detail", args=[student.pk]))
     without_positive = students_without_positive_contact([student])
     if request.method == "GET":
@@ -145,11 +148,12 @@ def _back_to_concern_draft(
 @staff_required
 def good_news(request: AuthenticatedRequest, student_id: int) -> HttpResponse:
     student = get_staff_visible_student_or_404(request.user, student_id)
+    record(actor=request.user, student=student, action=AuditAction.VIEWED, what="good news", request=request)
     next_url = _safe_next(request, default=reverse("roster:student_detail", args=[student.pk]))
     guardians = contactable_guardians(user=request.user, student=student)
     # Opened to put good news before a concern: the call is to whom the concern was for.
-    chosen = request.GET.get("guardian", "")
-    initial = {"guardian": int(chosen)} if chosen.isdigit() and guardians.filter(pk=chosen).exists() else {}
+    chosen = parse_id(request.GET.get("guardian"))
+    initial = {"guardian": chosen} if chosen is not None and guardians.filter(pk=chosen).exists() else {}
     form = GoodNewsForm(request.POST or None, guardians=guardians, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -265,6 +269,8 @@ def _safe_next(request: AuthenticatedRequest, *, default: str) -> str:
 def introduction_letter(request: AuthenticatedRequest, section_id: int) -> HttpResponse:
     section = get_object_or_404(sections_taught_by(request.user).select_related("term__school"), pk=section_id)
     recipients = introduction_recipients(section=section)
+    students = {student.pk: student for recipient in recipients for student in recipient.students}
+    record_views(actor=request.user, students=students.values(), what="introduction letter", request=request)
     plan = letter_languages(recipients)
     form = IntroductionLetterForm(
         request.POST or None, languages=plan.languages, initial={"how_to_reach": request.user.email}
@@ -349,6 +355,8 @@ def conversations(request: AuthenticatedRequest) -> HttpResponse:
 @staff_required
 def new_message(request: AuthenticatedRequest) -> HttpResponse:
     families = families_in_care_of(sender=request.user)
+    children = {student.pk: student for family in families for student in family.students}
+    record_views(actor=request.user, students=children.values(), what="new message", request=request)
     sections = list(sections_taught_by(request.user).order_by("name", "id"))
     form = MessageForm(
         request.POST or None,
@@ -467,9 +475,9 @@ def office_hours(request: AuthenticatedRequest) -> HttpResponse:
 
 def _message_audience(request: AuthenticatedRequest, sections: list[Section]) -> dict[str, Any]:
     """Opened from a class page or a family's row: that class, or that family, is already chosen."""
-    family = request.GET.get("family", "")
-    if family.isdigit():
-        return {"audience": CHOSEN_FAMILIES, "families": [int(family)]}
+    family = parse_id(request.GET.get("family"))
+    if family is not None:
+        return {"audience": CHOSEN_FAMILIES, "families": [family]}
     chosen_class = request.GET.get("class", "")
     if any(str(section.pk) == chosen_class for section in sections):
         return {"audience": f"class-{chosen_class}"}

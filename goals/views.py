@@ -59,7 +59,7 @@ from goals.services import (
 )
 from goals.smart import Context, check
 from homeroom.http import AuthenticatedRequest, language_of_link
-from homeroom.ratelimit import within_limit
+from homeroom.ratelimit import count_failure, too_many_failures
 from portal.decorators import guardian_required
 from roster.access import get_staff_visible_student_or_404, get_visible_section_or_404
 from roster.decorators import staff_required
@@ -112,6 +112,7 @@ def _goal_form_page(request: AuthenticatedRequest, student: Student, goal: Goal 
 @staff_required
 def new_goal(request: AuthenticatedRequest, student_id: int) -> HttpResponse:
     student = get_staff_visible_student_or_404(request.user, student_id)
+    record(actor=request.user, student=student, action=AuditAction.VIEWED, what="new goal", request=request)
     return _goal_form_page(request, student, None)
 
 
@@ -119,6 +120,9 @@ def new_goal(request: AuthenticatedRequest, student_id: int) -> HttpResponse:
 @staff_required
 def edit_goal(request: AuthenticatedRequest, goal_id: int) -> HttpResponse:
     progress = goal_for_staff(request.user, goal_id)
+    record(
+        actor=request.user, student=progress.goal.student, action=AuditAction.VIEWED, what="goal edit", request=request
+    )
     return _goal_form_page(request, progress.goal.student, progress.goal)
 
 
@@ -260,6 +264,9 @@ def goal_translation(request: AuthenticatedRequest, goal_id: int, language: str)
     goal_ = progress.goal
     if language not in dict(settings.LANGUAGES) or language == goal_.language:
         return redirect("goals:goal", goal_id=goal_id)
+    record(
+        actor=request.user, student=goal_.student, action=AuditAction.VIEWED, what="goal translation", request=request
+    )
     form = TranslationForm(request.POST or None)
     problem = ""
     if request.method == "POST" and form.is_valid():
@@ -420,11 +427,12 @@ def _by_link(view: FamilyView) -> FamilyView:
 
     @wraps(view)
     def wrapper(request: HttpRequest, token: str, **kwargs: int) -> HttpResponse:
-        # Opened and saved by hand: thirty times a minute is far beyond that, and stops guessing.
-        if not within_limit(request, scope="goal_link", key=token, limit=30):
-            return render(request, "intake/slow_down.html", status=429)
         found = goal_of_link(token)
         if found is None:
+            # Thirty wrong links a minute from one address is guessing, not a family mistyping.
+            if too_many_failures(request, scope="goal_link", limit=30):
+                return render(request, "intake/slow_down.html", status=429)
+            count_failure(request, scope="goal_link")
             return render(request, "goals/link_closed.html", status=404)
         progress, guardian = found
         with translation.override(language_of_link(request, guardian.preferred_language)):

@@ -1,22 +1,30 @@
-"""Limits on public pages that need no sign-in, counted in the shared cache (Redis in production)."""
+"""Limits on public pages that need no sign-in (a family's link), counted in the shared cache (Redis in
+production). Only failures count: a link that works is never refused, so a stranger guessing links from the same
+address (a school's or a proxy's) cannot shut families out. The links' secrets are far too long to guess; the limit
+makes guessing slower still, and keeps the database out of a flood."""
 
 import time
 
+from allauth.core.internal.httpkit import get_client_ip
 from django.core.cache import cache
 from django.http import HttpRequest
 
 
-def within_limit(request: HttpRequest, *, scope: str, key: str, limit: int, per_seconds: int = 60) -> bool:
-    """Counts this request in a fixed window, once for the client's address and once for `key` (a link, say),
-    and says whether both counts are still within `limit`."""
+def _counter(request: HttpRequest, scope: str, per_seconds: int) -> str:
+    # The client's own address, read the way allauth reads it (ALLAUTH_TRUSTED_PROXY_COUNT behind a proxy).
     window = int(time.time() // per_seconds)
-    allowed = True
-    for who in (f"ip:{request.META.get('REMOTE_ADDR', '')}", f"key:{key}"):
-        name = f"ratelimit:{scope}:{who}:{window}"
-        if cache.add(name, 1, timeout=per_seconds):
-            continue
+    return f"ratelimit:{scope}:{get_client_ip(request) or ''}:{window}"
+
+
+def too_many_failures(request: HttpRequest, *, scope: str, limit: int, per_seconds: int = 60) -> bool:
+    """Whether this address has already failed `limit` times in the current window."""
+    return int(cache.get(_counter(request, scope, per_seconds), 0)) >= limit
+
+
+def count_failure(request: HttpRequest, *, scope: str, per_seconds: int = 60) -> None:
+    name = _counter(request, scope, per_seconds)
+    if not cache.add(name, 1, timeout=per_seconds):
         try:
-            allowed = cache.incr(name) <= limit and allowed
+            cache.incr(name)
         except ValueError:  # expired between add and incr: a new window
             cache.add(name, 1, timeout=per_seconds)
-    return allowed

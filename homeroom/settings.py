@@ -63,6 +63,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "homeroom.middleware.PrivatePagesMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -150,10 +151,14 @@ ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
-    "login_failed": "10/m/ip,5/5m/key",
+    # The key is the account and the client's address together (accounts.adapter): a guesser stops only themself.
+    "login_failed": "30/m/ip,5/5m/key",
     "request_login_code": "20/m/ip,3/m/key",
     "reset_password": "20/m/ip,5/m/key",
 }
+# Behind a reverse proxy, how many proxies add themselves to X-Forwarded-For: the client's address is read from
+# there, for allauth's limits and Homeroom's alike. 0 (no proxy) ignores the header, which anyone can forge.
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("HOMEROOM_TRUSTED_PROXY_COUNT", default=0)
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Homeroom] "
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Homeroom"

@@ -1,8 +1,12 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, register_converter
 from django.utils.translation import gettext_lazy as _
 
 from accounts import views as account_views
+from homeroom.ids import IdConverter
+
+# Before the apps' patterns are read: they name ids `<id:…>`.
+register_converter(IdConverter, "id")
 
 handler500 = "homeroom.views.server_error"
 

@@ -3,7 +3,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Q, QuerySet
 
 from accounts.models import User
-from roster.access import guardian_links_visible_to, schools_led_by, students_visible_to
+from roster.access import schools_led_by, staff_guardian_links_visible_to, staff_students_visible_to
 from roster.languages import FAMILY_LANGUAGE_NAMES
 from roster.models import School, Section
 
@@ -36,7 +36,7 @@ def school_overview(*, user: User) -> list[SchoolSummary]:
     A fixed number of grouped queries however many schools and students."""
     schools = list(schools_led_by(user).order_by("name"))
     summaries = {school.id: SchoolSummary(school=school) for school in schools}
-    students = students_visible_to(user).filter(school__in=schools)
+    students = staff_students_visible_to(user).filter(school__in=schools)
 
     reachable = Q(guardian_links__contact_allowed=True) & (
         ~Q(guardian_links__guardian__email="") | ~Q(guardian_links__guardian__phone="")
@@ -53,7 +53,7 @@ def school_overview(*, user: User) -> list[SchoolSummary]:
             row["portal"],
         )
 
-    links = guardian_links_visible_to(user).filter(student__school__in=schools)
+    links = staff_guardian_links_visible_to(user).filter(student__school__in=schools)
     for row in links.filter(contact_allowed=False).values("student__school_id").annotate(n=Count("id")):
         summaries[row["student__school_id"]].contact_restrictions = row["n"]
 

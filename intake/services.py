@@ -23,6 +23,7 @@ from audit.services import record, record_by_link, record_many
 from communication.models import MessageKind
 from communication.selectors import Recipient
 from communication.services import Words, send_to_each_family
+from homeroom.ids import parse_id
 from intake.models import (
     ANSWER_MAX_LENGTH,
     Answer,
@@ -322,12 +323,13 @@ def remind_families(*, now: datetime.datetime | None = None) -> int:
 def invitation_of_link(token: str, *, now: datetime.datetime | None = None) -> Invitation | None:
     """The invitation a link stands for, while it works: not revoked, not expired, and the guardian still one
     the school may contact about this child. None for anything else, whatever the reason."""
-    invitation_id, _dot, secret = token.partition(".")
-    if not (invitation_id.isascii() and invitation_id.isdigit()) or not secret:
+    raw_id, _dot, secret = token.partition(".")
+    invitation_id = parse_id(raw_id)
+    if invitation_id is None or not secret:
         return None
     invitation = (
         Invitation.objects.select_related("student__school", "guardian", "questionnaire")
-        .filter(pk=int(invitation_id))
+        .filter(pk=invitation_id)
         .first()
     )
     now = now or timezone.now()

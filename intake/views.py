@@ -7,9 +7,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from audit.services import record_views
+from audit.models import AuditAction
+from audit.services import record, record_views
 from homeroom.http import AuthenticatedRequest, language_of_link
-from homeroom.ratelimit import within_limit
+from homeroom.ids import parse_id
+from homeroom.ratelimit import count_failure, too_many_failures
 from intake.forms import AnswersForm, EnteredAnswersForm, ObservationForm, QuestionForm, RewordForm
 from intake.models import Invitation, Questionnaire
 from intake.selectors import questions_asked, response_tracking
@@ -72,9 +74,12 @@ def class_families(request: AuthenticatedRequest, section_id: int) -> HttpRespon
 def ask_families(request: AuthenticatedRequest, section_id: int) -> HttpResponse:
     section = get_visible_section_or_404(request.user, section_id)
     guardian = request.POST.get("guardian", "")
-    if guardian and not (guardian.isascii() and guardian.isdigit()):
+    guardian_id = parse_id(guardian)
+    if guardian and guardian_id is None:
         return HttpResponseBadRequest(_("That family is not one of this class's."))
-    invited = invite_families(sender=request.user, section=section, guardian_ids=[int(guardian)] if guardian else None)
+    invited = invite_families(
+        sender=request.user, section=section, guardian_ids=[guardian_id] if guardian_id is not None else None
+    )
     if invited.families:
         messages.success(
             request,
@@ -110,6 +115,13 @@ def type_in_answers(request: AuthenticatedRequest, section_id: int, link_id: int
             student__in=staff_students_visible_to(request.user), student__enrollments__section=section
         ),
         pk=link_id,
+    )
+    record(
+        actor=request.user,
+        student=link.student,
+        action=AuditAction.VIEWED,
+        what="type in a family's answers",
+        request=request,
     )
     invitation = invitation_for_typing_in(user=request.user, section=section, link=link)
     language = link.guardian.preferred_language
@@ -215,11 +227,12 @@ def observe(request: AuthenticatedRequest, student_id: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def answer(request: HttpRequest, token: str) -> HttpResponse:
-    # A family opens and saves its page by hand: thirty times a minute is far beyond that, and stops guessing.
-    if not within_limit(request, scope="intake_answer", key=token[:16], limit=30):
-        return render(request, "intake/slow_down.html", status=429)
     invitation = invitation_of_link(token)
     if invitation is None:
+        # Thirty wrong links a minute from one address is guessing, not a family mistyping.
+        if too_many_failures(request, scope="intake_answer", limit=30):
+            return render(request, "intake/slow_down.html", status=429)
+        count_failure(request, scope="intake_answer")
         return render(request, "intake/link_closed.html", status=404)
     language = language_of_link(request, invitation.guardian.preferred_language)
     with translation.override(language):

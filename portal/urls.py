@@ -5,6 +5,6 @@ from portal import views
 app_name = "portal"
 urlpatterns = [
     path("", views.home, name="home"),
-    path("children/<int:student_id>/", views.child_detail, name="child_detail"),
-    path("messages/<int:thread_id>/", views.conversation, name="conversation"),
+    path("children/<id:student_id>/", views.child_detail, name="child_detail"),
+    path("messages/<id:thread_id>/", views.conversation, name="conversation"),
 ]

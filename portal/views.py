@@ -36,7 +36,7 @@ def home(request: AuthenticatedRequest, guardian: Guardian) -> HttpResponse:
 @guardian_required
 def child_detail(request: AuthenticatedRequest, guardian: Guardian, student_id: int) -> HttpResponse:
     student = get_visible_child_or_404(request.user, student_id)
-    profile = student_profile(user=request.user, student=student)
+    profile = student_profile(user=request.user, student=student, as_staff=False)
     goals = goals_of_student(student_id=student.pk, family_only=True)
     return render(
         request,

@@ -3,6 +3,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from homeroom.ids import parse_id
 from records.selectors import links_that_may_receive_record
 from roster.models import Student, StudentGuardian
 
@@ -11,6 +12,12 @@ FOR = "for"
 
 
 class FamilyMemberChoice(forms.ModelChoiceField[StudentGuardian]):
+    def to_python(self, value: Any) -> StudentGuardian | None:
+        # A guardian's id from the address bar: one that can name no row is refused before the database sees it.
+        if value not in self.empty_values and parse_id(str(value)) is None:
+            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
     def label_from_instance(self, obj: StudentGuardian) -> str:
         return f"{obj.guardian.display_name} ({obj.relationship_label})"
 

@@ -4,5 +4,5 @@ from records import views
 
 app_name = "records"
 urlpatterns = [
-    path("students/<int:student_id>/record/", views.education_record, name="record"),
+    path("students/<id:student_id>/record/", views.education_record, name="record"),
 ]

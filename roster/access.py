@@ -6,7 +6,7 @@ can never disagree; "absent" and "not yours" raise the same 404.
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
@@ -138,6 +138,20 @@ def contactable_links_for(user: User) -> QuerySet[StudentGuardian]:
     return StudentGuardian.objects.filter(student__in=staff_students_visible_to(user), contact_allowed=True)
 
 
+def family_may_read_from(*, guardian: str, staff: str) -> Exists:
+    """Whether a family may still read what a member of staff wrote it (a conversation, its inbox), for a query
+    whose rows name the guardian and the member of staff by the lookups `guardian` and `staff`: only while custody
+    lets the guardian see a child at that person's school (or district). A custody change closes it at once."""
+    staff_school = Q(student__school__staff_roles__user=OuterRef(staff)) | Q(
+        student__school__district__staff_roles__user=OuterRef(staff)
+    )
+    return Exists(
+        StudentGuardian.objects.filter(
+            staff_school, guardian=OuterRef(guardian), portal_access_allowed=True, student__is_active=True
+        )
+    )
+
+
 def family_links_sharing_records() -> QuerySet[StudentGuardian]:
     """Family links a child's record may be sent to without signing in (a goal, say): the school may contact the
     guardian, and custody lets them see the child."""
@@ -147,10 +161,6 @@ def family_links_sharing_records() -> QuerySet[StudentGuardian]:
 def _union(parts: list[IdQuery]) -> IdQuery:
     # A UNION of small id queries; an OR across several joins is slow on PostgreSQL.
     return parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
-
-
-def get_visible_student_or_404(user: User, student_id: int) -> Student:
-    return get_object_or_404(students_visible_to(user), pk=student_id)
 
 
 def can_view_student(user: User, student: Student) -> bool:
@@ -198,6 +208,12 @@ def guardian_links_visible_to(user: User) -> QuerySet[StudentGuardian]:
     # A member of staff who is also a parent sees, of their own child, only their own link: never the other
     # household's details through the staff pages.
     return StudentGuardian.objects.filter(own | Q(student_id__in=_union(staff_parts)))
+
+
+def staff_guardian_links_visible_to(user: User) -> QuerySet[StudentGuardian]:
+    """Family links shown on the staff pages: every link of the students this user sees as staff, restrictions
+    included. A member of staff who is also a parent finds nothing of their own child here unless they teach them."""
+    return StudentGuardian.objects.filter(student__in=staff_students_visible_to(user))
 
 
 def is_staff_member(user: User) -> bool:

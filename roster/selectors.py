@@ -8,7 +8,8 @@ from roster.access import (
     children_visible_to,
     guardian_links_visible_to,
     sections_visible_to,
-    students_visible_to,
+    staff_guardian_links_visible_to,
+    staff_students_visible_to,
 )
 from roster.models import RosterImport, Section, Student, StudentGuardian
 
@@ -24,21 +25,21 @@ def sections_for_user(*, user: User) -> QuerySet[Section]:
     )
 
 
-def _family_links(user: User) -> QuerySet[StudentGuardian]:
-    """The family links a user may see, with their guardian, primary contact first."""
-    return (
-        guardian_links_visible_to(user)
-        .select_related("guardian")
-        .order_by("-is_primary_contact", "guardian__last_name")
-    )
+def _family_links(user: User, *, as_staff: bool) -> QuerySet[StudentGuardian]:
+    """The family links a user may see on a staff page or in the family portal, with their guardian, primary
+    contact first."""
+    links = staff_guardian_links_visible_to(user) if as_staff else guardian_links_visible_to(user)
+    return links.select_related("guardian").order_by("-is_primary_contact", "guardian__last_name")
 
 
 def class_list(*, user: User, section: Section) -> QuerySet[Student]:
     """A class's students with the families the user may see, in a fixed number of queries."""
     return (
-        students_visible_to(user)
+        staff_students_visible_to(user)
         .filter(enrollments__section=section)
-        .prefetch_related(Prefetch("guardian_links", queryset=_family_links(user), to_attr="family_links"))
+        .prefetch_related(
+            Prefetch("guardian_links", queryset=_family_links(user, as_staff=True), to_attr="family_links")
+        )
         .order_by("last_name", "first_name", "id")
     )
 
@@ -50,9 +51,10 @@ class StudentProfile:
     sections: list[Section]
 
 
-def student_profile(*, user: User, student: Student) -> StudentProfile:
-    """A student's page: the family links this user may see and the student's current classes and teachers."""
-    links = list(_family_links(user).filter(student=student))
+def student_profile(*, user: User, student: Student, as_staff: bool) -> StudentProfile:
+    """A student's page, for staff or for the child's family: the family links this user may see there and the
+    student's current classes and teachers."""
+    links = list(_family_links(user, as_staff=as_staff).filter(student=student))
     sections = list(CURRENT_SECTIONS.filter(enrollments__student=student).prefetch_related("teachers").order_by("name"))
     return StudentProfile(student=student, family_links=links, sections=sections)
 

@@ -5,12 +5,12 @@ from roster import views
 app_name = "roster"
 urlpatterns = [
     path("classes/", views.section_list, name="section_list"),
-    path("classes/<int:section_id>/", views.section_detail, name="section_detail"),
+    path("classes/<id:section_id>/", views.section_detail, name="section_detail"),
     path("caseload/", views.caseload, name="caseload"),
-    path("students/<int:student_id>/", views.student_detail, name="student_detail"),
+    path("students/<id:student_id>/", views.student_detail, name="student_detail"),
     path("families/invite/", views.invite_families, name="invite_families"),
     path("roster/export.zip", views.export_roster, name="export_roster"),
     path("roster/import/", views.import_roster, name="import_roster"),
     path("roster/import/template.csv", views.import_template, name="import_template"),
-    path("roster/import/<int:import_id>/", views.import_detail, name="import_detail"),
+    path("roster/import/<id:import_id>/", views.import_detail, name="import_detail"),
 ]

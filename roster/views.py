@@ -24,12 +24,12 @@ from intake.selectors import observations_of, summaries_by_student, what_the_fam
 from records.selectors import may_produce_record
 from roster.access import (
     can_log_contact,
+    get_staff_visible_student_or_404,
     get_visible_roster_import_or_404,
     get_visible_section_or_404,
-    get_visible_student_or_404,
     schools_led_by,
     sections_taught_by,
-    students_visible_to,
+    staff_students_visible_to,
 )
 from roster.decorators import staff_required
 from roster.forms import InviteFamiliesForm, RosterImportForm
@@ -70,7 +70,7 @@ def section_detail(request: AuthenticatedRequest, section_id: int) -> HttpRespon
 @require_safe
 @staff_required
 def caseload(request: AuthenticatedRequest) -> HttpResponse:
-    students = list(students_visible_to(request.user).filter(caseload_assignments__counselor=request.user))
+    students = list(staff_students_visible_to(request.user).filter(caseload_assignments__counselor=request.user))
     record_views(actor=request.user, students=students, what="caseload", request=request)
     return render(request, "roster/caseload.html", {"students": students})
 
@@ -78,9 +78,9 @@ def caseload(request: AuthenticatedRequest) -> HttpResponse:
 @require_safe
 @staff_required
 def student_detail(request: AuthenticatedRequest, student_id: int) -> HttpResponse:
-    student = get_visible_student_or_404(request.user, student_id)
+    student = get_staff_visible_student_or_404(request.user, student_id)
     record(actor=request.user, student=student, action=AuditAction.VIEWED, what="student page", request=request)
-    profile = student_profile(user=request.user, student=student)
+    profile = student_profile(user=request.user, student=student, as_staff=True)
     can_write_notes = may_write_notes(request.user, student)
     tone, kind = request.GET.get("tone", ""), request.GET.get("kind", "")
     return render(

@@ -369,12 +369,12 @@ def test_the_timeline_shows_a_failed_attempt_as_such(signed_in, teacher, ana, pa
     assert '<span class="warning">Left a voicemail</span>' in page
 
 
-# session, user, roles, student, audit INSERT, family links, classes, their teachers, ratio summary, school,
-# current term, family links for ratios, family counts, timeline, may log contact, what the family told us (its
+# session, user, roles, student with its school, audit INSERT, family links, classes, their teachers, ratio
+# summary, current term, family links for ratios, family counts, timeline, may log contact, what the family told us (its
 # answers in one query with their questions), the teacher's own observations, the child's goals (their history is
 # prefetched only when there are goals), may set goals, may write behavior notes, the notes of the patterns' weeks
 # and the notes shown (their causes and the talks about behavior are read only when there are notes)
-STUDENT_PAGE_QUERIES = 22
+STUDENT_PAGE_QUERIES = 21
 
 
 @pytest.mark.parametrize("items", [3, 30])

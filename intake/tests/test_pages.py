@@ -111,13 +111,15 @@ def test_a_revoked_or_expired_link_shows_a_clear_page_and_no_question(client, wo
     assert "textarea" not in response.content.decode()
 
 
-def test_the_answer_link_is_rate_limited(client, asked):
+def test_guessing_answer_links_is_rate_limited_and_the_familys_own_link_still_opens(client, asked):
     # The clock stands still: the limit counts in one-minute windows, and a slow run could cross into the next.
     with time_machine.travel(timezone.now(), tick=False):
-        statuses = [client.get(_path(asked)).status_code for _ in range(32)]
+        guesses = [client.get(reverse("intake:answer", args=[f"{n}.guess"])).status_code for n in range(32)]
+        own = [client.get(_path(asked)).status_code for _ in range(32)]
 
-    assert statuses[0] == 200
-    assert statuses[-1] == 429
+    assert guesses[0] == 404
+    assert guesses[-1] == 429
+    assert set(own) == {200}
 
 
 def test_the_teacher_asks_the_whole_class_in_one_step_and_sees_who_is_still_to_reach(client, world):
