@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "homeroom.middleware.SecondFactorMiddleware",
 ]
 
 ROOT_URLCONF = "homeroom.urls"
@@ -162,6 +163,10 @@ ALLAUTH_TRUSTED_PROXY_COUNT = env_int("HOMEROOM_TRUSTED_PROXY_COUNT", default=0)
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Homeroom] "
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Homeroom"
+# Leaders and district administrators (and teachers, where their school says so) must add an authenticator app.
+# Off on a developer's machine (HOMEROOM_DEBUG), so that the demo school's sign-ins work at once, and in tests,
+# which turn it on where they test it.
+HOMEROOM_REQUIRE_SECOND_FACTOR = env_bool("HOMEROOM_REQUIRE_SECOND_FACTOR", default=not (DEBUG or TESTING))
 
 # Rate limits and allauth's login codes live in the cache; a shared cache is needed with several web processes.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -3,8 +3,6 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from audit.models import AuditAction
-from audit.services import record
 from homeroom.http import AuthenticatedRequest
 from records.forms import FOR, RecordRequestForm
 from records.selectors import may_produce_record
@@ -20,19 +18,12 @@ def education_record(request: AuthenticatedRequest, student_id: int) -> HttpResp
     student = get_staff_visible_student_or_404(request.user, student_id)
     if not may_produce_record(request.user, student):
         raise PermissionDenied
-    record(
-        actor=request.user,
-        student=student,
-        action=AuditAction.VIEWED,
-        what="education record: who asked",
-        request=request,
-    )
     form = RecordRequestForm(request.GET if FOR in request.GET else None, student=student)
     if form.is_valid():
-        produced = produce_education_record(
+        record = produce_education_record(
             produced_by=request.user, student=student, produced_for=form.cleaned_data[FOR], request=request
         )
-        return render(request, "records/record.html", {"record": produced, "student": student})
+        return render(request, "records/record.html", {"record": record, "student": student})
     return render(
         request,
         "records/choose.html",

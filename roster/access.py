@@ -216,6 +216,17 @@ def staff_guardian_links_visible_to(user: User) -> QuerySet[StudentGuardian]:
     return StudentGuardian.objects.filter(student__in=staff_students_visible_to(user))
 
 
+def needs_second_factor(user: User) -> bool:
+    """Whether this person must sign in with an authenticator app as well: platform administrators, leaders and
+    district administrators always (they see whole schools); teachers and counselors where their school says so.
+    Families never: their emailed code is their way in."""
+    if not _signed_in(user):
+        return False
+    if user.is_superuser or roles_of(user) & SCHOOL_ADMIN_ROLES:
+        return True
+    return StaffRole.objects.filter(user=user, school__teachers_need_second_factor=True).exists()
+
+
 def is_staff_member(user: User) -> bool:
     return _signed_in(user) and (user.is_superuser or bool(roles_of(user)))
 

@@ -91,6 +91,15 @@ class School(models.Model):
         validators=[validate_e164],
         help_text=_("E.164, e.g. +16175551234"),
     )
+    # Leaders and district administrators always need a second factor (see roster.access.needs_second_factor).
+    teachers_need_second_factor = models.BooleanField(
+        _("teachers and counselors need an authenticator app"),
+        default=False,
+        help_text=_(
+            "When on, teachers and counselors at this school sign in with a code from an authenticator app as well as "
+            "their password or emailed code. Leaders always do."
+        ),
+    )
 
     class Meta:
         verbose_name = _("school")

@@ -35,7 +35,6 @@ AUDITED_STAFF_PAGES: dict[str, tuple[str, Any]] = {
     "goals:class_goals": ("teacher", lambda r: [r["section"].pk]),
     "behavior:new_note": ("teacher", lambda r: [r["student"].pk]),
     "behavior:guide": ("teacher", lambda r: [r["student"].pk]),
-    "records:record": ("leader", lambda r: [r["student"].pk]),
     "intake:class_families": ("teacher", lambda r: [r["section"].pk]),
     "intake:type_in_answers": ("teacher", lambda r: [r["section"].pk, r["link"].pk]),
 }
@@ -63,6 +62,7 @@ NO_STUDENT_SHOWN = {
     "intake:questions",  # questions, not answers
     "intake:observe",  # POST, audited by add_observation
     "insights:overview",  # a school's figures
+    "records:record",  # the chooser names who may ask; the record itself is audited as an export when produced
 }
 
 # Pages families open, hooks the providers call, signed links: not staff pages.
