@@ -3,7 +3,7 @@ child's data are never kept in a shared computer's cache."""
 
 import pytest
 from django.urls import reverse
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from homeroom.testing import count_security_probes
@@ -30,6 +30,7 @@ def test_a_strange_number_in_a_query_string_is_ignored_not_a_500(client, world, 
     assert 500 not in statuses, statuses
 
 
+@settings(max_examples=30)
 @given(student_id=st.one_of(st.integers(min_value=0, max_value=2**80), st.sampled_from([2**63 - 1, 2**63, 2**64])))
 def test_any_id_in_a_path_is_a_page_or_a_404_never_a_500(client, world, student_id):
     client.force_login(world.people["district_admin"])
@@ -45,3 +46,35 @@ def test_a_page_with_a_childs_data_is_not_kept_by_a_browser_or_a_proxy(client, w
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
     assert "camera=()" in response["Permissions-Policy"]
+
+
+TOKEN_TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="/?#%"), min_size=1, max_size=80)
+
+
+@settings(max_examples=30)
+@given(token=st.one_of(TOKEN_TEXT, st.from_regex(r"\A[0-9]{1,30}\.[A-Za-z0-9_:\-]{0,60}\Z")))
+def test_any_token_in_a_family_link_is_a_page_or_a_refusal_never_a_500(client, world, token):
+    paths = [
+        reverse("intake:answer", args=[token]),
+        reverse("goals:link_goal", args=[token]),
+        reverse("communication:unsubscribe", args=[token]),
+    ]
+    statuses = [client.get(path).status_code for path in paths]
+    count_security_probes("ids and tokens in URLs fuzzed", probes=len(paths), errors=statuses.count(500))
+    assert 500 not in statuses, dict(zip(paths, statuses, strict=True))
+
+
+@settings(max_examples=30)
+@given(value=st.text(max_size=40))
+def test_any_query_string_value_on_a_staff_page_is_never_a_500(client, world, value):
+    client.force_login(world.people["teacher"])
+    student = world.student
+    urls = [
+        (reverse("communication:good_news", args=[student.pk]), {"guardian": value, "next": value}),
+        (reverse("communication:new_message"), {"family": value, "class": value}),
+        (reverse("roster:student_detail", args=[student.pk]), {"tone": value, "kind": value}),
+        (reverse("communication:log_contact", args=[student.pk]), {"guardian": value, "tone": value, "next": value}),
+    ]
+    statuses = [client.get(url, params).status_code for url, params in urls]
+    count_security_probes("query strings", probes=len(urls), errors=statuses.count(500))
+    assert 500 not in statuses, statuses
