@@ -8,6 +8,10 @@ Which fields are the SIS's and which Homeroom's: names, numbers, grades, classes
 SIS and follow it. A family's language, way to reach them, primary contact and custody restrictions are kept in
 Homeroom: a file sets them on a new record, and afterwards only Homeroom's own export (whose metadata columns
 state them) changes them, and even then a file may close contact or portal access but never reopen it.
+
+An import reaches its own district only: guardians are matched among the families linked to the district's
+students (a family of another district sharing an email address becomes a record of its own here), and a user who
+signs in elsewhere (staff of another district, another district's family, a superuser) is refused as a teacher.
 """
 
 import datetime
@@ -16,12 +20,12 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
-from django.db.models import Model, Q
+from django.db.models import Model, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from homeroom.bulk import insert_rows
-from roster.imports.records import LinkRecord, Mode, RosterSet
+from roster.imports.records import GuardianRecord, LinkRecord, Mode, RosterSet
 from roster.imports.report import Report, Summary
 from roster.models import (
     District,
@@ -45,6 +49,33 @@ CHUNK = 500  # ids per IN (…): SQLite's variable limit
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def guardians_in_district(district: District | None) -> QuerySet[Guardian]:
+    """The guardians an import into `district` may match and change: those linked to a student of one of its
+    schools, now or before (a link the SIS ended is remembered, for when the child comes back)."""
+    if district is None:
+        return Guardian.objects.none()
+    linked = StudentGuardian.objects.filter(student__school__district=district).values("guardian_id")
+    ended = EndedFamilyLink.objects.filter(student__school__district=district).values("guardian_id")
+    return Guardian.objects.filter(Q(pk__in=linked) | Q(pk__in=ended))
+
+
+def users_outside(district: District | None, user_ids: Iterable[int]) -> set[int]:
+    """Of these users, those an import into `district` may not change: superusers, anyone with a staff role in
+    another district, and the sign-in account of a family of another district."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return set()
+    outside = set(User.objects.filter(pk__in=ids, is_superuser=True).values_list("pk", flat=True))
+    for chunk in _chunks(ids):
+        roles = StaffRole.objects.filter(user_id__in=chunk).values_list("user_id", "school__district_id", "district_id")
+        for user_id, school_district, own_district in roles:
+            if district is None or (school_district or own_district) != district.pk:
+                outside.add(user_id)
+        families = Guardian.objects.filter(user_id__in=chunk).exclude(pk__in=guardians_in_district(district))
+        outside.update(families.values_list("user_id", flat=True))
+    return outside
 
 
 class RosterWriter:
@@ -351,6 +382,7 @@ class RosterWriter:
         roles = set(
             StaffRole.objects.filter(role=Role.TEACHER, user__in=list(existing)).values_list("user_id", "school_id")
         )
+        elsewhere = users_outside(self.district, existing)
         new_roles: list[StaffRole] = []
         for key, record in teachers.items():
             sid = key if self.roster.sourced else ""
@@ -383,6 +415,18 @@ class RosterWriter:
                     _(
                         "%(email)s signs in to Homeroom outside your school: a district administrator can make them a "
                         "teacher here."
+                    )
+                    % {"email": record.email},
+                )
+                continue
+            if user is not None and user.pk in elsewhere:
+                self.problem(
+                    "users.csv" if self.roster.sourced else "roster.csv",
+                    record.line,
+                    "email" if self.roster.sourced else "teacher_email",
+                    _(
+                        "%(email)s signs in to Homeroom outside this district: its roster cannot change them. Give "
+                        "this teacher another email address, or ask Homeroom's administrator."
                     )
                     % {"email": record.email},
                 )
@@ -550,7 +594,12 @@ class RosterWriter:
     def write_guardians(self) -> None:
         guardians = self.roster.guardians
         fields = ("id", "sourced_id", "first_name", "last_name", "email", "phone", "preferred_language", "is_active")
-        existing = list(Guardian.objects.values_list(*fields))
+        # Only the district's own families are matched (by SIS key, email, Homeroom's key or name): a family of
+        # another district who shares an email address is another guardian record here, never updated.
+        existing = list(guardians_in_district(self.district).values_list(*fields))
+        self.refuse_keys_held_elsewhere(guardians, {row[0] for row in existing})
+        if not self.report.ok:
+            return
         by_sid = {row[1]: row for row in existing if row[1]}
         by_email: dict[str, tuple[Any, ...]] = {}
         for row in existing:
@@ -605,6 +654,25 @@ class RosterWriter:
         for row in existing:
             if row[1]:
                 self.guardian_ids.setdefault(row[1], row[0])
+
+    def refuse_keys_held_elsewhere(self, guardians: dict[str, GuardianRecord], here: set[int]) -> None:
+        """An SIS key is unique in Homeroom: one a family of another district holds is a conflict to report."""
+        if not self.roster.sourced:
+            return
+        for chunk in _chunks(list(guardians)):
+            held = Guardian.objects.filter(sourced_id__in=chunk).values_list("pk", "sourced_id")
+            for pk, key in held:
+                if pk not in here:
+                    self.problem(
+                        "users.csv",
+                        guardians[key].line,
+                        "sourcedId",
+                        _(
+                            "%(id)s is the SIS identifier of a family outside this district: give this guardian "
+                            "another sourcedId."
+                        )
+                        % {"id": key},
+                    )
 
     def guardians_by_name(self) -> dict[str, int]:
         """A plain CSV's guardians without an email: the guardian of the same name already linked to the child."""

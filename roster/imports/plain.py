@@ -2,7 +2,9 @@
 
 The whole school's roster in one file, imported into one school's current term: a student the file no longer
 lists is deactivated, never deleted. Students are matched by their number, classes by their code, guardians by
-email (else by name among the child's guardians), teachers by email.
+email among the district's families (else by name among the child's guardians), teachers by email. A family or a
+member of staff of another district is never matched: an email of theirs gives a new guardian record, or a teacher
+the import refuses.
 """
 
 import csv

@@ -5,17 +5,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from roster.imports.apply import Progress, RosterWriter
+from roster.imports.apply import Progress, RosterWriter, guardians_in_district
 from roster.imports.files import CsvFiles
 from roster.imports.oneroster import KnownKeys, OneRosterReader
 from roster.imports.plain import read_plain_csv
 from roster.imports.records import RosterSet
 from roster.imports.report import Report, RosterFileError, Summary
-from roster.models import District, Guardian, School, Section, Student, Term
+from roster.models import District, Guardian, School, Section, StaffRole, Student, Term
 
 
 @dataclass
@@ -50,7 +51,7 @@ def import_oneroster(
         reader = OneRosterReader(files, report, valid_phones=_stored("phone"), valid_emails=_stored("email"))
         reader.read_manifest()
         if report.ok and any(mode == "delta" for mode in reader.file_modes.values()):
-            reader.known = _known_keys()
+            reader.known = _known_keys(district)
         roster = reader.read() if report.ok else RosterSet()
     except RosterFileError as error:
         report.add(error.problem.file, 0, "", error.problem.message)
@@ -116,19 +117,30 @@ def _write(
     return result
 
 
-def _known_keys() -> KnownKeys:
-    """sourcedIds already in Homeroom, for delta files that refer to records they do not repeat."""
+def _known_keys(district: District | None) -> KnownKeys:
+    """sourcedIds already in Homeroom, for delta files that refer to records they do not repeat: the district's
+    own, so that a delta never links a student to a family (or a class to a teacher) of another district."""
 
     def sids(queryset: object) -> set[str]:
         return set(queryset.exclude(sourced_id="").values_list("sourced_id", flat=True))  # type: ignore[attr-defined]
 
+    if district is None:  # the one district of the installation (the command line): the writer checks the file's
+        return KnownKeys(
+            schools=sids(School.objects),
+            terms=sids(Term.objects),
+            classes=sids(Section.objects),
+            students=sids(Student.objects),
+            guardians=sids(Guardian.objects),
+            teachers=sids(User.objects),
+        )
+    staff = StaffRole.objects.filter(Q(school__district=district) | Q(district=district)).values("user_id")
     return KnownKeys(
-        schools=sids(School.objects),
-        terms=sids(Term.objects),
-        classes=sids(Section.objects),
-        students=sids(Student.objects),
-        guardians=sids(Guardian.objects),
-        teachers=sids(User.objects),
+        schools=sids(School.objects.filter(district=district)),
+        terms=sids(Term.objects.filter(school__district=district)),
+        classes=sids(Section.objects.filter(term__school__district=district)),
+        students=sids(Student.objects.filter(school__district=district)),
+        guardians=sids(guardians_in_district(district)),
+        teachers=sids(User.objects.filter(pk__in=staff)),
     )
 
 
