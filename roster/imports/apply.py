@@ -24,6 +24,7 @@ from django.db.models import Model, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from audit.models import AuditAction
 from homeroom.bulk import insert_rows
 from roster.imports.records import GuardianRecord, LinkRecord, Mode, RosterSet
 from roster.imports.report import Report, Summary
@@ -103,6 +104,16 @@ class RosterWriter:
         self.student_ids: dict[str, int] = {}
         self.guardian_ids: dict[str, int] = {}
         self.covered: set[int] = set()  # schools whose roster a bulk file states in full
+        # Students whose record the import created or changed (their own row, family, classes), for the access log.
+        self.touched: dict[int, AuditAction] = {}
+        self.changed_guardians: set[int] = set()
+
+    def touch(self, student_ids: Iterable[int], action: AuditAction = AuditAction.CHANGED) -> None:
+        for pk in student_ids:
+            if action == AuditAction.CREATED:
+                self.touched[pk] = action
+            else:
+                self.touched.setdefault(pk, action)
 
     def problem(self, file: str, line: int, column: str, message: str) -> None:
         self.report.add(file, line, column, message)
@@ -577,12 +588,15 @@ class RosterWriter:
         self.summary.add("students", "created", len(create))
         self.summary.add("students", "updated", len(update))
         self.student_ids.update(zip(create_keys, (student.pk for student in create), strict=True))
+        self.touch((student.pk for student in create), AuditAction.CREATED)
+        self.touch(student.pk for student in update)
         if self.bulk("students"):
             kept = set(self.student_ids.values())
             gone = [row[0] for row in existing if row[9] and row[2] in self.covered and row[0] not in kept]
         else:
             gone = [row[0] for row in existing if row[1] in self.deleted("users")]
         self.deactivate(Student, gone, "students")
+        self.touch(gone)
         # A student who left leaves their classes; their family links stay, for when they come back.
         for chunk in _chunks(gone):
             ended, _by_model = Enrollment.objects.filter(student_id__in=chunk).delete()
@@ -650,6 +664,7 @@ class RosterWriter:
         )
         self.summary.add("guardians", "created", len(create))
         self.summary.add("guardians", "updated", len(update))
+        self.changed_guardians.update(guardian.pk for guardian in update)
         self.guardian_ids.update(zip(create_keys, (guardian.pk for guardian in create), strict=True))
         for row in existing:
             if row[1]:
@@ -772,6 +787,11 @@ class RosterWriter:
             "portal_access_allowed",
         )
         insert_rows(StudentGuardian, columns, new_rows)
+        self.touch(row[0] for row in new_rows)
+        updated = {link.pk for link in update}
+        self.touch(link_row[1] for link_row in existing.values() if link_row[0] in updated)
+        if self.changed_guardians:  # a family's new name, email or phone is a change to each of its children
+            self.touch(pair[0] for pair in (*existing, *wanted) if pair[1] in self.changed_guardians)
         StudentGuardian.objects.bulk_update(
             update,
             ["relationship", "is_primary_contact", "lives_with_student", "contact_allowed", "portal_access_allowed"],
@@ -788,6 +808,7 @@ class RosterWriter:
             deleted = {self.guardian_ids.get(k) for k in self.deleted("users")}
             gone = [row for row in existing.values() if row[2] in deleted]
         self.end_links(gone)
+        self.touch(row[1] for row in gone)
         self.deactivate_guardians({row[2] for row in gone})
 
     def end_links(self, rows: list[tuple[Any, ...]]) -> None:
@@ -871,13 +892,15 @@ class RosterWriter:
         new = sorted(wanted - existing.keys())
         insert_rows(model, columns, new)
         if self.roster.modes.get(kind) == Mode.BULK:
-            gone = [pk for pair, pk in existing.items() if pair not in wanted]
+            ended = [pair for pair in existing if pair not in wanted]
         else:
             ends = {(sections.get(c), member_ids.get(m)) for c, m in deleted}
-            gone = [pk for pair, pk in existing.items() if pair in ends]
+            ended = [pair for pair in existing if pair in ends]
+        gone = [existing[pair] for pair in ended]
         for chunk in _chunks(gone):
             model._default_manager.filter(pk__in=chunk).delete()
         if kind == "enrollments":
+            self.touch(pair[1] for pair in (*new, *ended))
             self.summary.add(kind, "created", len(new))
             self.summary.add(kind, "deactivated", len(gone))
             self.summary.add(kind, "unchanged", len(wanted) - len(new))

@@ -10,6 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from audit import services as audit
+from audit.models import AuditAction
 from roster.imports.apply import Progress, RosterWriter, guardians_in_district
 from roster.imports.files import CsvFiles
 from roster.imports.oneroster import KnownKeys, OneRosterReader
@@ -38,8 +40,10 @@ def import_oneroster(
     dry_run: bool = False,
     progress: Progress = _no_progress,
     today: datetime.date | None = None,
+    imported_by: User | None = None,
 ) -> ImportResult:
-    """A OneRoster set (zip or folder). `allowed_schools`: the only schools the file may touch (a leader's)."""
+    """A OneRoster set (zip or folder). `allowed_schools`: the only schools the file may touch (a leader's).
+    `imported_by`: the member of staff whose upload it is, in the access log of every student it changes."""
     report = Report()
     try:
         files = CsvFiles(path)
@@ -58,7 +62,7 @@ def import_oneroster(
         return ImportResult(report)
     finally:
         files.close()
-    return _write(roster, report, district, allowed_schools, dry_run, progress, today)
+    return _write(roster, report, district, allowed_schools, dry_run, progress, today, imported_by)
 
 
 def import_plain_csv(
@@ -68,6 +72,7 @@ def import_plain_csv(
     dry_run: bool = False,
     progress: Progress = _no_progress,
     today: datetime.date | None = None,
+    imported_by: User | None = None,
 ) -> ImportResult:
     report = Report()
     try:
@@ -79,7 +84,7 @@ def import_plain_csv(
     except OSError:
         report.add("", 0, "", _("The file cannot be opened."))
         return ImportResult(report)
-    return _write(roster, report, school.district, {school.pk}, dry_run, progress, today)
+    return _write(roster, report, school.district, {school.pk}, dry_run, progress, today, imported_by)
 
 
 def _write(
@@ -90,6 +95,7 @@ def _write(
     dry_run: bool,
     progress: Progress,
     today: datetime.date | None,
+    imported_by: User | None,
 ) -> ImportResult:
     result = ImportResult(report)
     if not report.ok:
@@ -107,6 +113,8 @@ def _write(
             result.summary = writer.write()
             if dry_run or not report.ok:
                 transaction.set_rollback(True)
+            elif imported_by is not None:
+                _log_changes(writer.touched, imported_by)
     except IntegrityError as error:
         report.add(
             "", 0, "", _("The roster conflicts with a record already in Homeroom (%(error)s).") % {"error": error}
@@ -115,6 +123,13 @@ def _write(
         report.add("", 0, "", _("The database refused the roster (%(error)s).") % {"error": error})
     result.imported = report.ok and not dry_run
     return result
+
+
+def _log_changes(touched: dict[int, AuditAction], actor: User) -> None:
+    """One access event per student the import created or changed, in bulk, in the import's transaction."""
+    for action in (AuditAction.CREATED, AuditAction.CHANGED):
+        ids = sorted(pk for pk, done in touched.items() if done == action)
+        audit.record_many_by_id(actor=actor, student_ids=ids, action=action, what="roster import")
 
 
 def _known_keys(district: District | None) -> KnownKeys:

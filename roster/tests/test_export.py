@@ -17,9 +17,11 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import User
+from audit.models import AccessEvent, AuditAction
 from conftest import World
 from roster.demo import build_demo_school
 from roster.imports.export import export_oneroster, grade_code, guardian_role
@@ -564,3 +566,40 @@ def test_a_leader_downloads_the_roster_of_their_school_only(client, world):
 def test_only_leaders_download_the_roster(client, world, person):
     client.force_login(world.people[person])
     assert client.get(reverse("roster:export_roster")).status_code == 404
+
+
+# --- the access log ------------------------------------------------------------------------------------------------
+
+
+def test_a_leaders_download_logs_one_export_event_per_student_whose_record_went_out(client, world):
+    leader = world.people["leader"]
+    client.force_login(leader)
+    response = client.get(reverse("roster:export_roster"))
+    with zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))) as archive:
+        users = list(csv.DictReader(io.StringIO(archive.read("users.csv").decode(), newline="")))
+    numbers = {row["identifier"] for row in users if row["identifier"]}
+    events = AccessEvent.objects.filter(actor=leader, action=AuditAction.EXPORTED)
+    assert sorted(events.values_list("student__student_number", flat=True)) == sorted(numbers)
+    assert world.far_student.pk not in set(events.values_list("student_id", flat=True))
+    assert {event.path for event in events} == {reverse("roster:export_roster")}
+
+
+def _export_queries(district: District, actor: User | None) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        export_oneroster(io.BytesIO(), district=district, exported_by=actor)
+    return len(queries)
+
+
+def test_logging_an_export_costs_one_insert_whatever_the_number_of_students(families):
+    district = families.school.district
+    leader = families.people["leader"]
+    without_log = _export_queries(district, None)
+    few = _export_queries(district, leader)
+    logged = AccessEvent.objects.count()
+    for n in range(40):
+        StudentFactory(school=families.school, student_number=f"X{n:03d}")
+    many = _export_queries(district, leader)
+    assert logged == Student.objects.filter(school__district=district, is_active=True).count() - 40
+    assert AccessEvent.objects.count() == 2 * logged + 40
+    assert few - without_log <= 2  # the INSERT (and its transaction on some databases), never one per student
+    assert many == few

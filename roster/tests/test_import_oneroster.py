@@ -17,6 +17,7 @@ from django.core.management import call_command
 from django.db import transaction
 
 from accounts.models import User
+from audit.models import AccessEvent
 from homeroom.testing import count_security_probes
 from roster.imports.report import CHANGES, KINDS, Problem
 from roster.imports.run import ImportResult, import_oneroster
@@ -1187,3 +1188,23 @@ def test_a_user_of_another_district_is_never_changed_by_a_teacher_row(tmp_path: 
         problem_at(result, "users.csv", USER_LINE["t1"], "email")
     count_security_probes("roster import", probes=probes, leaks=leaks)
     assert leaks == 0
+
+
+# --- the access log ------------------------------------------------------------------------------------------------
+
+
+def test_an_import_logs_each_student_it_creates_or_changes(tmp_path: Path) -> None:
+    admin = UserFactory(email="admin@riverside.example.org")
+    imported(tmp_path, oneroster_set(), name="first", imported_by=admin)
+    files = oneroster_set()
+    row_of(files, "users.csv", "g2").update(phone="+16175550142")  # Lan is the guardian of both children
+    imported(tmp_path, files, name="second", imported_by=admin)
+    imported(tmp_path, files, name="third", imported_by=admin)  # unchanged: nothing logged
+
+    events = AccessEvent.objects.filter(actor=admin, what="roster import")
+    assert sorted(events.values_list("student__sourced_id", "action")) == [
+        ("st1", "changed"),
+        ("st1", "created"),
+        ("st2", "changed"),
+        ("st2", "created"),
+    ]
