@@ -13,7 +13,6 @@ A record Homeroom made itself has no sourcedId; it gets `homeroom-<kind>-<pk>`, 
 into the zip file by file, holding only the schools, terms and teachers in memory, whatever the district's size.
 """
 
-import csv
 import io
 import zipfile
 from collections import defaultdict
@@ -31,7 +30,8 @@ from django.utils import timezone
 from accounts.models import User
 from audit import services as audit
 from audit.models import AuditAction
-from roster.imports.oneroster import LANGUAGE_COLUMN, LINKS_COLUMN
+from homeroom import spreadsheets
+from roster.imports.oneroster import HOMEROOM_SYSTEM_CODE, LANGUAGE_COLUMN, LINKS_COLUMN
 from roster.models import (
     District,
     Enrollment,
@@ -456,7 +456,7 @@ class OneRosterExporter:
         for name, mode in sorted(declared.items()):
             yield (f"file.{name}", mode)
         yield ("source.systemName", "Homeroom")
-        yield ("source.systemCode", "homeroom")
+        yield ("source.systemCode", HOMEROOM_SYSTEM_CODE)
 
 
 def _write_csv(
@@ -467,7 +467,8 @@ def _write_csv(
     entry.external_attr = 0o600 << 16  # students' records: readable by whoever unzips them only
     count = 0
     with archive.open(entry, "w") as raw, io.TextIOWrapper(raw, encoding="utf-8", newline="") as text:
-        writer = csv.writer(text)  # CRLF line ends, as RFC 4180 and OneRoster write them
+        # CRLF line ends, as RFC 4180 and OneRoster write them; no cell a spreadsheet would run as a formula.
+        writer = spreadsheets.writer(text)
         writer.writerow(header)
         for row in rows:
             if len(row) != len(header):  # the import refuses such a row: never write one

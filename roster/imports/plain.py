@@ -7,7 +7,6 @@ member of staff of another district is never matched: an email of theirs gives a
 the import refuses.
 """
 
-import csv
 import io
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +16,7 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from homeroom import spreadsheets
 from roster.imports.files import Row, read_rows
 from roster.imports.records import (
     ClassRecord,
@@ -82,7 +82,7 @@ EXAMPLE_ROWS = (
 def template_csv() -> str:
     """The downloadable template: the header and two example rows, with a byte-order mark for spreadsheets."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = spreadsheets.writer(out)
     writer.writerow(COLUMNS)
     for row in EXAMPLE_ROWS:
         writer.writerow(row + ("",) * (len(COLUMNS) - len(row)))
