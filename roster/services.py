@@ -261,7 +261,13 @@ def _import_upload(roster_import: RosterImport, stored: str) -> None:
         if not stored:  # Path("") is the working directory: never read it as a roster
             raise FileNotFoundError(f"roster import {roster_import.pk} has no stored upload")
         if roster_import.format == ImportFormat.PLAIN_CSV and school is not None:
-            result = import_plain_csv(path, school=school, dry_run=roster_import.dry_run, progress=progress)
+            result = import_plain_csv(
+                path,
+                school=school,
+                dry_run=roster_import.dry_run,
+                progress=progress,
+                imported_by=roster_import.uploaded_by,
+            )
         elif roster_import.format == ImportFormat.ONEROSTER:
             result = import_oneroster(
                 path,
@@ -270,6 +276,7 @@ def _import_upload(roster_import: RosterImport, stored: str) -> None:
                 allowed_schools={school.pk} if school is not None else None,
                 dry_run=roster_import.dry_run,
                 progress=progress,
+                imported_by=roster_import.uploaded_by,
             )
         else:
             raise ValueError(f"a {roster_import.format} import needs a school")

@@ -216,7 +216,13 @@ def export_roster(request: AuthenticatedRequest) -> FileResponse:
     if first is None:
         raise Http404
     out = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it once sent
-    export_oneroster(out, district=first.district, schools=schools.filter(district=first.district))
+    export_oneroster(
+        out,
+        district=first.district,
+        schools=schools.filter(district=first.district),
+        exported_by=request.user,
+        request=request,
+    )
     out.seek(0)
     name = f"homeroom-oneroster-{timezone.localdate():%Y-%m-%d}.zip"
     return FileResponse(out, as_attachment=True, filename=name, content_type="application/zip")

@@ -8,6 +8,10 @@ Which fields are the SIS's and which Homeroom's: names, numbers, grades, classes
 SIS and follow it. A family's language, way to reach them, primary contact and custody restrictions are kept in
 Homeroom: a file sets them on a new record, and afterwards only Homeroom's own export (whose metadata columns
 state them) changes them, and even then a file may close contact or portal access but never reopen it.
+
+An import reaches its own district only: guardians are matched among the families linked to the district's
+students (a family of another district sharing an email address becomes a record of its own here), and a user who
+signs in elsewhere (staff of another district, another district's family, a superuser) is refused as a teacher.
 """
 
 import datetime
@@ -16,12 +20,13 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
-from django.db.models import Model, Q
+from django.db.models import Model, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from audit.models import AuditAction
 from homeroom.bulk import insert_rows
-from roster.imports.records import LinkRecord, Mode, RosterSet
+from roster.imports.records import GuardianRecord, LinkRecord, Mode, RosterSet
 from roster.imports.report import Report, Summary
 from roster.models import (
     District,
@@ -45,6 +50,33 @@ CHUNK = 500  # ids per IN (…): SQLite's variable limit
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def guardians_in_district(district: District | None) -> QuerySet[Guardian]:
+    """The guardians an import into `district` may match and change: those linked to a student of one of its
+    schools, now or before (a link the SIS ended is remembered, for when the child comes back)."""
+    if district is None:
+        return Guardian.objects.none()
+    linked = StudentGuardian.objects.filter(student__school__district=district).values("guardian_id")
+    ended = EndedFamilyLink.objects.filter(student__school__district=district).values("guardian_id")
+    return Guardian.objects.filter(Q(pk__in=linked) | Q(pk__in=ended))
+
+
+def users_outside(district: District | None, user_ids: Iterable[int]) -> set[int]:
+    """Of these users, those an import into `district` may not change: superusers, anyone with a staff role in
+    another district, and the sign-in account of a family of another district."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return set()
+    outside = set(User.objects.filter(pk__in=ids, is_superuser=True).values_list("pk", flat=True))
+    for chunk in _chunks(ids):
+        roles = StaffRole.objects.filter(user_id__in=chunk).values_list("user_id", "school__district_id", "district_id")
+        for user_id, school_district, own_district in roles:
+            if district is None or (school_district or own_district) != district.pk:
+                outside.add(user_id)
+        families = Guardian.objects.filter(user_id__in=chunk).exclude(pk__in=guardians_in_district(district))
+        outside.update(families.values_list("user_id", flat=True))
+    return outside
 
 
 class RosterWriter:
@@ -72,6 +104,16 @@ class RosterWriter:
         self.student_ids: dict[str, int] = {}
         self.guardian_ids: dict[str, int] = {}
         self.covered: set[int] = set()  # schools whose roster a bulk file states in full
+        # Students whose record the import created or changed (their own row, family, classes), for the access log.
+        self.touched: dict[int, AuditAction] = {}
+        self.changed_guardians: set[int] = set()
+
+    def touch(self, student_ids: Iterable[int], action: AuditAction = AuditAction.CHANGED) -> None:
+        for pk in student_ids:
+            if action == AuditAction.CREATED:
+                self.touched[pk] = action
+            else:
+                self.touched.setdefault(pk, action)
 
     def problem(self, file: str, line: int, column: str, message: str) -> None:
         self.report.add(file, line, column, message)
@@ -351,6 +393,7 @@ class RosterWriter:
         roles = set(
             StaffRole.objects.filter(role=Role.TEACHER, user__in=list(existing)).values_list("user_id", "school_id")
         )
+        elsewhere = users_outside(self.district, existing)
         new_roles: list[StaffRole] = []
         for key, record in teachers.items():
             sid = key if self.roster.sourced else ""
@@ -383,6 +426,18 @@ class RosterWriter:
                     _(
                         "%(email)s signs in to Homeroom outside your school: a district administrator can make them a "
                         "teacher here."
+                    )
+                    % {"email": record.email},
+                )
+                continue
+            if user is not None and user.pk in elsewhere:
+                self.problem(
+                    "users.csv" if self.roster.sourced else "roster.csv",
+                    record.line,
+                    "email" if self.roster.sourced else "teacher_email",
+                    _(
+                        "%(email)s signs in to Homeroom outside this district: its roster cannot change them. Give "
+                        "this teacher another email address, or ask Homeroom's administrator."
                     )
                     % {"email": record.email},
                 )
@@ -533,12 +588,15 @@ class RosterWriter:
         self.summary.add("students", "created", len(create))
         self.summary.add("students", "updated", len(update))
         self.student_ids.update(zip(create_keys, (student.pk for student in create), strict=True))
+        self.touch((student.pk for student in create), AuditAction.CREATED)
+        self.touch(student.pk for student in update)
         if self.bulk("students"):
             kept = set(self.student_ids.values())
             gone = [row[0] for row in existing if row[9] and row[2] in self.covered and row[0] not in kept]
         else:
             gone = [row[0] for row in existing if row[1] in self.deleted("users")]
         self.deactivate(Student, gone, "students")
+        self.touch(gone)
         # A student who left leaves their classes; their family links stay, for when they come back.
         for chunk in _chunks(gone):
             ended, _by_model = Enrollment.objects.filter(student_id__in=chunk).delete()
@@ -550,7 +608,12 @@ class RosterWriter:
     def write_guardians(self) -> None:
         guardians = self.roster.guardians
         fields = ("id", "sourced_id", "first_name", "last_name", "email", "phone", "preferred_language", "is_active")
-        existing = list(Guardian.objects.values_list(*fields))
+        # Only the district's own families are matched (by SIS key, email, Homeroom's key or name): a family of
+        # another district who shares an email address is another guardian record here, never updated.
+        existing = list(guardians_in_district(self.district).values_list(*fields))
+        self.refuse_keys_held_elsewhere(guardians, {row[0] for row in existing})
+        if not self.report.ok:
+            return
         by_sid = {row[1]: row for row in existing if row[1]}
         by_email: dict[str, tuple[Any, ...]] = {}
         for row in existing:
@@ -601,10 +664,30 @@ class RosterWriter:
         )
         self.summary.add("guardians", "created", len(create))
         self.summary.add("guardians", "updated", len(update))
+        self.changed_guardians.update(guardian.pk for guardian in update)
         self.guardian_ids.update(zip(create_keys, (guardian.pk for guardian in create), strict=True))
         for row in existing:
             if row[1]:
                 self.guardian_ids.setdefault(row[1], row[0])
+
+    def refuse_keys_held_elsewhere(self, guardians: dict[str, GuardianRecord], here: set[int]) -> None:
+        """An SIS key is unique in Homeroom: one a family of another district holds is a conflict to report."""
+        if not self.roster.sourced:
+            return
+        for chunk in _chunks(list(guardians)):
+            held = Guardian.objects.filter(sourced_id__in=chunk).values_list("pk", "sourced_id")
+            for pk, key in held:
+                if pk not in here:
+                    self.problem(
+                        "users.csv",
+                        guardians[key].line,
+                        "sourcedId",
+                        _(
+                            "%(id)s is the SIS identifier of a family outside this district: give this guardian "
+                            "another sourcedId."
+                        )
+                        % {"id": key},
+                    )
 
     def guardians_by_name(self) -> dict[str, int]:
         """A plain CSV's guardians without an email: the guardian of the same name already linked to the child."""
@@ -704,6 +787,11 @@ class RosterWriter:
             "portal_access_allowed",
         )
         insert_rows(StudentGuardian, columns, new_rows)
+        self.touch(row[0] for row in new_rows)
+        updated = {link.pk for link in update}
+        self.touch(link_row[1] for link_row in existing.values() if link_row[0] in updated)
+        if self.changed_guardians:  # a family's new name, email or phone is a change to each of its children
+            self.touch(pair[0] for pair in (*existing, *wanted) if pair[1] in self.changed_guardians)
         StudentGuardian.objects.bulk_update(
             update,
             ["relationship", "is_primary_contact", "lives_with_student", "contact_allowed", "portal_access_allowed"],
@@ -720,6 +808,7 @@ class RosterWriter:
             deleted = {self.guardian_ids.get(k) for k in self.deleted("users")}
             gone = [row for row in existing.values() if row[2] in deleted]
         self.end_links(gone)
+        self.touch(row[1] for row in gone)
         self.deactivate_guardians({row[2] for row in gone})
 
     def end_links(self, rows: list[tuple[Any, ...]]) -> None:
@@ -803,13 +892,15 @@ class RosterWriter:
         new = sorted(wanted - existing.keys())
         insert_rows(model, columns, new)
         if self.roster.modes.get(kind) == Mode.BULK:
-            gone = [pk for pair, pk in existing.items() if pair not in wanted]
+            ended = [pair for pair in existing if pair not in wanted]
         else:
             ends = {(sections.get(c), member_ids.get(m)) for c, m in deleted}
-            gone = [pk for pair, pk in existing.items() if pair in ends]
+            ended = [pair for pair in existing if pair in ends]
+        gone = [existing[pair] for pair in ended]
         for chunk in _chunks(gone):
             model._default_manager.filter(pk__in=chunk).delete()
         if kind == "enrollments":
+            self.touch(pair[1] for pair in (*new, *ended))
             self.summary.add(kind, "created", len(new))
             self.summary.add(kind, "deactivated", len(gone))
             self.summary.add(kind, "unchanged", len(wanted) - len(new))

@@ -13,7 +13,6 @@ A record Homeroom made itself has no sourcedId; it gets `homeroom-<kind>-<pk>`, 
 into the zip file by file, holding only the schools, terms and teachers in memory, whatever the district's size.
 """
 
-import csv
 import io
 import zipfile
 from collections import defaultdict
@@ -25,10 +24,14 @@ from typing import IO, Any
 
 from django.db import connection, transaction
 from django.db.models import Model, QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import User
-from roster.imports.oneroster import LANGUAGE_COLUMN, LINKS_COLUMN
+from audit import services as audit
+from audit.models import AuditAction
+from homeroom import spreadsheets
+from roster.imports.oneroster import HOMEROOM_SYSTEM_CODE, LANGUAGE_COLUMN, LINKS_COLUMN
 from roster.models import (
     District,
     Enrollment,
@@ -216,6 +219,7 @@ class OneRosterExporter:
         )
         self.guardians = Guardian.objects.filter(is_active=True, pk__in=self.links.values("guardian_id"))
         self.teachers = self.teacher_schools()
+        self.exported_students: list[int] = []  # whose record went out, for the access log
 
     def teacher_roles(self) -> QuerySet[StaffRole]:
         return StaffRole.objects.filter(role=Role.TEACHER, school_id__in=self.school_ids, user__is_active=True)
@@ -304,6 +308,7 @@ class OneRosterExporter:
         )
         for row, links in with_members(students.iterator(chunk_size=CHUNK), guardians.iterator(chunk_size=CHUNK)):
             pk, sid, school_id, number, first_name, last_name, preferred, grade = row
+            self.exported_students.append(pk)
             key = self.student_sid(pk, sid)
             yield self.user_row(
                 sourcedId=key,
@@ -451,7 +456,7 @@ class OneRosterExporter:
         for name, mode in sorted(declared.items()):
             yield (f"file.{name}", mode)
         yield ("source.systemName", "Homeroom")
-        yield ("source.systemCode", "homeroom")
+        yield ("source.systemCode", HOMEROOM_SYSTEM_CODE)
 
 
 def _write_csv(
@@ -462,7 +467,8 @@ def _write_csv(
     entry.external_attr = 0o600 << 16  # students' records: readable by whoever unzips them only
     count = 0
     with archive.open(entry, "w") as raw, io.TextIOWrapper(raw, encoding="utf-8", newline="") as text:
-        writer = csv.writer(text)  # CRLF line ends, as RFC 4180 and OneRoster write them
+        # CRLF line ends, as RFC 4180 and OneRoster write them; no cell a spreadsheet would run as a formula.
+        writer = spreadsheets.writer(text)
         writer.writerow(header)
         for row in rows:
             if len(row) != len(header):  # the import refuses such a row: never write one
@@ -473,10 +479,16 @@ def _write_csv(
 
 
 def export_oneroster(
-    out: IO[bytes] | Path, *, district: District, schools: QuerySet[School] | None = None
+    out: IO[bytes] | Path,
+    *,
+    district: District,
+    schools: QuerySet[School] | None = None,
+    exported_by: User | None = None,
+    request: HttpRequest | None = None,
 ) -> dict[str, int]:
     """The district's roster (or `schools`' only) as a OneRoster 1.2 CSV zip, written to `out`. Returns the
-    number of rows per file, headers not counted."""
+    number of rows per file, headers not counted. A member of staff's export (`exported_by`) is in the access log:
+    one event per student whose record went out, written in bulk once the files are read."""
     counts: dict[str, int] = {}
     written_at = timezone.localtime()
     with consistent_reads():
@@ -486,4 +498,12 @@ def export_oneroster(
             _write_csv(archive, "manifest.csv", manifest, exporter.manifest(), written_at=written_at)
             for name, rows in exporter.files().items():
                 counts[name] = _write_csv(archive, name, HEADERS[name], rows(), written_at=written_at)
+    if exported_by is not None:  # after the read-only snapshot: the log is written in a transaction of its own
+        audit.record_many_by_id(
+            actor=exported_by,
+            student_ids=exporter.exported_students,
+            action=AuditAction.EXPORTED,
+            what="roster export (OneRoster)",
+            request=request,
+        )
     return counts

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
+from homeroom.spreadsheets import restore
 from roster.imports.report import Report, RosterFileError
 
 # Names (Vietnamese, Arabic) and free text stay far below this; a longer field is a broken file, not a name.
@@ -167,10 +168,18 @@ def decoded_lines(stream: IO[bytes]) -> Iterator[str]:
 
 
 def read_rows(
-    stream: IO[bytes], *, file: str, columns: dict[str, str], required: tuple[str, ...], report: Report
+    stream: IO[bytes],
+    *,
+    file: str,
+    columns: dict[str, str],
+    required: tuple[str, ...],
+    report: Report,
+    written_by_homeroom: bool = False,
 ) -> Iterator[Row]:
     """Rows of one CSV file, read by canonical column name. `columns` maps each known column, lower-cased, to its
-    canonical name; unknown columns are ignored. A missing required column is one problem for the file and no rows."""
+    canonical name; unknown columns are ignored. A missing required column is one problem for the file and no rows.
+    `written_by_homeroom`: a file of Homeroom's own export, whose cells are read back as they were before the
+    export kept spreadsheets from running them (homeroom/spreadsheets.py)."""
     reader = csv.reader(decoded_lines(stream))
     try:
         header = next(reader, None)
@@ -206,7 +215,10 @@ def read_rows(
                     % {"found": len(record), "expected": width},
                 )
                 continue
-            yield Row(start, {name: record[position].strip() for name, position in positions})
+            if written_by_homeroom:
+                yield Row(start, {name: restore(record[position].strip()) for name, position in positions})
+            else:
+                yield Row(start, {name: record[position].strip() for name, position in positions})
     except (NotUtf8, csv.Error, *DAMAGED) as error:
         report.add(file, error.line if isinstance(error, NotUtf8) else line + 1, "", _not_readable(error))
 

@@ -121,6 +121,7 @@ OTHER_ROLES = frozenset(
 )
 KNOWN_ROLES = frozenset({STUDENT, TEACHER, *GUARDIAN_ROLES, *OTHER_ROLES})
 LINK_FLAGS = frozenset({"primary", "apart", "nocontact", "noportal"})
+HOMEROOM_SYSTEM_CODE = "homeroom"  # source.systemCode in the manifest of Homeroom's own export
 
 
 @dataclass
@@ -166,6 +167,8 @@ class OneRosterReader:
         self.file_modes: dict[str, Mode] = {}
         self.manifest_read = False
         self.version = ""
+        # Homeroom's own export (its manifest's source.systemCode): cells are read back as they were exported.
+        self.written_by_homeroom = False
 
     # --- the pieces every file shares -------------------------------------------------------------------------
 
@@ -175,7 +178,12 @@ class OneRosterReader:
         columns = {column.lower(): column for column in COLUMNS[name]}
         with self.files.open(name) as stream:
             yield from read_rows(
-                stream, file=self.files.display_name(name), columns=columns, required=REQUIRED[name], report=self.report
+                stream,
+                file=self.files.display_name(name),
+                columns=columns,
+                required=REQUIRED[name],
+                report=self.report,
+                written_by_homeroom=self.written_by_homeroom and name != "manifest.csv",
             )
 
     def problem(self, file: str, row: Row | int, column: str, message: str) -> None:
@@ -265,6 +273,7 @@ class OneRosterReader:
             return
         properties = {row.get("propertyName"): (row.get("value"), row.line) for row in self.rows("manifest.csv")}
         self.version, line = properties.get("oneroster.version", ("", 0))
+        self.written_by_homeroom = properties.get("source.systemCode", ("", 0))[0] == HOMEROOM_SYSTEM_CODE
         if self.version not in VERSIONS:
             self.problem(
                 "manifest.csv",

@@ -2,10 +2,11 @@
 
 The whole school's roster in one file, imported into one school's current term: a student the file no longer
 lists is deactivated, never deleted. Students are matched by their number, classes by their code, guardians by
-email (else by name among the child's guardians), teachers by email.
+email among the district's families (else by name among the child's guardians), teachers by email. A family or a
+member of staff of another district is never matched: an email of theirs gives a new guardian record, or a teacher
+the import refuses.
 """
 
-import csv
 import io
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,7 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from homeroom import spreadsheets
 from roster.imports.files import Row, read_rows
 from roster.imports.records import (
     ClassRecord,
@@ -80,7 +82,7 @@ EXAMPLE_ROWS = (
 def template_csv() -> str:
     """The downloadable template: the header and two example rows, with a byte-order mark for spreadsheets."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = spreadsheets.writer(out)
     writer.writerow(COLUMNS)
     for row in EXAMPLE_ROWS:
         writer.writerow(row + ("",) * (len(COLUMNS) - len(row)))

@@ -5,17 +5,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from roster.imports.apply import Progress, RosterWriter
+from audit import services as audit
+from audit.models import AuditAction
+from roster.imports.apply import Progress, RosterWriter, guardians_in_district
 from roster.imports.files import CsvFiles
 from roster.imports.oneroster import KnownKeys, OneRosterReader
 from roster.imports.plain import read_plain_csv
 from roster.imports.records import RosterSet
 from roster.imports.report import Report, RosterFileError, Summary
-from roster.models import District, Guardian, School, Section, Student, Term
+from roster.models import District, Guardian, School, Section, StaffRole, Student, Term
 
 
 @dataclass
@@ -37,8 +40,10 @@ def import_oneroster(
     dry_run: bool = False,
     progress: Progress = _no_progress,
     today: datetime.date | None = None,
+    imported_by: User | None = None,
 ) -> ImportResult:
-    """A OneRoster set (zip or folder). `allowed_schools`: the only schools the file may touch (a leader's)."""
+    """A OneRoster set (zip or folder). `allowed_schools`: the only schools the file may touch (a leader's).
+    `imported_by`: the member of staff whose upload it is, in the access log of every student it changes."""
     report = Report()
     try:
         files = CsvFiles(path)
@@ -50,14 +55,14 @@ def import_oneroster(
         reader = OneRosterReader(files, report, valid_phones=_stored("phone"), valid_emails=_stored("email"))
         reader.read_manifest()
         if report.ok and any(mode == "delta" for mode in reader.file_modes.values()):
-            reader.known = _known_keys()
+            reader.known = _known_keys(district)
         roster = reader.read() if report.ok else RosterSet()
     except RosterFileError as error:
         report.add(error.problem.file, 0, "", error.problem.message)
         return ImportResult(report)
     finally:
         files.close()
-    return _write(roster, report, district, allowed_schools, dry_run, progress, today)
+    return _write(roster, report, district, allowed_schools, dry_run, progress, today, imported_by)
 
 
 def import_plain_csv(
@@ -67,6 +72,7 @@ def import_plain_csv(
     dry_run: bool = False,
     progress: Progress = _no_progress,
     today: datetime.date | None = None,
+    imported_by: User | None = None,
 ) -> ImportResult:
     report = Report()
     try:
@@ -78,7 +84,7 @@ def import_plain_csv(
     except OSError:
         report.add("", 0, "", _("The file cannot be opened."))
         return ImportResult(report)
-    return _write(roster, report, school.district, {school.pk}, dry_run, progress, today)
+    return _write(roster, report, school.district, {school.pk}, dry_run, progress, today, imported_by)
 
 
 def _write(
@@ -89,6 +95,7 @@ def _write(
     dry_run: bool,
     progress: Progress,
     today: datetime.date | None,
+    imported_by: User | None,
 ) -> ImportResult:
     result = ImportResult(report)
     if not report.ok:
@@ -106,6 +113,8 @@ def _write(
             result.summary = writer.write()
             if dry_run or not report.ok:
                 transaction.set_rollback(True)
+            elif imported_by is not None:
+                _log_changes(writer.touched, imported_by)
     except IntegrityError as error:
         report.add(
             "", 0, "", _("The roster conflicts with a record already in Homeroom (%(error)s).") % {"error": error}
@@ -116,19 +125,37 @@ def _write(
     return result
 
 
-def _known_keys() -> KnownKeys:
-    """sourcedIds already in Homeroom, for delta files that refer to records they do not repeat."""
+def _log_changes(touched: dict[int, AuditAction], actor: User) -> None:
+    """One access event per student the import created or changed, in bulk, in the import's transaction."""
+    for action in (AuditAction.CREATED, AuditAction.CHANGED):
+        ids = sorted(pk for pk, done in touched.items() if done == action)
+        audit.record_many_by_id(actor=actor, student_ids=ids, action=action, what="roster import")
+
+
+def _known_keys(district: District | None) -> KnownKeys:
+    """sourcedIds already in Homeroom, for delta files that refer to records they do not repeat: the district's
+    own, so that a delta never links a student to a family (or a class to a teacher) of another district."""
 
     def sids(queryset: object) -> set[str]:
         return set(queryset.exclude(sourced_id="").values_list("sourced_id", flat=True))  # type: ignore[attr-defined]
 
+    if district is None:  # the one district of the installation (the command line): the writer checks the file's
+        return KnownKeys(
+            schools=sids(School.objects),
+            terms=sids(Term.objects),
+            classes=sids(Section.objects),
+            students=sids(Student.objects),
+            guardians=sids(Guardian.objects),
+            teachers=sids(User.objects),
+        )
+    staff = StaffRole.objects.filter(Q(school__district=district) | Q(district=district)).values("user_id")
     return KnownKeys(
-        schools=sids(School.objects),
-        terms=sids(Term.objects),
-        classes=sids(Section.objects),
-        students=sids(Student.objects),
-        guardians=sids(Guardian.objects),
-        teachers=sids(User.objects),
+        schools=sids(School.objects.filter(district=district)),
+        terms=sids(Term.objects.filter(school__district=district)),
+        classes=sids(Section.objects.filter(term__school__district=district)),
+        students=sids(Student.objects.filter(school__district=district)),
+        guardians=sids(guardians_in_district(district)),
+        teachers=sids(User.objects.filter(pk__in=staff)),
     )
 
 

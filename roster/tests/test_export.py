@@ -9,6 +9,7 @@ emails), never by database ids or sourcedIds.
 import csv
 import datetime
 import io
+import re
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -16,11 +17,17 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from accounts.models import User
+from audit.models import AccessEvent, AuditAction
 from conftest import World
+from homeroom.testing import count_security_probes
 from roster.demo import build_demo_school
 from roster.imports.export import export_oneroster, grade_code, guardian_role
 from roster.imports.run import ImportResult, import_oneroster
@@ -564,3 +571,113 @@ def test_a_leader_downloads_the_roster_of_their_school_only(client, world):
 def test_only_leaders_download_the_roster(client, world, person):
     client.force_login(world.people[person])
     assert client.get(reverse("roster:export_roster")).status_code == 404
+
+
+# --- the access log ------------------------------------------------------------------------------------------------
+
+
+def test_a_leaders_download_logs_one_export_event_per_student_whose_record_went_out(client, world):
+    leader = world.people["leader"]
+    client.force_login(leader)
+    response = client.get(reverse("roster:export_roster"))
+    with zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))) as archive:
+        users = list(csv.DictReader(io.StringIO(archive.read("users.csv").decode(), newline="")))
+    numbers = {row["identifier"] for row in users if row["identifier"]}
+    events = AccessEvent.objects.filter(actor=leader, action=AuditAction.EXPORTED)
+    assert sorted(events.values_list("student__student_number", flat=True)) == sorted(numbers)
+    assert world.far_student.pk not in set(events.values_list("student_id", flat=True))
+    assert {event.path for event in events} == {reverse("roster:export_roster")}
+
+
+def _export_queries(district: District, actor: User | None) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        export_oneroster(io.BytesIO(), district=district, exported_by=actor)
+    return len(queries)
+
+
+def test_logging_an_export_costs_one_insert_whatever_the_number_of_students(families):
+    district = families.school.district
+    leader = families.people["leader"]
+    without_log = _export_queries(district, None)
+    few = _export_queries(district, leader)
+    logged = AccessEvent.objects.count()
+    for n in range(40):
+        StudentFactory(school=families.school, student_number=f"X{n:03d}")
+    many = _export_queries(district, leader)
+    assert logged == Student.objects.filter(school__district=district, is_active=True).count() - 40
+    assert AccessEvent.objects.count() == 2 * logged + 40
+    assert few - without_log <= 2  # the INSERT (and its transaction on some databases), never one per student
+    assert many == few
+
+
+# --- no cell runs as a formula, and names come back exactly -----------------------------------------------------------
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cells(data: bytes) -> list[str]:
+    cells = []
+    for text in zip_texts(data).values():
+        for row in csv.reader(io.StringIO(text, newline="")):
+            cells.extend(row)
+    return cells
+
+
+@pytest.fixture
+def one_family(db: None) -> dict[str, Any]:
+    section = SectionFactory()
+    child = EnrollmentFactory(section=section).student
+    parent = GuardianFactory(phone="+16175550123")
+    StudentGuardianFactory(student=child, guardian=parent)
+    return {"district": section.term.school.district, "student": child, "guardian": parent}
+
+
+@pytest.mark.security
+def test_names_a_spreadsheet_would_run_are_exported_as_text(one_family):
+    payloads = ['=HYPERLINK("http://evil.example")', "+cmd|' /C calc'!A0", "-1+1", "@SUM(A1)", "'quoted"]
+    Student.objects.filter(pk=one_family["student"].pk).update(
+        first_name=payloads[0], last_name=payloads[1], preferred_name=payloads[2]
+    )
+    Guardian.objects.filter(pk=one_family["guardian"].pk).update(first_name=payloads[3], last_name=payloads[4])
+
+    cells = _cells(exported(one_family["district"]))
+
+    dangerous = [c for c in cells if c.startswith(FORMULA_STARTS) and not re.fullmatch(r"[+-][0-9]+", c)]
+    count_security_probes("CSV export formula cells", probes=len(payloads), leaks=len(dangerous))
+    assert dangerous == []
+    assert {f"'{payload}" for payload in payloads} <= set(cells)
+    assert "+16175550123" in cells  # a phone stays a number a spreadsheet reads as one
+
+
+NAME = (
+    st.tuples(
+        st.sampled_from(["", "=", "+", "-", "@", "'", "''", "-1", "+1"]),
+        st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), max_size=40),
+    )
+    .map(lambda parts: "".join(parts).strip()[:100])
+    .filter(bool)
+)
+
+
+@given(student_first=NAME, student_last=NAME, preferred=NAME, guardian_first=NAME, guardian_last=NAME)
+@hypothesis_settings(max_examples=25)
+def test_names_exported_and_imported_again_come_back_identical(
+    one_family, tmp_path, student_first, student_last, preferred, guardian_first, guardian_last
+):
+    district, student_pk, guardian_pk = one_family["district"], one_family["student"].pk, one_family["guardian"].pk
+    with transaction.atomic():
+        Student.objects.filter(pk=student_pk).update(
+            first_name=student_first, last_name=student_last, preferred_name=preferred
+        )
+        Guardian.objects.filter(pk=guardian_pk).update(first_name=guardian_first, last_name=guardian_last)
+        path = tmp_path / "round-trip.zip"
+        path.write_bytes(exported(district))
+
+        result = import_oneroster(path, district=district, today=TODAY)
+
+        assert result.imported, result.report.problems
+        names = Student.objects.values_list("first_name", "last_name", "preferred_name").get(pk=student_pk)
+        assert names == (student_first, student_last, preferred)
+        guardian = Guardian.objects.values_list("first_name", "last_name").get(pk=guardian_pk)
+        assert guardian == (guardian_first, guardian_last)
+        transaction.set_rollback(True)

@@ -17,6 +17,8 @@ from django.core.management import call_command
 from django.db import transaction
 
 from accounts.models import User
+from audit.models import AccessEvent
+from homeroom.testing import count_security_probes
 from roster.imports.report import CHANGES, KINDS, Problem
 from roster.imports.run import ImportResult, import_oneroster
 from roster.models import (
@@ -32,6 +34,14 @@ from roster.models import (
     Student,
     StudentGuardian,
     Term,
+)
+from roster.tests.factories import (
+    GuardianFactory,
+    SchoolFactory,
+    StaffRoleFactory,
+    StudentFactory,
+    StudentGuardianFactory,
+    UserFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -1095,3 +1105,106 @@ def test_the_command_with_dry_run_writes_nothing(tmp_path: Path) -> None:
 
     assert db_counts() == before
     assert "Checked: nothing was changed." in out.getvalue()
+
+
+# --- one district's import never reaches another district's families ------------------------------------------------
+
+
+def rename_user(files: Files, old: str, new: str) -> None:
+    """The same person under another sourcedId, in every file that names them."""
+    for name in ("users.csv", "roles.csv", "enrollments.csv"):
+        for row in files[name]:
+            for column in ("sourcedId", "userSourcedId"):
+                if row.get(column) == old:
+                    row[column] = new
+    for row in files["users.csv"]:
+        row["agentSourcedIds"] = ",".join(new if a == old else a for a in row["agentSourcedIds"].split(",") if a)
+
+
+def _family_elsewhere(sourced_id: str = "") -> tuple[Guardian, Student]:
+    child = StudentFactory(school=SchoolFactory(name="Far Away School"))
+    parent = GuardianFactory(first_name="Real", last_name="Parent", email="real.parent@example.org",
+                             phone="+16175550100", sourced_id=sourced_id)  # fmt: skip
+    StudentGuardianFactory(student=child, guardian=parent)
+    return parent, child
+
+
+def _guardian_state(guardian: Guardian) -> tuple[Any, ...]:
+    values = Guardian.objects.values_list("first_name", "last_name", "email", "phone", "sourced_id", "is_active")
+    links = sorted(StudentGuardian.objects.filter(guardian=guardian).values_list("student_id", flat=True))
+    return (*values.get(pk=guardian.pk), links)
+
+
+@pytest.mark.security
+@pytest.mark.parametrize("by", ["email", "sourced_id", "homeroom_key"])
+def test_a_guardian_of_another_district_is_never_changed_by_a_match(tmp_path: Path, by: str) -> None:
+
+    imported(tmp_path, oneroster_set(), name="first")
+    riverside = District.objects.get(sourced_id="d1")
+    parent, _child = _family_elsewhere("far-g1" if by == "sourced_id" else "")
+    before = _guardian_state(parent)
+    files = oneroster_set()
+    g1 = row_of(files, "users.csv", "g1")
+    g1.update(givenName="Evil", familyName="Takeover", email="real.parent@example.org", phone="+16175550199")
+    new_key = {"email": "new-g1", "sourced_id": "far-g1", "homeroom_key": f"homeroom-guardian-{parent.pk}"}[by]
+    rename_user(files, "g1", new_key)
+
+    result = run(tmp_path, files, name="second", district=riverside)
+
+    after = _guardian_state(parent)
+    count_security_probes("roster import", probes=1, leaks=int(after != before))
+    assert after == before
+    if by == "sourced_id":  # an SIS key is unique: the clash is reported and nothing is written
+        assert not result.imported
+        assert "far-g1" in str(result.report.problems)
+    else:
+        assert result.imported, result.report.problems
+        takeover = Guardian.objects.get(first_name="Evil")
+        assert takeover.pk != parent.pk
+        assert set(takeover.student_links.values_list("student__school__district", flat=True)) == {riverside.pk}
+
+
+@pytest.mark.security
+def test_a_user_of_another_district_is_never_changed_by_a_teacher_row(tmp_path: Path) -> None:
+    imported(tmp_path, oneroster_set(), name="first")
+    riverside = District.objects.get(sourced_id="d1")
+    other = UserFactory(email="far.teacher@example.org", full_name="Far Teacher")
+    StaffRoleFactory(user=other, school=SchoolFactory(name="Far Away School"))
+    _parent, _child = _family_elsewhere()
+    parent_account = UserFactory(email="real.parent@example.org", full_name="Real Parent")
+    Guardian.objects.filter(email="real.parent@example.org").update(user=parent_account)
+    probes = leaks = 0
+    for email in ("far.teacher@example.org", "real.parent@example.org"):
+        files = oneroster_set()
+        row_of(files, "users.csv", "t1").update(email=email, givenName="Evil", enabledUser="false")
+        rename_user(files, "t1", f"new-t{probes}")
+        before = db_counts()
+        result = run(tmp_path, files, name=f"take-{probes}", district=riverside)
+        user = User.objects.get(email=email)
+        probes += 1
+        leaks += int(user.full_name == "Evil Lee" or not user.is_active)
+        leaks += StaffRole.objects.filter(user=user, school__district=riverside).count()
+        refused(result, before)
+        problem_at(result, "users.csv", USER_LINE["t1"], "email")
+    count_security_probes("roster import", probes=probes, leaks=leaks)
+    assert leaks == 0
+
+
+# --- the access log ------------------------------------------------------------------------------------------------
+
+
+def test_an_import_logs_each_student_it_creates_or_changes(tmp_path: Path) -> None:
+    admin = UserFactory(email="admin@riverside.example.org")
+    imported(tmp_path, oneroster_set(), name="first", imported_by=admin)
+    files = oneroster_set()
+    row_of(files, "users.csv", "g2").update(phone="+16175550142")  # Lan is the guardian of both children
+    imported(tmp_path, files, name="second", imported_by=admin)
+    imported(tmp_path, files, name="third", imported_by=admin)  # unchanged: nothing logged
+
+    events = AccessEvent.objects.filter(actor=admin, what="roster import")
+    assert sorted(events.values_list("student__sourced_id", "action")) == [
+        ("st1", "changed"),
+        ("st1", "created"),
+        ("st2", "changed"),
+        ("st2", "created"),
+    ]

@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import translation
 
+from audit.models import AccessEvent
 from roster.imports import progress
 from roster.imports.report import Report
 from roster.imports.run import ImportResult
@@ -80,6 +81,10 @@ def test_a_leader_uploads_a_plain_csv_and_the_page_shows_what_changed(client, wo
     assert '<tr><th scope="row">Students</th><td>2</td><td>0</td><td>2</td><td>0</td></tr>' in page
     assert "reload-while-running.js" not in page
     assert list(import_dir.iterdir()) == []  # the upload and its progress file are gone
+    logged = AccessEvent.objects.filter(actor=world.people["leader"], what="roster import")
+    assert sorted(logged.values_list("student__student_number", "action")) == sorted(
+        [("20001", "created"), ("20002", "created")] + [(number, "changed") for number in before]  # deactivated
+    )
 
 
 def test_the_upload_waits_for_the_worker_in_the_import_folder(client, world, import_dir):

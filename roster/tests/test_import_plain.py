@@ -8,8 +8,12 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
+from audit.models import AccessEvent
+from homeroom.testing import count_security_probes
 from roster.imports.plain import COLUMNS, template_csv
 from roster.imports.report import KINDS, Problem
 from roster.imports.run import ImportResult, import_plain_csv
@@ -26,7 +30,15 @@ from roster.models import (
     StudentGuardian,
     Term,
 )
-from roster.tests.factories import SchoolFactory, TermFactory
+from roster.tests.factories import (
+    GuardianFactory,
+    SchoolFactory,
+    StaffRoleFactory,
+    StudentFactory,
+    StudentGuardianFactory,
+    TermFactory,
+    UserFactory,
+)
 
 FILE = "roster.csv"
 
@@ -311,3 +323,103 @@ def test_a_known_teacher_keeps_their_name_when_the_file_leaves_it_empty(tmp_path
     teacher.refresh_from_db()
     assert teacher.full_name == "Ana Lee"
     assert Section.objects.get(code="3A").teachers.get() == teacher
+
+
+# --- one district's import never reaches another district's families ------------------------------------------------
+
+
+@pytest.mark.security
+def test_a_guardian_of_another_district_is_never_changed_by_their_email(tmp_path: Path, school: School) -> None:
+    elsewhere = StudentFactory(school=SchoolFactory(name="Far Away School"))
+    parent = GuardianFactory(
+        first_name="Real", last_name="Parent", email="real.parent@example.org", phone="+16175550100"
+    )
+    StudentGuardianFactory(student=elsewhere, guardian=parent)
+    before = Guardian.objects.values_list("first_name", "last_name", "email", "phone", "is_active").get(pk=parent.pk)
+    row = sofia(guardian2_first_name="Evil", guardian2_last_name="Takeover", guardian2_email="real.parent@example.org",
+                guardian2_phone="+16175550199")  # fmt: skip
+
+    imported(tmp_path, school, [row])
+    reimported = run(tmp_path, school, [row])  # the second run must not find them either
+
+    after = Guardian.objects.values_list("first_name", "last_name", "email", "phone", "is_active").get(pk=parent.pk)
+    links = set(StudentGuardian.objects.filter(guardian=parent).values_list("student_id", flat=True))
+    taken = int(after != before) + len(links - {elsewhere.pk})
+    count_security_probes("roster import", probes=2, leaks=taken)
+    assert reimported.imported
+    assert after == before
+    assert links == {elsewhere.pk}
+    sofia_record = Student.objects.get(school=school, student_number="10231")
+    newcomer = Guardian.objects.get(student_links__student=sofia_record, email="real.parent@example.org")
+    assert newcomer.pk != parent.pk
+    assert (newcomer.first_name, newcomer.phone) == ("Evil", "+16175550199")
+
+
+@pytest.mark.security
+def test_a_teacher_email_of_another_district_is_refused_and_left_alone(tmp_path: Path, school: School) -> None:
+    other = UserFactory(email="teacher@far.example.org", full_name="Far Teacher")
+    StaffRoleFactory(user=other, school=SchoolFactory(name="Far Away School"))
+    before = db_counts()
+
+    result = run(tmp_path, school, [sofia(teacher_email="teacher@far.example.org", teacher_name="New Name")])
+
+    other.refresh_from_db()
+    changed = int(other.full_name != "Far Teacher") + StaffRole.objects.filter(user=other, school=school).count()
+    count_security_probes("roster import", probes=1, leaks=changed)
+    refused(result, before)
+    assert other.full_name == "Far Teacher"
+    problem_at(result, 2, "teacher_email")
+
+
+# --- the access log ------------------------------------------------------------------------------------------------
+
+
+def _events(actor: User) -> list[tuple[str, str]]:
+    rows = AccessEvent.objects.filter(actor=actor, what="roster import")
+    return sorted(rows.values_list("student__student_number", "action"))
+
+
+def test_an_import_logs_each_student_it_creates_or_changes_once_and_nothing_else(
+    tmp_path: Path, school: School
+) -> None:
+    leader = UserFactory(email="leader@maple.example.org")
+    run(tmp_path, school, [sofia(), minh()], imported_by=leader, dry_run=True)
+    assert _events(leader) == []  # a check changes nothing, so logs nothing
+
+    run(tmp_path, school, [sofia(), minh()], imported_by=leader)
+    assert _events(leader) == [("10231", "created"), ("10232", "created")]
+
+    run(tmp_path, school, [sofia(), minh()], imported_by=leader)
+    assert len(_events(leader)) == 2  # unchanged: nothing logged
+
+    run(tmp_path, school, [sofia(preferred_name="Sofi"), minh()], imported_by=leader)
+    run(tmp_path, school, [sofia(preferred_name="Sofi"), minh(guardian1_phone="+16175550142")], imported_by=leader)
+    run(tmp_path, school, [sofia(preferred_name="Sofi", class_code="")], imported_by=leader)  # Minh leaves
+    assert _events(leader) == [
+        ("10231", "changed"),  # a name
+        ("10231", "changed"),  # out of a class
+        ("10231", "created"),
+        ("10232", "changed"),  # a guardian's phone
+        ("10232", "changed"),  # deactivated
+        ("10232", "created"),
+    ]
+
+
+def _import_queries(tmp_path: Path, school: School, rows: list[dict[str, str]], actor: User | None) -> int:
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        imported(tmp_path, school, rows) if actor is None else run(tmp_path, school, rows, imported_by=actor)
+        transaction.set_rollback(True)
+    return len(queries)
+
+
+def test_logging_an_import_costs_one_insert_per_kind_of_change_whatever_the_number_of_students(
+    tmp_path: Path, school: School
+) -> None:
+    leader = UserFactory(email="leader@maple.example.org")
+    few = [sofia(student_number=f"A{n}", guardian1_email=f"a{n}@example.org") for n in range(3)]
+    many = [sofia(student_number=f"A{n}", guardian1_email=f"a{n}@example.org") for n in range(60)]
+    without_log = _import_queries(tmp_path, school, few, None)
+    logged_few = _import_queries(tmp_path, school, few, leader)
+    logged_many = _import_queries(tmp_path, school, many, leader)
+    assert logged_few - without_log <= 2
+    assert logged_many == logged_few
