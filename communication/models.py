@@ -415,6 +415,8 @@ class Reply(models.Model):
     read_at = models.DateTimeField(_("read by staff"), null=True, blank=True)
     # The email's Message-ID or the text's provider id: a provider sending it twice gives one reply.
     external_id = models.CharField(_("received as"), max_length=200, blank=True)
+    # Files sent with it, which Homeroom does not keep: [{"name": "photo.jpg", "size": 2400000, "type": "image/jpeg"}]
+    attachments = models.JSONField(_("attachments not kept"), default=list, blank=True)
 
     class Meta:
         verbose_name = _("reply")

@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from audit.models import AuditAction
 from audit.services import record, record_many
-from communication.inbound import read_email
+from communication.inbound import InboundEmail, read_email
 from communication.letters import Letter
 from communication.mime import quick_folding
 from communication.models import (
@@ -1132,6 +1132,7 @@ def receive_reply(
     body: str,
     channel: str,
     external_id: str = "",
+    attachments: Sequence[dict[str, Any]] = (),
     now: datetime.datetime | None = None,
 ) -> Reply:
     """A family's answer in its conversation with a member of staff, from the portal, an email or a text, logged
@@ -1174,6 +1175,7 @@ def receive_reply(
         received_at=now,
         notify_at=opening or now,
         external_id=external_id,
+        attachments=list(attachments),
     )
     if opening is not None:
         _answer_outside_office_hours(thread, channel=channel, opening=opening, school=students[0].school, now=now)
@@ -1297,15 +1299,23 @@ def receive_email_reply(raw: bytes, *, now: datetime.datetime | None = None) -> 
     try:
         receive_reply(
             thread=thread,
-            body=email.text,
+            body=_email_reply_text(email),
             channel=DeliveryChannel.EMAIL,
             external_id=email.message_id[:200],
+            attachments=[attachment.as_json() for attachment in email.attachments],
             now=now,
         )
     except ValidationError as error:
         logger.warning("Reply to conversation %s refused: %s", thread.pk, error.messages)
         return EmailReplyOutcome.REFUSED
     return EmailReplyOutcome.RECEIVED
+
+
+def _email_reply_text(email: InboundEmail) -> str:
+    """What the family wrote; a photo sent with no words still reaches the conversation, named below it."""
+    if email.text.strip() or not email.attachments:
+        return email.text
+    return _("(No text: only attachments.)")
 
 
 def receive_text_message(*, phone: str, body: str, message_sid: str = "", now: datetime.datetime | None = None) -> str:
