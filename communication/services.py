@@ -57,6 +57,8 @@ from communication.models import (
     Source,
     Thread,
     Tone,
+    UnroutedReason,
+    UnroutedReply,
     validate_one_line,
 )
 from communication.selectors import (
@@ -68,19 +70,22 @@ from communication.selectors import (
     family_window_opens,
     held_until,
     introduction_recipients,
+    is_closed_to_family,
     merge_values,
     office_days,
     office_hours_opening,
     opt_outs_of,
+    placements_for,
     retry_delay,
     schools_of_guardians,
     term_bounds,
     term_on,
     thread_students,
     translations_of,
+    unrouted_replies_visible_to,
 )
 from communication.sms import Keyword, SmsBackend, SmsError, keyword_of, sms_backend
-from roster.access import contactable_links_for, schools_led_by, sections_taught_by
+from roster.access import contactable_links_for, schools_led_by, sections_taught_by, staff_students_visible_to
 from roster.models import Guardian, School, Section, Student, StudentGuardian, Term
 
 logger = logging.getLogger(__name__)
@@ -549,7 +554,7 @@ SMS_BODY_LENGTH = 320  # two or three texts; the rest is a tap away
 
 
 def text_message_for(delivery: Delivery, school: School) -> str:
-    context = _outgoing_context(delivery, school)
+    context = {**_outgoing_context(delivery, school), "reply_code": shared_number_reply_code(delivery)}
     with translation.override(delivery.language):
         return render_to_string("communication/email/message_sms.txt", context).strip()
 
@@ -1346,22 +1351,208 @@ def receive_text_message(*, phone: str, body: str, message_sid: str = "", now: d
                 if office
                 else _("%(school)s messages through Homeroom. Reply STOP to stop texts.")
             ) % {"school": school_name, "phone": office}
-        thread = (
-            Thread.objects.filter(guardian__in=guardians)
-            .select_related("guardian", "staff")
-            .order_by("-last_message_at")
-            .first()
-        )
-        if thread is None:
+        if message_sid and _received_before(message_sid):
+            return ""  # Twilio sending the same text again
+        route = route_text_reply(guardians=guardians, body=body)
+        if route.thread is None and not route.candidates:
             return _("%(school)s: this number cannot take replies. Please write in Homeroom: %(url)s") % {
                 "school": school_name,
                 "url": absolute_url(reverse("portal:home")),
             }
         try:
-            receive_reply(thread=thread, body=body, channel=DeliveryChannel.SMS, external_id=message_sid, now=now)
+            if route.thread is None:
+                queue_unrouted_reply(
+                    channel=DeliveryChannel.SMS,
+                    sender=phone,
+                    body=body,
+                    reason=route.reason,
+                    candidates=route.candidates,
+                    external_id=message_sid,
+                    now=now,
+                )
+                return _(
+                    "%(school)s: thank you, your message reached the school. Several families share this number: "
+                    "to reach the right teacher at once, start your text with the code (#1234) from their message."
+                ) % {"school": school_name}
+            receive_reply(
+                thread=route.thread, body=route.body, channel=DeliveryChannel.SMS, external_id=message_sid, now=now
+            )
         except ValidationError as error:
             return " ".join(error.messages)
     return ""
+
+
+# --- Which conversation a text answers; the "who is this?" queue -------------------------------------------------
+
+# Texts to one number from several families' conversations this close together: nobody can tell which one a reply
+# answers, so it waits for staff. Further apart, the reply answers the latest (the short code settles it either way).
+SHARED_NUMBER_AMBIGUOUS_WITHIN = datetime.timedelta(hours=24)
+_REPLY_CODE = re.compile(r"^\s*#?\s*(\d{4})\b[\s:.,;-]*|(?:^|\s)#\s?(\d{4})\b")
+
+
+def reply_code(thread_id: int) -> str:
+    """The four digits a family sharing its number with another puts in a text to say which conversation it
+    answers. Only compared with the conversations of the number that texted, so four digits are enough."""
+    return f"{int(salted_hmac('homeroom.text-reply', str(thread_id)).hexdigest()[:8], 16) % 10000:04d}"
+
+
+def shared_number_reply_code(delivery: Delivery) -> str:
+    """The reply code a text carries when its number is another family member's too; "" when it is nobody else's."""
+    phone = delivery.guardian.phone
+    if not delivery.thread_id or not phone:
+        return ""
+    shared = Guardian.objects.filter(phone=phone).exclude(pk=delivery.guardian_id).exists()
+    return reply_code(delivery.thread_id) if shared else ""
+
+
+@dataclass(frozen=True)
+class TextRoute:
+    """Where a text goes: `thread`, with `body` (its reply code taken out); or, with no thread, the queue, with
+    the conversations it may answer and why it waits."""
+
+    thread: Thread | None
+    body: str
+    candidates: list[Thread]
+    reason: str = ""
+
+
+def route_text_reply(*, guardians: Sequence[Guardian], body: str) -> TextRoute:
+    """The conversation a text from these family members' number answers: the one its reply code names, else the
+    one the last text to the number came from. Queued when texts from several families' conversations came close
+    together, or no text went to the number and it has more than one family's; and when the conversation answered
+    is closed to the family member (a custody order or the school): a reply never enters it."""
+    threads = list(
+        Thread.objects.filter(guardian__in=guardians).select_related("guardian", "staff").order_by("-last_message_at")
+    )
+    if not threads:
+        return TextRoute(None, body, [])
+    match = _REPLY_CODE.search(body)
+    if match:
+        code = match.group(1) or match.group(2)
+        named = [thread for thread in threads if reply_code(thread.pk) == code]
+        if len(named) == 1:
+            rest = (body[: match.start()] + " " + body[match.end() :]).strip()
+            return _open_or_queued(named[0], body=rest or body, candidates=threads)
+    texts = Delivery.objects.filter(
+        thread__in=threads,
+        channel=DeliveryChannel.SMS,
+        status__in=[DeliveryStatus.SENT, DeliveryStatus.DELIVERED],
+        sent_at__isnull=False,
+    )
+    latest = texts.order_by("-sent_at", "-id").first()
+    if latest is None:
+        if len({thread.guardian_id for thread in threads}) > 1:
+            return TextRoute(None, body, threads, UnroutedReason.SHARED_NUMBER)
+        return _open_or_queued(threads[0], body=body, candidates=threads)
+    latest_at = latest.sent_at or timezone.now()  # never None: the query asked for sent texts
+    since = latest_at - SHARED_NUMBER_AMBIGUOUS_WITHIN
+    # A text the number sent back in between answered what came before it: only what came after is in question.
+    answered = Reply.objects.filter(thread__in=threads, channel=DeliveryChannel.SMS, received_at__lte=latest_at)
+    last_answer = answered.aggregate(at=Max("received_at"))["at"]
+    if last_answer is not None and last_answer > since:
+        since = last_answer
+    recent = set(texts.filter(sent_at__gte=since).values_list("thread_id", flat=True))
+    by_id = {thread.pk: thread for thread in threads}
+    if len({by_id[thread_id].guardian_id for thread_id in recent}) > 1:
+        return TextRoute(None, body, [by_id[thread_id] for thread_id in sorted(recent)], UnroutedReason.SHARED_NUMBER)
+    return _open_or_queued(by_id[latest.thread_id or 0], body=body, candidates=threads)
+
+
+def _open_or_queued(thread: Thread, *, body: str, candidates: list[Thread]) -> TextRoute:
+    if is_closed_to_family(thread):
+        return TextRoute(None, body, candidates, UnroutedReason.CLOSED)
+    return TextRoute(thread, body, candidates)
+
+
+def _received_before(external_id: str) -> bool:
+    return (
+        Reply.objects.filter(external_id=external_id).exists()
+        or UnroutedReply.objects.filter(external_id=external_id).exists()
+    )
+
+
+@transaction.atomic
+def queue_unrouted_reply(
+    *,
+    channel: str,
+    sender: str,
+    body: str,
+    reason: str,
+    candidates: Sequence[Thread],
+    subject: str = "",
+    attachments: Sequence[dict[str, Any]] = (),
+    external_id: str = "",
+    now: datetime.datetime | None = None,
+) -> UnroutedReply:
+    """A reply Homeroom could not place, kept for staff who see one of the children of the conversations it may
+    answer. The same email or text received twice is queued once."""
+    if external_id and (known := UnroutedReply.objects.filter(external_id=external_id).first()):
+        return known
+    _subject, body = check_message_text(subject="-", body=body)
+    unrouted = UnroutedReply(
+        channel=channel,
+        sender=sender[:254],
+        subject=" ".join(subject.split())[:SUBJECT_MAX_LENGTH],
+        body=body,
+        attachments=list(attachments),
+        reason=reason,
+        received_at=now or timezone.now(),
+        external_id=external_id[:200],
+    )
+    unrouted.full_clean()
+    unrouted.save()
+    unrouted.candidates.set(candidates)
+    guardian_ids = {thread.guardian_id for thread in candidates}
+    unrouted.students.set(
+        Student.objects.filter(guardian_links__guardian_id__in=guardian_ids, is_active=True).distinct()
+    )
+    return unrouted
+
+
+@transaction.atomic
+def place_unrouted_reply(*, staff: User, unrouted: UnroutedReply, thread: Thread, request: Any = None) -> Reply:
+    """A member of staff puts a waiting reply in the conversation it answers: from then on it is that
+    conversation's reply, logged as a contact from the family. Only a conversation it may answer, open to the
+    family and about a child this person sees, and only once."""
+    locked = UnroutedReply.objects.select_for_update().filter(pk=unrouted.pk, handled_at__isnull=True).first()
+    if locked is None or not unrouted_replies_visible_to(staff).filter(pk=unrouted.pk).exists():
+        raise PermissionDenied
+    if thread.pk not in {choice.thread.pk for choice in placements_for(staff=staff, unrouted=locked)}:
+        raise PermissionDenied
+    now = timezone.now()
+    reply = receive_reply(
+        thread=thread,
+        body=locked.body,
+        channel=locked.channel,
+        external_id=locked.external_id,
+        attachments=locked.attachments,
+        now=locked.received_at,
+    )
+    UnroutedReply.objects.filter(pk=locked.pk).update(handled_at=now, handled_by=staff, reply=reply)
+    record_many(
+        actor=staff,
+        students=thread_students(thread=thread),
+        action=AuditAction.CHANGED,
+        what=f"placed a waiting {locked.channel} reply in conversation {thread.pk}",
+        request=request,
+    )
+    return reply
+
+
+@transaction.atomic
+def set_aside_unrouted_reply(*, staff: User, unrouted: UnroutedReply, request: Any = None) -> None:
+    """A waiting reply that answers none of the conversations (a wrong number, spam): kept, but no longer waiting."""
+    visible = unrouted_replies_visible_to(staff).filter(pk=unrouted.pk)
+    waiting = UnroutedReply.objects.filter(pk__in=visible.values("pk"))
+    if not waiting.update(handled_at=timezone.now(), handled_by=staff):
+        raise PermissionDenied
+    record_many(
+        actor=staff,
+        students=unrouted.students.filter(pk__in=staff_students_visible_to(staff)),
+        action=AuditAction.CHANGED,
+        what=f"set aside waiting reply {unrouted.pk}",
+        request=request,
+    )
 
 
 def record_text_status(*, provider_id: str, status: str, error_code: str = "") -> None:
