@@ -1285,7 +1285,9 @@ class EmailReplyOutcome(StrEnum):
     RECEIVED = "received"
     AUTOMATIC = "automatic"  # an auto-reply or a bounce: never answered, to keep mail from looping
     UNKNOWN_CONVERSATION = "unknown conversation"
-    NOT_THE_FAMILY = "not the family"  # from another address than the family's: not trusted with its thread
+    # From another address than the family's: not trusted with its thread, it waits for staff to say whose it is.
+    NOT_THE_FAMILY = "not the family"
+    WAITING = "waiting for staff"  # the conversation is closed to the family member: staff see it, it enters none
     REFUSED = "refused"  # empty, oversized, or the teacher no longer teaches the children
 
 
@@ -1298,9 +1300,12 @@ def receive_email_reply(raw: bytes, *, now: datetime.datetime | None = None) -> 
     thread = thread_of_reply_address(email.recipients)
     if thread is None:
         return EmailReplyOutcome.UNKNOWN_CONVERSATION
-    if email.sender != thread.guardian.email:
-        logger.warning("Reply to conversation %s from another address than the family's: dropped", thread.pk)
-        return EmailReplyOutcome.NOT_THE_FAMILY
+    if email.sender != thread.guardian.email.lower():
+        # Anyone can write to an address they have seen: staff who know the family decide whose it is.
+        logger.warning("Reply to conversation %s from another address than the family's: queued", thread.pk)
+        return _queue_email(email, thread=thread, reason=UnroutedReason.OTHER_SENDER, now=now)
+    if is_closed_to_family(thread):
+        return _queue_email(email, thread=thread, reason=UnroutedReason.CLOSED, now=now)
     try:
         receive_reply(
             thread=thread,
@@ -1314,6 +1319,27 @@ def receive_email_reply(raw: bytes, *, now: datetime.datetime | None = None) -> 
         logger.warning("Reply to conversation %s refused: %s", thread.pk, error.messages)
         return EmailReplyOutcome.REFUSED
     return EmailReplyOutcome.RECEIVED
+
+
+def _queue_email(
+    email: InboundEmail, *, thread: Thread, reason: str, now: datetime.datetime | None
+) -> EmailReplyOutcome:
+    try:
+        queue_unrouted_reply(
+            channel=DeliveryChannel.EMAIL,
+            sender=email.sender,
+            subject=email.subject,
+            body=_email_reply_text(email),
+            reason=reason,
+            candidates=[thread],
+            attachments=[attachment.as_json() for attachment in email.attachments],
+            external_id=email.message_id[:200],
+            now=now,
+        )
+    except ValidationError as error:
+        logger.warning("Reply to conversation %s refused: %s", thread.pk, error.messages)
+        return EmailReplyOutcome.REFUSED
+    return EmailReplyOutcome.NOT_THE_FAMILY if reason == UnroutedReason.OTHER_SENDER else EmailReplyOutcome.WAITING
 
 
 def _email_reply_text(email: InboundEmail) -> str:

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from communication.inbound import InboundEmailError, read_email
-from communication.models import Reply, Thread
+from communication.models import Reply, Thread, UnroutedReason, UnroutedReply
 from communication.services import reply_address
 from communication.tests.conftest import NOW
 from roster.models import Guardian
@@ -534,3 +534,67 @@ def test_other_routes_keep_djangos_limit(client, world, settings):
     response = client.post(reverse("communication:new_message"), {"body": "x" * (3 * MB)})
 
     assert response.status_code == 400  # DATA_UPLOAD_MAX_MEMORY_SIZE, unchanged outside the hook
+
+
+# --- A reply address used by someone else ------------------------------------------------------------------------
+
+
+def _plain_reply(thread: Thread, *, sender: str, body: str = "Send me her grades.") -> bytes:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = reply_address(thread.pk)
+    message["Subject"] = "Re: Field trip"
+    message["Message-ID"] = "<other-1@mail.example.com>"
+    message.set_content(body)
+    return message.as_bytes()
+
+
+def test_a_reply_from_another_address_waits_for_staff_instead_of_entering_the_conversation(client, world, thread):
+    response = _post(client, _plain_reply(thread, sender="someone.else@example.org"), content_type="message/rfc822")
+
+    assert (response.status_code, response.content) == (200, b"not the family")
+    assert not Reply.objects.exists()
+    waiting = UnroutedReply.objects.get()
+    assert (waiting.sender, waiting.subject, waiting.body, waiting.reason, waiting.channel) == (
+        "someone.else@example.org",
+        "Re: Field trip",
+        "Send me her grades.",
+        UnroutedReason.OTHER_SENDER,
+        "email",
+    )
+    assert list(waiting.candidates.all()) == [thread]
+    for outsider in ("far_teacher", "other_teacher", "other_family"):
+        client.force_login(world.people[outsider])
+        assert "her grades" not in client.get(reverse("communication:unrouted_replies")).text
+
+
+def test_the_teacher_places_a_reply_from_another_address_when_it_is_the_familys(client, world, thread):
+    _post(
+        client,
+        _plain_reply(thread, sender="parent.at.work@example.com", body="From my work address."),
+        content_type="message/rfc822",
+    )
+    waiting = UnroutedReply.objects.get()
+    client.force_login(world.people["teacher"])
+    assert "From my work address." in client.get(reverse("communication:unrouted_replies")).text
+
+    client.post(reverse("communication:place_unrouted", args=[waiting.pk]), {"thread": thread.pk})
+
+    reply = Reply.objects.get()
+    assert (reply.thread, reply.body, reply.channel) == (thread, "From my work address.", "email")
+
+
+def test_the_familys_own_address_in_another_case_is_the_family(client, thread):
+    raw = _plain_reply(thread, sender=thread.guardian.email.upper(), body="Thanks!")
+
+    assert _post(client, raw, content_type="message/rfc822").content == b"received"
+    assert not UnroutedReply.objects.exists()
+
+
+def test_an_email_never_enters_a_conversation_closed_to_the_family(client, thread):
+    thread.guardian.student_links.update(contact_allowed=False)
+
+    response = _post(client, _plain_reply(thread, sender=thread.guardian.email), content_type="message/rfc822")
+
+    assert response.content == b"waiting for staff" and not Reply.objects.exists()
+    assert UnroutedReply.objects.get().reason == UnroutedReason.CLOSED
