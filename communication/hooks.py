@@ -23,8 +23,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from communication.inbound import InboundEmailError
-from communication.models import EmailOptOut
+from communication.inbound import InboundEmailError, without_control_characters
+from communication.models import EmailOptOut, PhoneOptOut
 from communication.services import (
     email_of_unsubscribe_token,
     receive_email_reply,
@@ -43,6 +43,14 @@ def _signed_by_twilio(request: HttpRequest) -> bool:
     return is_valid_twilio_request(url=url, params=params, signature=request.headers.get("X-Twilio-Signature", ""))
 
 
+PHONE_MAX_LENGTH = PhoneOptOut._meta.get_field("phone").max_length or 16
+
+
+def _field(request: HttpRequest, name: str) -> str:
+    """A field Twilio posted, as it may be stored: no NUL or other control character (PostgreSQL refuses NUL)."""
+    return without_control_characters(request.POST.get(name, ""))
+
+
 def _twiml(answer: str) -> HttpResponse:
     message = f"<Message>{escape(answer)}</Message>" if answer else ""
     return HttpResponse(
@@ -55,10 +63,10 @@ def _twiml(answer: str) -> HttpResponse:
 def incoming_text(request: HttpRequest) -> HttpResponse:
     if not _signed_by_twilio(request):
         return HttpResponseForbidden()
-    phone, body = request.POST.get("From", ""), request.POST.get("Body", "")
-    if not phone:
-        return HttpResponseBadRequest()
-    return _twiml(receive_text_message(phone=phone, body=body, message_sid=request.POST.get("MessageSid", "")))
+    phone, body = _field(request, "From"), _field(request, "Body")
+    if not phone or len(phone) > PHONE_MAX_LENGTH:
+        return HttpResponseBadRequest()  # no number Homeroom texts is longer than E.164's 15 digits and its +
+    return _twiml(receive_text_message(phone=phone, body=body, message_sid=_field(request, "MessageSid")[:200]))
 
 
 @csrf_exempt
@@ -67,9 +75,9 @@ def text_status(request: HttpRequest) -> HttpResponse:
     if not _signed_by_twilio(request):
         return HttpResponseForbidden()
     record_text_status(
-        provider_id=request.POST.get("MessageSid", ""),
-        status=request.POST.get("MessageStatus", ""),
-        error_code=request.POST.get("ErrorCode", ""),
+        provider_id=_field(request, "MessageSid")[:64],
+        status=_field(request, "MessageStatus"),
+        error_code=_field(request, "ErrorCode")[:20],
     )
     return HttpResponse(status=204)
 

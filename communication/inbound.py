@@ -17,7 +17,9 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
 
 def without_control_characters(text: str) -> str:
     """The text with NUL and the other C0 control characters removed, tab and line breaks kept (CR LF and a lone CR
-    become LF). Applied to everything a family sends before it is stored."""
+    become LF), and any lone surrogate (an undecodable byte the mail parser kept) made a replacement character: no
+    database stores those. Applied to everything a family sends before it is stored."""
+    text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
     return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
@@ -65,7 +67,7 @@ def read_email(raw: bytes) -> InboundEmail:
     ]
     return InboundEmail(
         sender=without_control_characters(senders[0]),
-        recipients=list(dict.fromkeys(recipients)),
+        recipients=list(dict.fromkeys(without_control_characters(address) for address in recipients)),
         subject=without_control_characters(_header(message, "Subject")),
         message_id=without_control_characters(_header(message, "Message-ID")),
         text=without_control_characters(_new_text(content)),

@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from audit.models import AuditAction
 from audit.services import record, record_many
-from communication.inbound import InboundEmail, read_email
+from communication.inbound import InboundEmail, read_email, without_control_characters
 from communication.letters import Letter
 from communication.mime import quick_folding
 from communication.models import (
@@ -1354,6 +1354,8 @@ def receive_text_message(*, phone: str, body: str, message_sid: str = "", now: d
     at once; anything else is a reply in the family's latest conversation. Returns the answer to text back, in the
     family's language, or "" for none."""
     now = now or timezone.now()
+    phone, body = without_control_characters(phone), without_control_characters(body)
+    message_sid = without_control_characters(message_sid)
     guardians = list(Guardian.objects.filter(phone=phone).order_by("id"))
     language = guardians[0].preferred_language if guardians else "en"
     school = schools_of_guardians([guardians[0].pk]).get(guardians[0].pk) if guardians else None

@@ -598,3 +598,38 @@ def test_an_email_never_enters_a_conversation_closed_to_the_family(client, threa
 
     assert response.content == b"waiting for staff" and not Reply.objects.exists()
     assert UnroutedReply.objects.get().reason == UnroutedReason.CLOSED
+
+
+# --- Control characters: never stored ----------------------------------------------------------------------------
+
+
+def test_nul_and_other_control_characters_are_taken_out_of_what_is_read():
+    message = EmailMessage()
+    message["From"] = "ana@example.com"
+    message["Subject"] = "Re: Field\x00 trip\x1b"
+    message.set_content("Yes\x00, we\x07 will\tcome.\r\nThanks\x0b")
+    message.add_attachment(b"data", maintype="image", subtype="png", filename="pho\x00to\x01.png")
+
+    email = read_email(message.as_bytes())
+
+    assert email.subject == "Re: Field trip"
+    assert email.text == "Yes, we will\tcome.\nThanks"
+    assert email.attachments[0].name == "photo.png"
+
+
+def test_bytes_that_are_no_text_in_a_header_become_replacement_characters():
+    raw = b"From: ana@example.com\nSubject: R\xe9union \xff\xfe\x00\nContent-Type: text/plain\n\nHola\x00\n"
+
+    email = read_email(raw)
+
+    assert "\x00" not in email.subject and "\x00" not in email.text
+    email.subject.encode("utf-8")  # storable: no lone surrogate left
+
+
+def test_a_reply_with_nul_bytes_is_stored_without_them(client, thread):
+    raw = _plain_reply(thread, sender=thread.guardian.email, body="See\x00 you\x00 Friday")
+    raw = raw.replace(b"Subject: Re: Field trip", b"Subject: Re: Field\x00 trip")
+
+    assert _post(client, raw, content_type="message/rfc822").content == b"received"
+
+    assert Reply.objects.get().body == "See you Friday"

@@ -659,3 +659,25 @@ def test_staff_set_aside_a_reply_that_is_nobodys(client, world, two_families):
 
     waiting.refresh_from_db()
     assert waiting.handled_by == world.people["teacher"] and waiting.reply is None and not Reply.objects.exists()
+
+
+def test_a_text_with_nul_bytes_is_stored_without_them(client, world, two_families):
+    ana_parent, ben_parent = two_families
+    ben_parent.phone = "+16175550199"
+    ben_parent.save(update_fields=["phone"])
+    ana_thread = _text_family(world.people["teacher"], ana_parent, at=NOW - HOUR)
+
+    response = _text_back(client, "See\x00 you\x1b Friday\x00", sid="SM\x00" + "8" * 32)
+
+    assert response.status_code == 200
+    reply = Reply.objects.get()
+    assert (reply.thread, reply.body, reply.external_id) == (ana_thread, "See you Friday", "SM" + "8" * 32)
+
+
+def test_a_delivery_report_with_nul_bytes_or_a_number_too_long_is_no_error(client, two_families):
+    path = reverse("communication:text_status")
+    params = {"MessageSid": "SM\x00x", "MessageStatus": "deliv\x00ered", "ErrorCode": "\x00"}
+    signature = RequestValidator(SMS_AUTH_TOKEN).compute_signature(settings.HOMEROOM_BASE_URL + path, params)
+
+    assert client.post(path, params, HTTP_X_TWILIO_SIGNATURE=signature).status_code == 204
+    assert _text_back(client, "STOP", phone="+1" + "6" * 40).status_code == 400
