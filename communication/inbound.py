@@ -11,6 +11,29 @@ from email.policy import default
 from email.utils import getaddresses
 from html.parser import HTMLParser
 
+# C0 control characters but tab and line feed: PostgreSQL refuses NUL in text, and the others are never words.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
+
+
+def without_control_characters(text: str) -> str:
+    """The text with NUL and the other C0 control characters removed, tab and line breaks kept (CR LF and a lone CR
+    become LF), and any lone surrogate (an undecodable byte the mail parser kept) made a replacement character: no
+    database stores those. Applied to everything a family sends before it is stored."""
+    text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a reply. Homeroom keeps no files, only that one came: its name, size and type."""
+
+    name: str
+    size: int  # bytes, decoded
+    content_type: str
+
+    def as_json(self) -> dict[str, str | int]:
+        return {"name": self.name, "size": self.size, "type": self.content_type}
+
 
 @dataclass(frozen=True)
 class InboundEmail:
@@ -20,6 +43,7 @@ class InboundEmail:
     message_id: str
     text: str  # only what the family wrote this time: quoted history and signature removed
     auto_submitted: bool  # an auto-reply or a bounce: never answer it, or two robots write to each other forever
+    attachments: tuple[Attachment, ...] = ()  # what came with it and was not kept
 
 
 class InboundEmailError(ValueError):
@@ -42,13 +66,53 @@ def read_email(raw: bytes) -> InboundEmail:
         address for name in ("To", "Cc", "Delivered-To", "X-Original-To") for address in _addresses(message, name)
     ]
     return InboundEmail(
-        sender=senders[0],
-        recipients=list(dict.fromkeys(recipients)),
-        subject=_header(message, "Subject"),
-        message_id=_header(message, "Message-ID"),
-        text=_new_text(content),
+        sender=without_control_characters(senders[0]),
+        recipients=list(dict.fromkeys(without_control_characters(address) for address in recipients)),
+        subject=without_control_characters(_header(message, "Subject")),
+        message_id=without_control_characters(_header(message, "Message-ID")),
+        text=without_control_characters(_new_text(content)),
         auto_submitted=_is_auto_submitted(message, sender=senders[0]),
+        attachments=tuple(_attachments(message, body=body)),
     )
+
+
+MAX_ATTACHMENTS_NOTED = 20  # a reply naming more files than this is noted with the first twenty
+
+
+def _attachments(message: Message, *, body: MIMEPart) -> list[Attachment]:
+    """Every part that is not the text read (nor its other rendering): photos, documents, a forwarded email."""
+    found: list[Attachment] = []
+    for part in _leaf_parts(message):
+        if part is body or len(found) >= MAX_ATTACHMENTS_NOTED:
+            continue
+        content_type = part.get_content_type()
+        try:
+            filename = part.get_filename()
+        except Exception:  # a malformed parameter: the file still came
+            filename = None
+        disposition = part.get_content_disposition()
+        if filename is None and content_type in ("text/plain", "text/html") and disposition != "attachment":
+            continue  # the other rendering of the text, or a text part the client split the reply into
+        if content_type == "message/rfc822":
+            inner = part.get_payload()
+            forwarded = inner[0] if isinstance(inner, list) and inner else None
+            size = len(forwarded.as_bytes()) if isinstance(forwarded, Message) else 0
+        else:
+            payload = part.get_payload(decode=True)
+            size = len(payload) if isinstance(payload, bytes) else 0
+        name = without_control_characters(" ".join(str(filename or "").split()))[:200]
+        found.append(Attachment(name=name, size=size, content_type=without_control_characters(content_type)[:100]))
+    return found
+
+
+def _leaf_parts(part: Message) -> list[Message]:
+    """The parts that hold content, in order; an attached email counts as one part, not as its own parts."""
+    if part.get_content_type() == "message/rfc822" or not part.is_multipart():
+        return [part]
+    children = part.get_payload()
+    if not isinstance(children, list):
+        return []
+    return [leaf for child in children if isinstance(child, Message) for leaf in _leaf_parts(child)]
 
 
 # --- Headers -----------------------------------------------------------------------------------------------------

@@ -415,6 +415,8 @@ class Reply(models.Model):
     read_at = models.DateTimeField(_("read by staff"), null=True, blank=True)
     # The email's Message-ID or the text's provider id: a provider sending it twice gives one reply.
     external_id = models.CharField(_("received as"), max_length=200, blank=True)
+    # Files sent with it, which Homeroom does not keep: [{"name": "photo.jpg", "size": 2400000, "type": "image/jpeg"}]
+    attachments = models.JSONField(_("attachments not kept"), default=list, blank=True)
 
     class Meta:
         verbose_name = _("reply")
@@ -484,3 +486,59 @@ class OfficeHours(models.Model):
 
     def __str__(self) -> str:
         return f"{self.staff_id}: {self.weekdays} {self.opens_at}-{self.closes_at}"
+
+
+class UnroutedReason(models.TextChoices):
+    SHARED_NUMBER = "shared_number", _("Several families share this number, and it could answer more than one")
+    OTHER_SENDER = "other_sender", _("Sent from an address that is not the family's")
+    CLOSED = "closed", _("The conversation it answers is closed to this family member")
+
+
+class UnroutedReply(models.Model):
+    """A family's text or email Homeroom could not place in a conversation on its own, waiting for staff ("who is
+    this?"): a member of staff who sees one of the children it may be about puts it in the right conversation, where
+    it is then logged as that conversation's reply."""
+
+    channel = models.CharField(_("channel"), max_length=8, choices=DeliveryChannel.choices)
+    sender = models.CharField(_("from"), max_length=254)  # the phone number or the email address
+    subject = models.CharField(_("subject"), max_length=SUBJECT_MAX_LENGTH, blank=True)
+    body = models.TextField(_("message"), max_length=MESSAGE_MAX_LENGTH)
+    attachments = models.JSONField(_("attachments not kept"), default=list, blank=True)
+    reason = models.CharField(_("why it waits"), max_length=16, choices=UnroutedReason.choices)
+    received_at = models.DateTimeField(_("received"))
+    # The email's Message-ID or the text's provider id: a provider sending it twice queues it once.
+    external_id = models.CharField(_("received as"), max_length=200, blank=True)
+    # The conversations it may answer, and the children they are about: staff who see one of those sort it.
+    candidates = models.ManyToManyField(Thread, related_name="unrouted_replies", verbose_name=_("may answer"))
+    students = models.ManyToManyField(Student, related_name="unrouted_replies", verbose_name=_("may be about"))
+    handled_at = models.DateTimeField(_("sorted"), null=True, blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="unrouted_replies_handled",
+        verbose_name=_("sorted by"),
+    )
+    # The reply it became in the conversation chosen; none when it was set aside as nobody's.
+    reply = models.OneToOneField(
+        Reply, models.PROTECT, null=True, blank=True, related_name="unrouted", verbose_name=_("became")
+    )
+
+    class Meta:
+        verbose_name = _("reply waiting to be placed")
+        verbose_name_plural = _("replies waiting to be placed")
+        constraints: ClassVar = [
+            models.CheckConstraint(condition=Q(channel__in=DeliveryChannel.values), name="unrouted_channel_valid"),
+            models.CheckConstraint(condition=Q(reason__in=UnroutedReason.values), name="unrouted_reason_valid"),
+            models.UniqueConstraint(
+                fields=["external_id"], condition=~Q(external_id=""), name="unrouted_received_once"
+            ),
+        ]
+        # Serves the staff page of replies still waiting, oldest first.
+        indexes: ClassVar = [
+            models.Index(fields=["received_at"], condition=Q(handled_at__isnull=True), name="unrouted_waiting")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} from {self.sender} on {self.received_at:%Y-%m-%d}"

@@ -38,9 +38,17 @@ from communication.models import (
     Source,
     Thread,
     Tone,
+    UnroutedReply,
 )
 from communication.translation import TranslationError, translator
-from roster.access import contactable_links_for, family_may_read_from, schools_led_by, students_in_care_of
+from roster.access import (
+    contactable_links_for,
+    family_links_sharing_records,
+    family_may_read_from,
+    schools_led_by,
+    staff_students_visible_to,
+    students_in_care_of,
+)
 from roster.languages import FAMILY_LANGUAGE_NAMES
 from roster.models import Channel, Guardian, School, Section, Student, StudentGuardian, Term
 
@@ -1029,3 +1037,55 @@ def staff_time_zone(user: User) -> str:
         School.objects.filter(terms__sections__teachers=user).order_by("id").first() or schools_led_by(user).first()
     )
     return school.time_zone if school else "America/New_York"
+
+
+# --- Replies waiting to be placed ("who is this?") ---------------------------------------------------------------
+
+
+def open_thread_students(*, thread: Thread) -> list[Student]:
+    """The children a conversation is about that the family member may still be contacted about and see: a
+    reply enters a conversation only when there is one."""
+    return list(
+        students_in_care_of(thread.staff)
+        .filter(guardian_links__in=family_links_sharing_records().filter(guardian_id=thread.guardian_id))
+        .order_by("first_name", "id")
+    )
+
+
+def is_closed_to_family(thread: Thread) -> bool:
+    """The conversation is about children in the care of its member of staff, but a custody order or the school
+    has closed contact or the portal to this family member for every one of them."""
+    in_care = StudentGuardian.objects.filter(
+        guardian_id=thread.guardian_id, student__in=students_in_care_of(thread.staff)
+    )
+    return in_care.exists() and not in_care.filter(contact_allowed=True, portal_access_allowed=True).exists()
+
+
+def unrouted_replies_visible_to(user: User) -> QuerySet[UnroutedReply]:
+    """Replies still waiting that may be about a child this person sees as staff: nobody else sees them."""
+    return UnroutedReply.objects.filter(
+        handled_at__isnull=True,
+        pk__in=UnroutedReply.students.through.objects.filter(student__in=staff_students_visible_to(user))
+        .order_by()
+        .values("unroutedreply_id"),
+    )
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A conversation a waiting reply may be put in, with the children it is about that the person sorting sees."""
+
+    thread: Thread
+    students: list[Student]
+
+
+def placements_for(*, staff: User, unrouted: UnroutedReply) -> list[Placement]:
+    """The conversations this person may put a waiting reply in: ones it may answer, open to the family member,
+    about a child they see as staff. Each names only the children they see."""
+    visible = set(staff_students_visible_to(staff).values_list("pk", flat=True))
+    placements = []
+    for thread in unrouted.candidates.select_related("staff", "guardian").order_by("id"):
+        students = [student for student in open_thread_students(thread=thread) if student.pk in visible]
+        if students:
+            placements.append(Placement(thread, students))
+    return placements

@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from audit.models import AuditAction
 from audit.services import record, record_many
-from communication.inbound import read_email
+from communication.inbound import InboundEmail, read_email, without_control_characters
 from communication.letters import Letter
 from communication.mime import quick_folding
 from communication.models import (
@@ -57,6 +57,8 @@ from communication.models import (
     Source,
     Thread,
     Tone,
+    UnroutedReason,
+    UnroutedReply,
     validate_one_line,
 )
 from communication.selectors import (
@@ -68,19 +70,22 @@ from communication.selectors import (
     family_window_opens,
     held_until,
     introduction_recipients,
+    is_closed_to_family,
     merge_values,
     office_days,
     office_hours_opening,
     opt_outs_of,
+    placements_for,
     retry_delay,
     schools_of_guardians,
     term_bounds,
     term_on,
     thread_students,
     translations_of,
+    unrouted_replies_visible_to,
 )
 from communication.sms import Keyword, SmsBackend, SmsError, keyword_of, sms_backend
-from roster.access import contactable_links_for, schools_led_by, sections_taught_by
+from roster.access import contactable_links_for, schools_led_by, sections_taught_by, staff_students_visible_to
 from roster.models import Guardian, School, Section, Student, StudentGuardian, Term
 
 logger = logging.getLogger(__name__)
@@ -549,7 +554,7 @@ SMS_BODY_LENGTH = 320  # two or three texts; the rest is a tap away
 
 
 def text_message_for(delivery: Delivery, school: School) -> str:
-    context = _outgoing_context(delivery, school)
+    context = {**_outgoing_context(delivery, school), "reply_code": shared_number_reply_code(delivery)}
     with translation.override(delivery.language):
         return render_to_string("communication/email/message_sms.txt", context).strip()
 
@@ -1132,6 +1137,7 @@ def receive_reply(
     body: str,
     channel: str,
     external_id: str = "",
+    attachments: Sequence[dict[str, Any]] = (),
     now: datetime.datetime | None = None,
 ) -> Reply:
     """A family's answer in its conversation with a member of staff, from the portal, an email or a text, logged
@@ -1174,6 +1180,7 @@ def receive_reply(
         received_at=now,
         notify_at=opening or now,
         external_id=external_id,
+        attachments=list(attachments),
     )
     if opening is not None:
         _answer_outside_office_hours(thread, channel=channel, opening=opening, school=students[0].school, now=now)
@@ -1278,7 +1285,9 @@ class EmailReplyOutcome(StrEnum):
     RECEIVED = "received"
     AUTOMATIC = "automatic"  # an auto-reply or a bounce: never answered, to keep mail from looping
     UNKNOWN_CONVERSATION = "unknown conversation"
-    NOT_THE_FAMILY = "not the family"  # from another address than the family's: not trusted with its thread
+    # From another address than the family's: not trusted with its thread, it waits for staff to say whose it is.
+    NOT_THE_FAMILY = "not the family"
+    WAITING = "waiting for staff"  # the conversation is closed to the family member: staff see it, it enters none
     REFUSED = "refused"  # empty, oversized, or the teacher no longer teaches the children
 
 
@@ -1291,15 +1300,19 @@ def receive_email_reply(raw: bytes, *, now: datetime.datetime | None = None) -> 
     thread = thread_of_reply_address(email.recipients)
     if thread is None:
         return EmailReplyOutcome.UNKNOWN_CONVERSATION
-    if email.sender != thread.guardian.email:
-        logger.warning("Reply to conversation %s from another address than the family's: dropped", thread.pk)
-        return EmailReplyOutcome.NOT_THE_FAMILY
+    if email.sender != thread.guardian.email.lower():
+        # Anyone can write to an address they have seen: staff who know the family decide whose it is.
+        logger.warning("Reply to conversation %s from another address than the family's: queued", thread.pk)
+        return _queue_email(email, thread=thread, reason=UnroutedReason.OTHER_SENDER, now=now)
+    if is_closed_to_family(thread):
+        return _queue_email(email, thread=thread, reason=UnroutedReason.CLOSED, now=now)
     try:
         receive_reply(
             thread=thread,
-            body=email.text,
+            body=_email_reply_text(email),
             channel=DeliveryChannel.EMAIL,
             external_id=email.message_id[:200],
+            attachments=[attachment.as_json() for attachment in email.attachments],
             now=now,
         )
     except ValidationError as error:
@@ -1308,11 +1321,41 @@ def receive_email_reply(raw: bytes, *, now: datetime.datetime | None = None) -> 
     return EmailReplyOutcome.RECEIVED
 
 
+def _queue_email(
+    email: InboundEmail, *, thread: Thread, reason: str, now: datetime.datetime | None
+) -> EmailReplyOutcome:
+    try:
+        queue_unrouted_reply(
+            channel=DeliveryChannel.EMAIL,
+            sender=email.sender,
+            subject=email.subject,
+            body=_email_reply_text(email),
+            reason=reason,
+            candidates=[thread],
+            attachments=[attachment.as_json() for attachment in email.attachments],
+            external_id=email.message_id[:200],
+            now=now,
+        )
+    except ValidationError as error:
+        logger.warning("Reply to conversation %s refused: %s", thread.pk, error.messages)
+        return EmailReplyOutcome.REFUSED
+    return EmailReplyOutcome.NOT_THE_FAMILY if reason == UnroutedReason.OTHER_SENDER else EmailReplyOutcome.WAITING
+
+
+def _email_reply_text(email: InboundEmail) -> str:
+    """What the family wrote; a photo sent with no words still reaches the conversation, named below it."""
+    if email.text.strip() or not email.attachments:
+        return email.text
+    return _("(No text: only attachments.)")
+
+
 def receive_text_message(*, phone: str, body: str, message_sid: str = "", now: datetime.datetime | None = None) -> str:
     """A text a family sent back: STOP, START and HELP (and their usual synonyms, Spanish ones too) are answered
     at once; anything else is a reply in the family's latest conversation. Returns the answer to text back, in the
     family's language, or "" for none."""
     now = now or timezone.now()
+    phone, body = without_control_characters(phone), without_control_characters(body)
+    message_sid = without_control_characters(message_sid)
     guardians = list(Guardian.objects.filter(phone=phone).order_by("id"))
     language = guardians[0].preferred_language if guardians else "en"
     school = schools_of_guardians([guardians[0].pk]).get(guardians[0].pk) if guardians else None
@@ -1336,22 +1379,208 @@ def receive_text_message(*, phone: str, body: str, message_sid: str = "", now: d
                 if office
                 else _("%(school)s messages through Homeroom. Reply STOP to stop texts.")
             ) % {"school": school_name, "phone": office}
-        thread = (
-            Thread.objects.filter(guardian__in=guardians)
-            .select_related("guardian", "staff")
-            .order_by("-last_message_at")
-            .first()
-        )
-        if thread is None:
+        if message_sid and _received_before(message_sid):
+            return ""  # Twilio sending the same text again
+        route = route_text_reply(guardians=guardians, body=body)
+        if route.thread is None and not route.candidates:
             return _("%(school)s: this number cannot take replies. Please write in Homeroom: %(url)s") % {
                 "school": school_name,
                 "url": absolute_url(reverse("portal:home")),
             }
         try:
-            receive_reply(thread=thread, body=body, channel=DeliveryChannel.SMS, external_id=message_sid, now=now)
+            if route.thread is None:
+                queue_unrouted_reply(
+                    channel=DeliveryChannel.SMS,
+                    sender=phone,
+                    body=body,
+                    reason=route.reason,
+                    candidates=route.candidates,
+                    external_id=message_sid,
+                    now=now,
+                )
+                return _(
+                    "%(school)s: thank you, your message reached the school. Several families share this number: "
+                    "to reach the right teacher at once, start your text with the code (#1234) from their message."
+                ) % {"school": school_name}
+            receive_reply(
+                thread=route.thread, body=route.body, channel=DeliveryChannel.SMS, external_id=message_sid, now=now
+            )
         except ValidationError as error:
             return " ".join(error.messages)
     return ""
+
+
+# --- Which conversation a text answers; the "who is this?" queue -------------------------------------------------
+
+# Texts to one number from several families' conversations this close together: nobody can tell which one a reply
+# answers, so it waits for staff. Further apart, the reply answers the latest (the short code settles it either way).
+SHARED_NUMBER_AMBIGUOUS_WITHIN = datetime.timedelta(hours=24)
+_REPLY_CODE = re.compile(r"^\s*#?\s*(\d{4})\b[\s:.,;-]*|(?:^|\s)#\s?(\d{4})\b")
+
+
+def reply_code(thread_id: int) -> str:
+    """The four digits a family sharing its number with another puts in a text to say which conversation it
+    answers. Only compared with the conversations of the number that texted, so four digits are enough."""
+    return f"{int(salted_hmac('homeroom.text-reply', str(thread_id)).hexdigest()[:8], 16) % 10000:04d}"
+
+
+def shared_number_reply_code(delivery: Delivery) -> str:
+    """The reply code a text carries when its number is another family member's too; "" when it is nobody else's."""
+    phone = delivery.guardian.phone
+    if not delivery.thread_id or not phone:
+        return ""
+    shared = Guardian.objects.filter(phone=phone).exclude(pk=delivery.guardian_id).exists()
+    return reply_code(delivery.thread_id) if shared else ""
+
+
+@dataclass(frozen=True)
+class TextRoute:
+    """Where a text goes: `thread`, with `body` (its reply code taken out); or, with no thread, the queue, with
+    the conversations it may answer and why it waits."""
+
+    thread: Thread | None
+    body: str
+    candidates: list[Thread]
+    reason: str = ""
+
+
+def route_text_reply(*, guardians: Sequence[Guardian], body: str) -> TextRoute:
+    """The conversation a text from these family members' number answers: the one its reply code names, else the
+    one the last text to the number came from. Queued when texts from several families' conversations came close
+    together, or no text went to the number and it has more than one family's; and when the conversation answered
+    is closed to the family member (a custody order or the school): a reply never enters it."""
+    threads = list(
+        Thread.objects.filter(guardian__in=guardians).select_related("guardian", "staff").order_by("-last_message_at")
+    )
+    if not threads:
+        return TextRoute(None, body, [])
+    match = _REPLY_CODE.search(body)
+    if match:
+        code = match.group(1) or match.group(2)
+        named = [thread for thread in threads if reply_code(thread.pk) == code]
+        if len(named) == 1:
+            rest = (body[: match.start()] + " " + body[match.end() :]).strip()
+            return _open_or_queued(named[0], body=rest or body, candidates=threads)
+    texts = Delivery.objects.filter(
+        thread__in=threads,
+        channel=DeliveryChannel.SMS,
+        status__in=[DeliveryStatus.SENT, DeliveryStatus.DELIVERED],
+        sent_at__isnull=False,
+    )
+    latest = texts.order_by("-sent_at", "-id").first()
+    if latest is None:
+        if len({thread.guardian_id for thread in threads}) > 1:
+            return TextRoute(None, body, threads, UnroutedReason.SHARED_NUMBER)
+        return _open_or_queued(threads[0], body=body, candidates=threads)
+    latest_at = latest.sent_at or timezone.now()  # never None: the query asked for sent texts
+    since = latest_at - SHARED_NUMBER_AMBIGUOUS_WITHIN
+    # A text the number sent back in between answered what came before it: only what came after is in question.
+    answered = Reply.objects.filter(thread__in=threads, channel=DeliveryChannel.SMS, received_at__lte=latest_at)
+    last_answer = answered.aggregate(at=Max("received_at"))["at"]
+    if last_answer is not None and last_answer > since:
+        since = last_answer
+    recent = set(texts.filter(sent_at__gte=since).values_list("thread_id", flat=True))
+    by_id = {thread.pk: thread for thread in threads}
+    if len({by_id[thread_id].guardian_id for thread_id in recent}) > 1:
+        return TextRoute(None, body, [by_id[thread_id] for thread_id in sorted(recent)], UnroutedReason.SHARED_NUMBER)
+    return _open_or_queued(by_id[latest.thread_id or 0], body=body, candidates=threads)
+
+
+def _open_or_queued(thread: Thread, *, body: str, candidates: list[Thread]) -> TextRoute:
+    if is_closed_to_family(thread):
+        return TextRoute(None, body, candidates, UnroutedReason.CLOSED)
+    return TextRoute(thread, body, candidates)
+
+
+def _received_before(external_id: str) -> bool:
+    return (
+        Reply.objects.filter(external_id=external_id).exists()
+        or UnroutedReply.objects.filter(external_id=external_id).exists()
+    )
+
+
+@transaction.atomic
+def queue_unrouted_reply(
+    *,
+    channel: str,
+    sender: str,
+    body: str,
+    reason: str,
+    candidates: Sequence[Thread],
+    subject: str = "",
+    attachments: Sequence[dict[str, Any]] = (),
+    external_id: str = "",
+    now: datetime.datetime | None = None,
+) -> UnroutedReply:
+    """A reply Homeroom could not place, kept for staff who see one of the children of the conversations it may
+    answer. The same email or text received twice is queued once."""
+    if external_id and (known := UnroutedReply.objects.filter(external_id=external_id).first()):
+        return known
+    _subject, body = check_message_text(subject="-", body=body)
+    unrouted = UnroutedReply(
+        channel=channel,
+        sender=sender[:254],
+        subject=" ".join(subject.split())[:SUBJECT_MAX_LENGTH],
+        body=body,
+        attachments=list(attachments),
+        reason=reason,
+        received_at=now or timezone.now(),
+        external_id=external_id[:200],
+    )
+    unrouted.full_clean()
+    unrouted.save()
+    unrouted.candidates.set(candidates)
+    guardian_ids = {thread.guardian_id for thread in candidates}
+    unrouted.students.set(
+        Student.objects.filter(guardian_links__guardian_id__in=guardian_ids, is_active=True).distinct()
+    )
+    return unrouted
+
+
+@transaction.atomic
+def place_unrouted_reply(*, staff: User, unrouted: UnroutedReply, thread: Thread, request: Any = None) -> Reply:
+    """A member of staff puts a waiting reply in the conversation it answers: from then on it is that
+    conversation's reply, logged as a contact from the family. Only a conversation it may answer, open to the
+    family and about a child this person sees, and only once."""
+    locked = UnroutedReply.objects.select_for_update().filter(pk=unrouted.pk, handled_at__isnull=True).first()
+    if locked is None or not unrouted_replies_visible_to(staff).filter(pk=unrouted.pk).exists():
+        raise PermissionDenied
+    if thread.pk not in {choice.thread.pk for choice in placements_for(staff=staff, unrouted=locked)}:
+        raise PermissionDenied
+    now = timezone.now()
+    reply = receive_reply(
+        thread=thread,
+        body=locked.body,
+        channel=locked.channel,
+        external_id=locked.external_id,
+        attachments=locked.attachments,
+        now=locked.received_at,
+    )
+    UnroutedReply.objects.filter(pk=locked.pk).update(handled_at=now, handled_by=staff, reply=reply)
+    record_many(
+        actor=staff,
+        students=thread_students(thread=thread),
+        action=AuditAction.CHANGED,
+        what=f"placed a waiting {locked.channel} reply in conversation {thread.pk}",
+        request=request,
+    )
+    return reply
+
+
+@transaction.atomic
+def set_aside_unrouted_reply(*, staff: User, unrouted: UnroutedReply, request: Any = None) -> None:
+    """A waiting reply that answers none of the conversations (a wrong number, spam): kept, but no longer waiting."""
+    visible = unrouted_replies_visible_to(staff).filter(pk=unrouted.pk)
+    waiting = UnroutedReply.objects.filter(pk__in=visible.values("pk"))
+    if not waiting.update(handled_at=timezone.now(), handled_by=staff):
+        raise PermissionDenied
+    record_many(
+        actor=staff,
+        students=unrouted.students.filter(pk__in=staff_students_visible_to(staff)),
+        action=AuditAction.CHANGED,
+        what=f"set aside waiting reply {unrouted.pk}",
+        request=request,
+    )
 
 
 def record_text_status(*, provider_id: str, status: str, error_code: str = "") -> None:

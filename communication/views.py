@@ -46,6 +46,7 @@ from communication.selectors import (
     letter_languages,
     letter_previews,
     office_days,
+    placements_for,
     staff_time_zone,
     students_without_positive_contact,
     thread_entries,
@@ -54,6 +55,7 @@ from communication.selectors import (
     threads_visible_to,
     today_for,
     translation_previews,
+    unrouted_replies_visible_to,
     with_family_links,
 )
 from communication.services import (
@@ -62,10 +64,12 @@ from communication.services import (
     log_good_news_call,
     log_interaction,
     mark_read_by_staff,
+    place_unrouted_reply,
     send_good_news,
     send_introduction_letter,
     send_message,
     send_notice,
+    set_aside_unrouted_reply,
     set_office_hours,
 )
 from communication.translation import translator
@@ -533,3 +537,46 @@ def conversation(request: AuthenticatedRequest, thread_id: int) -> HttpResponse:
             "family_summary": summaries_by_guardian([thread.guardian_id]).get(thread.guardian_id, ""),
         },
     )
+
+
+# --- Replies waiting to be placed ("who is this?") ---------------------------------------------------------------
+
+
+@require_safe
+@staff_required
+def unrouted_replies(request: AuthenticatedRequest) -> HttpResponse:
+    """Texts and emails Homeroom could not place in a conversation on its own, of families this person sees."""
+    waiting = list(unrouted_replies_visible_to(request.user).order_by("received_at", "id")[:UNROUTED_PAGE_SIZE])
+    items = [(unrouted, placements_for(staff=request.user, unrouted=unrouted)) for unrouted in waiting]
+    students = {student for _unrouted, placements in items for p in placements for student in p.students}
+    record_views(actor=request.user, students=students, what="Replies waiting to be placed", request=request)
+    return render(request, "communication/unrouted_replies.html", {"items": items})
+
+
+UNROUTED_PAGE_SIZE = 50
+
+
+@require_http_methods(["POST"])
+@staff_required
+def place_unrouted(request: AuthenticatedRequest, unrouted_id: int) -> HttpResponse:
+    unrouted = get_object_or_404(unrouted_replies_visible_to(request.user), pk=unrouted_id)
+    if request.POST.get("set_aside"):
+        set_aside_unrouted_reply(staff=request.user, unrouted=unrouted, request=request)
+        messages.success(request, _("The reply was set aside: it waits no longer."))
+        return redirect("communication:unrouted_replies")
+    placements = placements_for(staff=request.user, unrouted=unrouted)
+    choices = {placement.thread.pk: placement.thread for placement in placements}
+    try:
+        thread = choices[int(request.POST.get("thread", ""))]
+    except (KeyError, ValueError, OverflowError):
+        raise Http404 from None
+    try:
+        place_unrouted_reply(staff=request.user, unrouted=unrouted, thread=thread, request=request)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("communication:unrouted_replies")
+    messages.success(
+        request,
+        _("The reply is now in the conversation with %(name)s.") % {"name": thread.guardian.display_name},
+    )
+    return redirect("communication:unrouted_replies")

@@ -299,3 +299,6 @@ LIBRETRANSLATE_TIMEOUT = env_int("LIBRETRANSLATE_TIMEOUT", default=15)
 # /hooks/email/ or to a Maildir that `manage.py receive_replies` reads.
 HOMEROOM_REPLY_DOMAIN = env_str("HOMEROOM_REPLY_DOMAIN", default="")
 HOMEROOM_INBOUND_SECRET = env_str("HOMEROOM_INBOUND_SECRET", default="")
+# The largest email /hooks/email/ takes, in bytes: phone photos make replies of several megabytes, larger than
+# DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB), which still holds for every other route. Above it the hook answers 413.
+HOMEROOM_INBOUND_EMAIL_MAX_BYTES = env_int("HOMEROOM_INBOUND_EMAIL_MAX_BYTES", default=10 * 1024 * 1024)

@@ -1,10 +1,17 @@
-"""Reading a family's emailed reply from raw bytes: who sent it, to whom, and only the new text. No database."""
+"""Reading a family's emailed reply from raw bytes: who sent it, to whom, only the new text, and the files that
+came with it (named, never kept); then the mail server's hook, with its own size limit, taking real-sized mail."""
 
+import random
 from email.message import EmailMessage
 
 import pytest
+from django.urls import reverse
 
 from communication.inbound import InboundEmailError, read_email
+from communication.models import Reply, Thread, UnroutedReason, UnroutedReply
+from communication.services import reply_address
+from communication.tests.conftest import NOW
+from roster.models import Guardian
 
 
 def reply(body: str, headers: dict[str, str] | None = None) -> bytes:
@@ -406,3 +413,223 @@ def test_mail_without_any_text_part_cannot_be_read():
         read_email(message.as_bytes())
     message.add_attachment("Hi, a photo of the form.", disposition="inline")  # the same mail with a text part reads
     assert read_email(message.as_bytes()).text == "Hi, a photo of the form."
+
+
+# --- Attachments: noted, never kept -------------------------------------------------------------------------------
+
+
+def test_attachments_are_named_with_their_size_and_type_and_the_text_is_still_read():
+    message = EmailMessage()
+    message["From"] = "ana@example.com"
+    message.set_content("Here is the signed form.")
+    message.add_attachment(b"\xff\xd8" + b"j" * 998, maintype="image", subtype="jpeg", filename="photo.jpg")
+    message.add_attachment(b"%PDF-1.7", maintype="application", subtype="pdf", filename="form.pdf")
+
+    email = read_email(message.as_bytes())
+
+    assert email.text == "Here is the signed form."
+    assert [(a.name, a.size, a.content_type) for a in email.attachments] == [
+        ("photo.jpg", 1000, "image/jpeg"),
+        ("form.pdf", 8, "application/pdf"),
+    ]
+
+
+def test_the_html_rendering_of_the_text_is_no_attachment():
+    email = read_email(GMAIL_SPANISH)
+
+    assert email.attachments == ()
+
+
+# --- The mail server's hook: mail of the size phones send -------------------------------------------------------
+
+HOOK = "/hooks/email/"
+SECRET = "s3cret-for-the-mail-server"
+MB = 1024 * 1024
+
+
+@pytest.fixture
+def thread(world, settings) -> Thread:
+    settings.HOMEROOM_REPLY_DOMAIN = "replies.example.org"
+    settings.HOMEROOM_INBOUND_SECRET = SECRET
+    parent = Guardian.objects.get(user=world.people["guardian"])
+    return Thread.objects.create(staff=world.people["teacher"], guardian=parent, last_message_at=NOW)
+
+
+def _reply_with_photo(thread: Thread, *, photo_bytes: int, text: str = "The signed form, photographed.") -> bytes:
+    message = EmailMessage()
+    message["From"] = f"A Parent <{thread.guardian.email}>"
+    message["To"] = reply_address(thread.pk)
+    message["Subject"] = "Re: Field trip"
+    message["Message-ID"] = "<photo-1@mail.example.com>"
+    message.set_content(text)
+    photo = random.Random(photo_bytes).randbytes(photo_bytes)  # noise, as a JPEG is: base64 makes it 4/3 larger
+    message.add_attachment(photo, maintype="image", subtype="jpeg", filename="IMG_2041.jpg")
+    return message.as_bytes()
+
+
+def _post(client, data, **kwargs):
+    return client.post(HOOK, data, headers={"Authorization": f"Bearer {SECRET}"}, **kwargs)
+
+
+def test_a_six_megabyte_reply_with_a_photo_is_received_and_the_photo_named(client, world, thread, settings):
+    raw = _reply_with_photo(thread, photo_bytes=4 * MB + 300_000)
+    assert 5.5 * MB < len(raw) < 6.5 * MB and len(raw) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+    response = _post(client, raw, content_type="message/rfc822")
+
+    assert (response.status_code, response.content) == (200, b"received")
+    reply = Reply.objects.get()
+    assert reply.body == "The signed form, photographed."
+    assert reply.attachments == [{"name": "IMG_2041.jpg", "size": 4 * MB + 300_000, "type": "image/jpeg"}]
+    client.force_login(world.people["teacher"])
+    page = client.get(reverse("communication:conversation", args=[thread.pk]))
+    assert "Attachment not kept: IMG_2041.jpg (4.3\xa0MB)" in page.text
+
+
+@pytest.mark.parametrize("field", ["email", "body-mime"])
+def test_a_six_megabyte_reply_in_a_providers_multipart_form_is_received(client, thread, field):
+    raw = _reply_with_photo(thread, photo_bytes=4 * MB + 300_000)
+
+    response = _post(client, {field: raw.decode(), "subject": "Re: Field trip"})
+
+    assert (response.status_code, response.content) == (200, b"received")
+    assert Reply.objects.get().attachments[0]["name"] == "IMG_2041.jpg"
+
+
+def test_a_photo_sent_with_no_words_still_reaches_the_conversation(client, thread):
+    raw = _reply_with_photo(thread, photo_bytes=1000, text="")
+
+    assert _post(client, raw, content_type="message/rfc822").status_code == 200
+
+    reply = Reply.objects.get()
+    assert (reply.body, reply.attachments[0]["name"]) == ("(No text: only attachments.)", "IMG_2041.jpg")
+
+
+def test_an_email_over_ten_megabytes_is_refused_with_413_and_a_reason(client, thread):
+    raw = _reply_with_photo(thread, photo_bytes=8 * MB)
+    assert len(raw) > 10 * MB
+
+    response = _post(client, raw, content_type="message/rfc822")
+
+    assert response.status_code == 413
+    assert "larger than 10 MB" in response.content.decode() and "fewer or smaller photos" in response.content.decode()
+    assert not Reply.objects.exists()
+
+
+def test_the_limit_is_a_setting_and_holds_without_a_content_length(client, thread, settings):
+    settings.HOMEROOM_INBOUND_EMAIL_MAX_BYTES = 1 * MB
+    raw = _reply_with_photo(thread, photo_bytes=MB)
+
+    assert _post(client, raw, content_type="message/rfc822").status_code == 413
+    # A body longer than its Content-Length says (chunked, or a lie) is read no further than the limit.
+    request = client.post(
+        HOOK, raw, content_type="message/rfc822", headers={"Authorization": f"Bearer {SECRET}"}, CONTENT_LENGTH="10"
+    )
+    assert request.status_code in (400, 413) and not Reply.objects.exists()
+
+
+def test_other_routes_keep_djangos_limit(client, world, settings):
+    client.force_login(world.people["teacher"])
+
+    response = client.post(reverse("communication:new_message"), {"body": "x" * (3 * MB)})
+
+    assert response.status_code == 400  # DATA_UPLOAD_MAX_MEMORY_SIZE, unchanged outside the hook
+
+
+# --- A reply address used by someone else ------------------------------------------------------------------------
+
+
+def _plain_reply(thread: Thread, *, sender: str, body: str = "Send me her grades.") -> bytes:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = reply_address(thread.pk)
+    message["Subject"] = "Re: Field trip"
+    message["Message-ID"] = "<other-1@mail.example.com>"
+    message.set_content(body)
+    return message.as_bytes()
+
+
+def test_a_reply_from_another_address_waits_for_staff_instead_of_entering_the_conversation(client, world, thread):
+    response = _post(client, _plain_reply(thread, sender="someone.else@example.org"), content_type="message/rfc822")
+
+    assert (response.status_code, response.content) == (200, b"not the family")
+    assert not Reply.objects.exists()
+    waiting = UnroutedReply.objects.get()
+    assert (waiting.sender, waiting.subject, waiting.body, waiting.reason, waiting.channel) == (
+        "someone.else@example.org",
+        "Re: Field trip",
+        "Send me her grades.",
+        UnroutedReason.OTHER_SENDER,
+        "email",
+    )
+    assert list(waiting.candidates.all()) == [thread]
+    for outsider in ("far_teacher", "other_teacher", "other_family"):
+        client.force_login(world.people[outsider])
+        assert "her grades" not in client.get(reverse("communication:unrouted_replies")).text
+
+
+def test_the_teacher_places_a_reply_from_another_address_when_it_is_the_familys(client, world, thread):
+    _post(
+        client,
+        _plain_reply(thread, sender="parent.at.work@example.com", body="From my work address."),
+        content_type="message/rfc822",
+    )
+    waiting = UnroutedReply.objects.get()
+    client.force_login(world.people["teacher"])
+    assert "From my work address." in client.get(reverse("communication:unrouted_replies")).text
+
+    client.post(reverse("communication:place_unrouted", args=[waiting.pk]), {"thread": thread.pk})
+
+    reply = Reply.objects.get()
+    assert (reply.thread, reply.body, reply.channel) == (thread, "From my work address.", "email")
+
+
+def test_the_familys_own_address_in_another_case_is_the_family(client, thread):
+    raw = _plain_reply(thread, sender=thread.guardian.email.upper(), body="Thanks!")
+
+    assert _post(client, raw, content_type="message/rfc822").content == b"received"
+    assert not UnroutedReply.objects.exists()
+
+
+def test_an_email_never_enters_a_conversation_closed_to_the_family(client, thread):
+    thread.guardian.student_links.update(contact_allowed=False)
+
+    response = _post(client, _plain_reply(thread, sender=thread.guardian.email), content_type="message/rfc822")
+
+    assert response.content == b"waiting for staff" and not Reply.objects.exists()
+    assert UnroutedReply.objects.get().reason == UnroutedReason.CLOSED
+
+
+# --- Control characters: never stored ----------------------------------------------------------------------------
+
+
+def test_nul_and_other_control_characters_are_taken_out_of_what_is_read():
+    message = EmailMessage()
+    message["From"] = "ana@example.com"
+    message["Subject"] = "Re: Field\x00 trip\x1b"
+    message.set_content("Yes\x00, we\x07 will\tcome.\r\nThanks\x0b")
+    message.add_attachment(b"data", maintype="image", subtype="png", filename="pho\x00to\x01.png")
+
+    email = read_email(message.as_bytes())
+
+    assert email.subject == "Re: Field trip"
+    assert email.text == "Yes, we will\tcome.\nThanks"
+    assert email.attachments[0].name == "photo.png"
+
+
+def test_bytes_that_are_no_text_in_a_header_become_replacement_characters():
+    raw = b"From: ana@example.com\nSubject: R\xe9union \xff\xfe\x00\nContent-Type: text/plain\n\nHola\x00\n"
+
+    email = read_email(raw)
+
+    assert "\x00" not in email.subject and "\x00" not in email.text
+    email.subject.encode("utf-8")  # storable: no lone surrogate left
+
+
+def test_a_reply_with_nul_bytes_is_stored_without_them(client, thread):
+    raw = _plain_reply(thread, sender=thread.guardian.email, body="See\x00 you\x00 Friday")
+    raw = raw.replace(b"Subject: Re: Field trip", b"Subject: Re: Field\x00 trip")
+
+    assert _post(client, raw, content_type="message/rfc822").content == b"received"
+
+    assert Reply.objects.get().body == "See you Friday"

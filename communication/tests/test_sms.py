@@ -4,7 +4,9 @@ The Twilio backend talks to a real HTTP server on 127.0.0.1 that answers like Tw
 twilio package's own request building, auth and error parsing are what is tested, not a mock of them."""
 
 import base64
+import datetime
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -14,8 +16,15 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
+import time_machine
+from django.conf import settings
+from django.urls import reverse
 from twilio.request_validator import RequestValidator
 
+from audit.models import AccessEvent
+from communication.models import Delivery, Direction, Interaction, Reply, Thread, Tone, UnroutedReason, UnroutedReply
+from communication.selectors import placements_for
+from communication.services import deliver_batch, reply_code, reply_from_family, send_message
 from communication.sms import (
     ConsoleSmsBackend,
     Keyword,
@@ -27,12 +36,16 @@ from communication.sms import (
     keyword_of,
     sms_backend,
 )
+from communication.tests.conftest import NOW
+from homeroom.testing import count_security_probes
+from roster.models import Guardian
 
 ACCOUNT_SID = "AC00000000000000000000000000000001"
 AUTH_TOKEN = "secret-auth-token"
 FROM_NUMBER = "+15555550100"
 FAMILY = "+15555550123"
 MESSAGES_PATH = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
+HOUR, DAY = datetime.timedelta(hours=1), datetime.timedelta(days=1)
 
 
 @dataclass
@@ -438,3 +451,233 @@ def test_nothing_is_valid_without_an_auth_token(settings):
     signature = RequestValidator("").compute_signature(HOOK_URL, HOOK_PARAMS)
 
     assert is_valid_twilio_request(url=HOOK_URL, params=HOOK_PARAMS, signature=signature) is False
+
+
+# --- Texts back from a number two families share ----------------------------------------------------------------
+#
+# Ana's parent (3A, the teacher's class) and Ben's parent (3B, the other teacher's) have one mobile between them: a
+# grandmother who looks after both children, say. A text back from it must reach the conversation it answers.
+
+SHARED_PHONE = "+16175550177"
+SMS_AUTH_TOKEN = "test-twilio-auth-token"
+
+
+@pytest.fixture
+def two_families(world, settings, empty_outbox) -> tuple[Guardian, Guardian]:
+    settings.HOMEROOM_SMS_BACKEND = "communication.sms.MemorySmsBackend"
+    settings.TWILIO_AUTH_TOKEN = SMS_AUTH_TOKEN
+    ana_parent = Guardian.objects.get(user=world.people["guardian"])
+    ben_parent = Guardian.objects.get(user=world.people["other_family"])
+    for guardian in (ana_parent, ben_parent):
+        guardian.phone, guardian.preferred_channel = SHARED_PHONE, "sms"
+        guardian.save(update_fields=["phone", "preferred_channel"])
+    return ana_parent, ben_parent
+
+
+def _text_family(sender, guardian: Guardian, *, at: datetime.datetime, body: str = "Ana read a whole book.") -> Thread:
+    """A member of staff texts one family member at a given moment; the text goes out at once."""
+    with time_machine.travel(at, tick=False):
+        sent = send_message(sender=sender, guardian_ids=[guardian.pk], subject="Today", body=body, tone=Tone.POSITIVE)
+        ids = list(Delivery.objects.filter(message=sent.message).values_list("id", flat=True))
+        deliver_batch(delivery_ids=ids)
+    return Thread.objects.get(staff=sender, guardian=guardian)
+
+
+def _text_back(client, body: str, *, sid: str = "SM" + "7" * 32, phone: str = SHARED_PHONE):
+    params = {"From": phone, "To": "+15555550100", "Body": body, "MessageSid": sid}
+    path = reverse("communication:incoming_text")
+    signature = RequestValidator(SMS_AUTH_TOKEN).compute_signature(settings.HOMEROOM_BASE_URL + path, params)
+    return client.post(path, params, HTTP_X_TWILIO_SIGNATURE=signature)
+
+
+def _answer(response) -> str:
+    match = re.search(r"<Message>(.*)</Message>", response.text, re.DOTALL)
+    return match.group(1) if match else ""
+
+
+def test_a_reply_goes_to_the_conversation_that_last_texted_the_number_not_the_newest(client, world, two_families):
+    ana_parent, ben_parent = two_families
+    ben_thread = _text_family(world.people["other_teacher"], ben_parent, at=NOW - datetime.timedelta(days=6))
+    ana_thread = _text_family(world.people["teacher"], ana_parent, at=NOW - datetime.timedelta(days=2))
+    # Ben's parent then wrote in the portal: Ben's conversation is the newest, but no text came from it since.
+    reply_from_family(user=world.people["other_family"], thread=ben_thread, body="Thanks!", now=NOW - HOUR)
+
+    response = _text_back(client, "Wonderful, she loves that series")
+
+    assert response.status_code == 200 and _answer(response) == ""
+    reply = Reply.objects.get(channel="sms")
+    assert reply.thread == ana_thread and reply.body == "Wonderful, she loves that series"
+    assert list(reply.interaction.students.all()) == [world.student]
+
+
+def test_two_families_texted_the_same_day_and_the_reply_waits_for_staff(client, world, two_families):
+    ana_parent, ben_parent = two_families
+    ana_thread = _text_family(world.people["teacher"], ana_parent, at=NOW - 3 * HOUR)
+    ben_thread = _text_family(world.people["other_teacher"], ben_parent, at=NOW - 2 * HOUR)
+
+    response = _text_back(client, "Yes, Friday is fine")
+
+    assert "reached the school" in _answer(response) and "#1234" in _answer(response)
+    assert not Reply.objects.exists() and not Interaction.objects.filter(direction=Direction.FROM_FAMILY).exists()
+    waiting = UnroutedReply.objects.get()
+    assert (waiting.sender, waiting.body, waiting.reason, waiting.channel) == (
+        SHARED_PHONE,
+        "Yes, Friday is fine",
+        UnroutedReason.SHARED_NUMBER,
+        "sms",
+    )
+    assert set(waiting.candidates.all()) == {ana_thread, ben_thread}
+    _text_back(client, "Yes, Friday is fine")  # Twilio sending it again
+    assert UnroutedReply.objects.count() == 1
+
+
+def test_a_text_to_a_shared_number_carries_a_code_and_a_reply_with_it_is_placed_at_once(client, world, two_families):
+    ana_parent, ben_parent = two_families
+    ana_thread = _text_family(world.people["teacher"], ana_parent, at=NOW - 3 * HOUR)
+    ben_thread = _text_family(world.people["other_teacher"], ben_parent, at=NOW - 2 * HOUR)
+    ana_text = next(sms for sms in MemorySmsBackend.outbox if "Ana read" in sms.body)
+    code = reply_code(ana_thread.pk)
+    assert f"start your reply with #{code}." in ana_text.body
+    assert reply_code(ben_thread.pk) != code
+
+    response = _text_back(client, f"#{code} Thank you so much!")
+
+    assert _answer(response) == ""
+    reply = Reply.objects.get()
+    assert (reply.thread, reply.body) == (ana_thread, "Thank you so much!")
+    assert not UnroutedReply.objects.exists()
+
+
+def test_a_number_only_one_family_has_gets_no_code(world, two_families):
+    ana_parent, ben_parent = two_families
+    ben_parent.phone = "+16175550199"
+    ben_parent.save(update_fields=["phone"])
+
+    _text_family(world.people["teacher"], ana_parent, at=NOW - HOUR)
+
+    assert "share this number" not in MemorySmsBackend.outbox[-1].body
+
+
+def test_the_teacher_sees_the_waiting_reply_with_only_their_family_and_places_it(client, world, two_families):
+    ana_parent, ben_parent = two_families
+    ana_thread = _text_family(world.people["teacher"], ana_parent, at=NOW - 3 * HOUR)
+    ben_thread = _text_family(world.people["other_teacher"], ben_parent, at=NOW - 2 * HOUR)
+    _text_back(client, "Yes, Friday is fine")
+    waiting = UnroutedReply.objects.get()
+    client.force_login(world.people["teacher"])
+
+    page = client.get(reverse("communication:unrouted_replies"))
+
+    assert page.status_code == 200 and "Yes, Friday is fine" in page.text and SHARED_PHONE in page.text
+    assert f'value="{ana_thread.pk}"' in page.text and "family of Ana" in page.text
+    assert f'value="{ben_thread.pk}"' not in page.text and "Ben" not in page.text
+    place = reverse("communication:place_unrouted", args=[waiting.pk])
+    assert client.post(place, {"thread": ben_thread.pk}).status_code == 404  # not a conversation of theirs to see
+    assert client.post(place, {"thread": "²"}).status_code == 404
+
+    response = client.post(place, {"thread": ana_thread.pk})
+
+    assert response.status_code == 302
+    reply = Reply.objects.get()
+    assert (reply.thread, reply.body, reply.channel) == (ana_thread, "Yes, Friday is fine", "sms")
+    assert reply.interaction.direction == Direction.FROM_FAMILY
+    assert list(reply.interaction.students.all()) == [world.student]
+    waiting.refresh_from_db()
+    assert (waiting.reply, waiting.handled_by) == (reply, world.people["teacher"])
+    assert "Yes, Friday is fine" not in client.get(reverse("communication:unrouted_replies")).text
+    assert client.post(place, {"thread": ana_thread.pk}).status_code == 404  # placed once
+    assert AccessEvent.objects.filter(actor=world.people["teacher"], what__startswith="placed a waiting").exists()
+
+
+@pytest.mark.security
+def test_a_teacher_of_another_school_sees_none_of_the_waiting_replies(client, world, two_families):
+    ana_parent, ben_parent = two_families
+    ana_thread = _text_family(world.people["teacher"], ana_parent, at=NOW - 3 * HOUR)
+    ben_thread = _text_family(world.people["other_teacher"], ben_parent, at=NOW - 2 * HOUR)
+    _text_back(client, "Yes, Friday is fine")
+    waiting = UnroutedReply.objects.get()
+    outsiders = [world.people[name] for name in ("far_teacher", "other_leader", "stranger")]
+    leaks = probes = 0
+    for outsider in outsiders:
+        client.force_login(outsider)
+        page = client.get(reverse("communication:unrouted_replies"))
+        probes += 1
+        leaks += int("Friday" in page.text or SHARED_PHONE in page.text)
+        for thread in (ana_thread, ben_thread):
+            response = client.post(reverse("communication:place_unrouted", args=[waiting.pk]), {"thread": thread.pk})
+            probes += 1
+            leaks += int(response.status_code not in (403, 404))
+        response = client.post(reverse("communication:place_unrouted", args=[waiting.pk]), {"set_aside": "1"})
+        probes += 1
+        leaks += int(response.status_code not in (403, 404))
+    count_security_probes("who-is-this queue, out of reach", probes=probes, leaks=leaks)
+
+    assert leaks == 0
+    waiting.refresh_from_db()
+    assert waiting.handled_at is None and not Reply.objects.exists()
+
+
+def test_a_reply_never_enters_a_conversation_closed_to_the_family(client, world, two_families):
+    ana_parent, ben_parent = two_families
+    ben_thread = _text_family(world.people["other_teacher"], ben_parent, at=NOW - 6 * DAY)
+    ana_thread = _text_family(world.people["teacher"], ana_parent, at=NOW - 2 * DAY)
+    ana_parent.student_links.update(contact_allowed=False)  # a court order since
+
+    _text_back(client, "When is the trip?")
+
+    assert not Reply.objects.exists()
+    waiting = UnroutedReply.objects.get()
+    assert waiting.reason == UnroutedReason.CLOSED
+    assert placements_for(staff=world.people["teacher"], unrouted=waiting) == []  # nowhere to put it on Ana's side
+    [placement] = placements_for(staff=world.people["other_teacher"], unrouted=waiting)
+    assert placement.thread == ben_thread
+    client.force_login(world.people["teacher"])
+    response = client.post(reverse("communication:place_unrouted", args=[waiting.pk]), {"thread": ana_thread.pk})
+    assert response.status_code == 404 and not Reply.objects.exists()
+
+
+def test_a_portal_restriction_closes_the_conversation_to_texts_too(client, world, two_families):
+    ana_parent, _ben_parent = two_families
+    _text_family(world.people["teacher"], ana_parent, at=NOW - 2 * DAY)
+    ana_parent.student_links.update(portal_access_allowed=False)
+
+    _text_back(client, "When is the trip?")
+
+    assert not Reply.objects.exists()
+    assert UnroutedReply.objects.get().reason == UnroutedReason.CLOSED
+
+
+def test_staff_set_aside_a_reply_that_is_nobodys(client, world, two_families):
+    ana_parent, ben_parent = two_families
+    _text_family(world.people["teacher"], ana_parent, at=NOW - 3 * HOUR)
+    _text_family(world.people["other_teacher"], ben_parent, at=NOW - 2 * HOUR)
+    _text_back(client, "Who is this? Wrong number")
+    waiting = UnroutedReply.objects.get()
+    client.force_login(world.people["teacher"])
+
+    client.post(reverse("communication:place_unrouted", args=[waiting.pk]), {"set_aside": "1"})
+
+    waiting.refresh_from_db()
+    assert waiting.handled_by == world.people["teacher"] and waiting.reply is None and not Reply.objects.exists()
+
+
+def test_a_text_with_nul_bytes_is_stored_without_them(client, world, two_families):
+    ana_parent, ben_parent = two_families
+    ben_parent.phone = "+16175550199"
+    ben_parent.save(update_fields=["phone"])
+    ana_thread = _text_family(world.people["teacher"], ana_parent, at=NOW - HOUR)
+
+    response = _text_back(client, "See\x00 you\x1b Friday\x00", sid="SM\x00" + "8" * 32)
+
+    assert response.status_code == 200
+    reply = Reply.objects.get()
+    assert (reply.thread, reply.body, reply.external_id) == (ana_thread, "See you Friday", "SM" + "8" * 32)
+
+
+def test_a_delivery_report_with_nul_bytes_or_a_number_too_long_is_no_error(client, two_families):
+    path = reverse("communication:text_status")
+    params = {"MessageSid": "SM\x00x", "MessageStatus": "deliv\x00ered", "ErrorCode": "\x00"}
+    signature = RequestValidator(SMS_AUTH_TOKEN).compute_signature(settings.HOMEROOM_BASE_URL + path, params)
+
+    assert client.post(path, params, HTTP_X_TWILIO_SIGNATURE=signature).status_code == 204
+    assert _text_back(client, "STOP", phone="+1" + "6" * 40).status_code == 400
