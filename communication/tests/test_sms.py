@@ -774,3 +774,29 @@ def test_no_text_or_delivery_report_whatever_its_fields_is_a_500_or_stored_broke
 
     assert server_errors == [] and broken == 0
     assert Reply.objects.exists() and UnroutedReply.objects.exists()  # the examples reached both
+
+
+def test_digits_that_are_no_reply_code_do_not_hide_the_code_later_in_the_text(client, world, two_families):
+    ana_parent, ben_parent = two_families
+    _text_family(world.people["teacher"], ana_parent, at=NOW - 3 * HOUR)
+    ben_thread = _text_family(world.people["other_teacher"], ben_parent, at=NOW - 2 * HOUR)
+    code = reply_code(ben_thread.pk)
+    not_a_code = next(digits for digits in ("1530", "1545", "1600") if digits != code)
+
+    _text_back(client, f"{not_a_code} works for me #{code}")
+
+    reply = Reply.objects.get()
+    assert (reply.thread, reply.body) == (ben_thread, f"{not_a_code} works for me")
+
+
+def test_a_reply_closed_to_the_family_is_acknowledged_without_naming_anyone(client, world, two_families):
+    ana_parent, ben_parent = two_families
+    ben_parent.phone = "+16175550199"
+    ben_parent.save(update_fields=["phone"])
+    _text_family(world.people["teacher"], ana_parent, at=NOW - HOUR)
+    ana_parent.student_links.update(contact_allowed=False)
+
+    answer = _answer(_text_back(client, "Is Ana okay?"))
+
+    assert answer == "Maple Elementary: thank you, your message reached the school."
+    assert not Reply.objects.exists() and UnroutedReply.objects.get().reason == UnroutedReason.CLOSED
