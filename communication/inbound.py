@@ -162,6 +162,14 @@ def _is_auto_submitted(message: Message, *, sender: str) -> bool:
 
 
 def _decoded_text(part: MIMEPart) -> str:
+    try:
+        return _declared_text(part)
+    except (LookupError, UnicodeError):  # a charset Python does not know ("x-unknown"), or bytes it cannot be
+        payload = part.get_payload(decode=True)
+        return payload.decode("utf-8", "replace") if isinstance(payload, bytes) else str(payload or "")
+
+
+def _declared_text(part: MIMEPart) -> str:
     if part.get_param("charset") is None:
         # No charset means ASCII by the RFC, but 8-bit UTF-8 sent without one is common; read it as what it is.
         payload = part.get_payload(decode=True)

@@ -1351,8 +1351,8 @@ def _email_reply_text(email: InboundEmail) -> str:
 
 def receive_text_message(*, phone: str, body: str, message_sid: str = "", now: datetime.datetime | None = None) -> str:
     """A text a family sent back: STOP, START and HELP (and their usual synonyms, Spanish ones too) are answered
-    at once; anything else is a reply in the family's latest conversation. Returns the answer to text back, in the
-    family's language, or "" for none."""
+    at once; anything else is a reply in the conversation it answers (route_text_reply), or waits for staff when
+    that cannot be told. Returns the answer to text back, in the family's language, or "" for none."""
     now = now or timezone.now()
     phone, body = without_control_characters(phone), without_control_characters(body)
     message_sid = without_control_characters(message_sid)
@@ -1398,6 +1398,8 @@ def receive_text_message(*, phone: str, body: str, message_sid: str = "", now: d
                     external_id=message_sid,
                     now=now,
                 )
+                if route.reason != UnroutedReason.SHARED_NUMBER:
+                    return _("%(school)s: thank you, your message reached the school.") % {"school": school_name}
                 return _(
                     "%(school)s: thank you, your message reached the school. Several families share this number: "
                     "to reach the right teacher at once, start your text with the code (#1234) from their message."
@@ -1454,8 +1456,7 @@ def route_text_reply(*, guardians: Sequence[Guardian], body: str) -> TextRoute:
     )
     if not threads:
         return TextRoute(None, body, [])
-    match = _REPLY_CODE.search(body)
-    if match:
+    for match in _REPLY_CODE.finditer(body):  # "1530 works" starts with digits that are no code: try the next
         code = match.group(1) or match.group(2)
         named = [thread for thread in threads if reply_code(thread.pk) == code]
         if len(named) == 1:

@@ -1,16 +1,25 @@
 """Reading a family's emailed reply from raw bytes: who sent it, to whom, only the new text, and the files that
 came with it (named, never kept); then the mail server's hook, with its own size limit, taking real-sized mail."""
 
+import itertools
+import json
 import random
+import re
 from email.message import EmailMessage
+from typing import Any
+from urllib.parse import urlencode
 
 import pytest
+from django.test import Client
 from django.urls import reverse
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from communication.inbound import InboundEmailError, read_email
-from communication.models import Reply, Thread, UnroutedReason, UnroutedReply
+from communication.models import MESSAGE_MAX_LENGTH, Reply, Thread, UnroutedReason, UnroutedReply
 from communication.services import reply_address
 from communication.tests.conftest import NOW
+from homeroom.testing import count_security_probes
 from roster.models import Guardian
 
 
@@ -633,3 +642,162 @@ def test_a_reply_with_nul_bytes_is_stored_without_them(client, thread):
     assert _post(client, raw, content_type="message/rfc822").content == b"received"
 
     assert Reply.objects.get().body == "See you Friday"
+
+
+# --- Property-based: whatever arrives, no 500 and nothing stored broken ----------------------------------------
+
+_STORED_BROKEN = re.compile(r"[\x00-\x08\x0b-\x1f\ud800-\udfff]")
+
+
+def _broken_rows() -> int:
+    """Rows a reply or a waiting reply left with a character no database should hold, or a field over its size."""
+    broken = 0
+    for reply in Reply.objects.select_related("interaction"):
+        texts = [reply.body, reply.external_id, reply.interaction.summary, json.dumps(reply.attachments)]
+        broken += int(any(_STORED_BROKEN.search(text) for text in texts) or len(reply.body) > MESSAGE_MAX_LENGTH)
+    for waiting in UnroutedReply.objects.all():
+        texts = [waiting.body, waiting.subject, waiting.sender, waiting.external_id, json.dumps(waiting.attachments)]
+        broken += int(any(_STORED_BROKEN.search(text) for text in texts) or len(waiting.sender) > 254)
+    return broken
+
+
+# Any code point but surrogates (no request carries those): NUL, CR, LF and the other controls included.
+_any_text = st.text(st.characters(codec="utf-8"), max_size=60)
+_header_names = st.sampled_from(
+    [
+        "Subject",
+        "From",
+        "Cc",
+        "Content-Type",
+        "Content-Disposition",
+        "Auto-Submitted",
+        "Message-ID",
+        "Content-Transfer-Encoding",
+        "X-Fuzz",
+    ]
+)
+
+
+# Controls and NUL, but no line break.
+_line_text = st.text(st.characters(codec="utf-8", exclude_characters="\r\n"), max_size=40)
+
+
+def _mostly(common: Any, *rare: Any) -> Any:
+    """`common` four times in five, else one of `rare`."""
+    return st.integers(0, 4).flatmap(lambda n: st.one_of(*rare) if n == 3 else common)
+
+
+_MESSAGE_NUMBERS = itertools.count()
+NOISY_PARTS = ("from", "to", "subject", "headers", "charset", "body", "attachment")
+
+
+@st.composite
+def _emails(draw: st.DrawFn, family_address: str, to: str) -> bytes:
+    """An email that is well made but for one part, or none, so that most examples get as far as being stored: the
+    family's address or another, with any display name; headers, subject and body of any text (NUL and the other
+    controls included); a body of any bytes in any declared charset; maybe an attachment of any name and type."""
+    noisy = draw(st.sampled_from([None, None, *NOISY_PARTS]))
+
+    def part(name: str, common: Any, rare: Any) -> Any:
+        return draw(rare if noisy == name else common)
+
+    sender = part(
+        "from",
+        st.sampled_from([family_address, "someone.else@example.org"])
+        | _line_text.map(lambda name: f"{name} <{family_address}>"),
+        _any_text,
+    )
+    headers = [
+        ("From", sender),
+        ("To", part("to", st.just(to), _any_text)),
+        ("Subject", part("subject", _line_text, _any_text)),
+        # Each its own Message-ID, unless noisy: the same one twice is rightly kept once.
+        ("Message-ID", part("headers", st.builds(lambda: f"<{next(_MESSAGE_NUMBERS)}@fuzz>"), _line_text)),
+    ]
+    headers += part("headers", st.just([]), st.lists(st.tuples(_header_names, _any_text), min_size=1, max_size=3))
+    head = b"".join(f"{name}: {value}\r\n".encode() for name, value in headers)
+    charset = part("charset", st.sampled_from([b"utf-8", b""]), st.sampled_from([b"iso-8859-1", b"x-unknown", b"\xff"]))
+    text_type = b"Content-Type: text/plain" + (b"; charset=" + charset if charset else b"") + b"\r\n"
+    words = st.text(st.characters(codec="utf-8"), min_size=1, max_size=300).map(str.encode)
+    body = part("body", words, st.binary(max_size=300))
+    if noisy == "attachment" or draw(st.booleans()):
+        filename = part("attachment", _line_text, _any_text).encode()
+        content_type = part(
+            "attachment",
+            st.sampled_from([b"image/jpeg", b"application/pdf", b"text/plain", b"message/rfc822"]),
+            st.binary(max_size=20),
+        )
+        attached = b"--fuzz-boundary\r\nContent-Type: " + content_type
+        attached += b'\r\nContent-Disposition: attachment; filename="' + filename
+        attached += b'"\r\nContent-Transfer-Encoding: base64\r\n\r\n' + draw(st.binary(max_size=200))
+        body = b"--fuzz-boundary\r\n" + text_type + b"\r\n" + body + b"\r\n" + attached + b"\r\n--fuzz-boundary--\r\n"
+        head += b'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="fuzz-boundary"\r\n'
+    else:
+        head += text_type
+    return head + b"\r\n" + body
+
+
+@pytest.mark.security
+@pytest.mark.parametrize("mode", ["raw", "content type", "form"])
+def test_no_email_whatever_its_bytes_headers_or_form_fields_is_a_500_or_stored_broken(world, thread, mode):
+    client = Client(raise_request_exception=False)
+    emails = _emails(thread.guardian.email, reply_address(thread.pk))
+    seen: list[tuple[Any, int]] = []
+
+    if mode == "raw":
+        strategy = st.tuples(st.just("message/rfc822"), _mostly(emails, st.binary(max_size=400)))
+    elif mode == "content type":
+        content_types = st.sampled_from(
+            ["multipart/form-data; boundary=fuzz-boundary", "text/plain", "multipart/form-data", ""]
+        ) | st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=40)
+        strategy = st.tuples(content_types, emails | st.binary(max_size=400))
+    else:
+        fields = st.dictionaries(
+            _mostly(st.sampled_from(["email", "body-mime"]), st.just("subject"), _any_text),
+            _mostly(emails.map(lambda raw: raw.decode("utf-8", "replace")), _any_text),
+            min_size=1,
+            max_size=3,
+        )
+        strategy = st.tuples(st.sampled_from(["multipart", "urlencoded"]), fields)
+
+    @settings(max_examples=60)
+    @given(example=strategy)
+    def post(example: Any) -> None:
+        kind, data = example
+        headers = {"Authorization": f"Bearer {SECRET}"}
+        if mode != "form":
+            response = client.post(HOOK, data, content_type=kind, headers=headers)
+        elif kind == "multipart":
+            response = client.post(
+                HOOK, {key.replace("\x00", ""): value for key, value in data.items()}, headers=headers
+            )
+        else:
+            response = client.post(
+                HOOK, urlencode(data), content_type="application/x-www-form-urlencoded", headers=headers
+            )
+        seen.append((example, response.status_code))
+
+    post()
+    server_errors = [example for example, status in seen if status >= 500]
+    broken = _broken_rows()
+    count_security_probes("inbound email and texts fuzzed", probes=len(seen), errors=len(server_errors) + broken)
+
+    assert server_errors == [] and broken == 0
+    assert {status for _example, status in seen} <= {200, 400, 413}
+
+
+@settings(max_examples=200)
+@given(raw=st.binary(max_size=600) | _emails("ana@example.com", "reply+1-0@x"))
+def test_the_parser_reads_any_bytes_or_says_why_not(raw):
+    try:
+        email = read_email(raw)
+    except InboundEmailError:
+        return
+    stored = [email.sender, email.subject, email.text, email.message_id, *(a.name for a in email.attachments)]
+    assert not any(_STORED_BROKEN.search(text) for text in stored)
+
+
+def test_a_charset_python_does_not_know_is_read_as_utf8_not_a_500():  # found by the property-based test above
+    email = read_email(b"From: ana@example.com\nContent-Type: text/plain; charset=x-unknown\n\nS\xc3\xad, gracias\n")
+
+    assert email.text == "Sí, gracias"

@@ -5,6 +5,7 @@ twilio package's own request building, auth and error parsing are what is tested
 
 import base64
 import datetime
+import itertools
 import json
 import re
 import threading
@@ -18,11 +19,25 @@ from urllib.parse import parse_qs
 import pytest
 import time_machine
 from django.conf import settings
+from django.test import Client
 from django.urls import reverse
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
 from audit.models import AccessEvent
-from communication.models import Delivery, Direction, Interaction, Reply, Thread, Tone, UnroutedReason, UnroutedReply
+from communication.models import (
+    Delivery,
+    Direction,
+    Interaction,
+    PhoneOptOut,
+    Reply,
+    Thread,
+    Tone,
+    UnroutedReason,
+    UnroutedReply,
+)
 from communication.selectors import placements_for
 from communication.services import deliver_batch, reply_code, reply_from_family, send_message
 from communication.sms import (
@@ -681,3 +696,107 @@ def test_a_delivery_report_with_nul_bytes_or_a_number_too_long_is_no_error(clien
 
     assert client.post(path, params, HTTP_X_TWILIO_SIGNATURE=signature).status_code == 204
     assert _text_back(client, "STOP", phone="+1" + "6" * 40).status_code == 400
+
+
+# --- Property-based: whatever Twilio (or someone with its token) posts, no 500 and nothing stored broken --------
+
+_STORED_BROKEN = re.compile(r"[\x00-\x08\x0b-\x1f]")
+_any_text = st.text(st.characters(codec="utf-8"), max_size=80)  # NUL, CR and the other controls included
+
+
+def _broken_rows() -> int:
+    broken = sum(
+        int(bool(_STORED_BROKEN.search(reply.body + reply.external_id + reply.interaction.summary)))
+        for reply in Reply.objects.select_related("interaction")
+    )
+    broken += sum(
+        int(bool(_STORED_BROKEN.search(waiting.body + waiting.sender + waiting.external_id)))
+        for waiting in UnroutedReply.objects.all()
+    )
+    phones = PhoneOptOut.objects.values_list("phone", flat=True)
+    return broken + sum(int(bool(_STORED_BROKEN.search(phone))) for phone in phones)
+
+
+@pytest.mark.security
+def test_no_text_or_delivery_report_whatever_its_fields_is_a_500_or_stored_broken(world, two_families):
+    ana_parent, ben_parent = two_families
+    ana_thread = _text_family(world.people["teacher"], ana_parent, at=NOW - 3 * HOUR)
+    _text_family(world.people["other_teacher"], ben_parent, at=NOW - 2 * HOUR)
+    lone_parent = Guardian.objects.get(user=world.people["restricted_guardian"])  # a number of one family member
+    lone_parent.phone = "+16175550155"
+    lone_parent.save(update_fields=["phone"])
+    client = Client(raise_request_exception=False)
+    sids = itertools.count()
+    seen: list[tuple[Any, int]] = []
+    code = reply_code(ana_thread.pk)
+
+    @st.composite
+    def requests(draw: st.DrawFn) -> tuple[str, dict[str, str]]:
+        """A text or a delivery report, well made but for one field, or none: most examples reach the database."""
+        noisy = draw(st.sampled_from([None, None, "From", "Body", "MessageSid", "extra", "MessageStatus", "ErrorCode"]))
+
+        def field(name: str, common: Any) -> Any:
+            return draw(_any_text if noisy == name else common)
+
+        if draw(st.sampled_from(["text", "text", "text", "report"])) == "report":
+            params = {
+                "MessageSid": field("MessageSid", st.sampled_from(["SM" + "0" * 32, ""])),
+                "MessageStatus": field("MessageStatus", st.sampled_from(["delivered", "failed", "undelivered"])),
+                "ErrorCode": field("ErrorCode", st.sampled_from(["30003", ""])),
+            }
+            return "text_status", params
+        body = draw(
+            st.sampled_from(["STOP", "start", "Ayuda", "Yes", ""]) | _any_text | _any_text.map(lambda t: f"#{code} {t}")
+        )
+        params = {
+            "From": field("From", st.sampled_from([SHARED_PHONE, SHARED_PHONE, "+16175550155", "+16175550999"])),
+            "To": "+15555550100",
+            "Body": field("Body", st.just(body)),
+            "MessageSid": field("MessageSid", st.builds(lambda: f"SM{next(sids):032d}")),
+        }
+        if noisy == "extra":
+            params = {**draw(st.dictionaries(_any_text, _any_text, min_size=1, max_size=2)), **params}
+        return "incoming_text", params
+
+    @hypothesis_settings(max_examples=80)
+    @given(request=requests())
+    def post(request: tuple[str, dict[str, str]]) -> None:
+        name, params = request
+        path = reverse(f"communication:{name}")
+        signature = RequestValidator(SMS_AUTH_TOKEN).compute_signature(settings.HOMEROOM_BASE_URL + path, params)
+        response = client.post(path, params, HTTP_X_TWILIO_SIGNATURE=signature)
+        seen.append((request, response.status_code))
+
+    post()
+    server_errors = [example for example, status in seen if status >= 500]
+    broken = _broken_rows()
+    count_security_probes("inbound email and texts fuzzed", probes=len(seen), errors=len(server_errors) + broken)
+
+    assert server_errors == [] and broken == 0
+    assert Reply.objects.exists() and UnroutedReply.objects.exists()  # the examples reached both
+
+
+def test_digits_that_are_no_reply_code_do_not_hide_the_code_later_in_the_text(client, world, two_families):
+    ana_parent, ben_parent = two_families
+    _text_family(world.people["teacher"], ana_parent, at=NOW - 3 * HOUR)
+    ben_thread = _text_family(world.people["other_teacher"], ben_parent, at=NOW - 2 * HOUR)
+    code = reply_code(ben_thread.pk)
+    not_a_code = next(digits for digits in ("1530", "1545", "1600") if digits != code)
+
+    _text_back(client, f"{not_a_code} works for me #{code}")
+
+    reply = Reply.objects.get()
+    assert (reply.thread, reply.body) == (ben_thread, f"{not_a_code} works for me")
+
+
+def test_a_reply_closed_to_the_family_is_acknowledged_without_naming_anyone(client, world, two_families):
+    ana_parent, ben_parent = two_families
+    ben_parent.phone = "+16175550199"
+    ben_parent.save(update_fields=["phone"])
+    _text_family(world.people["teacher"], ana_parent, at=NOW - HOUR)
+    ana_parent.student_links.update(contact_allowed=False)
+
+    answer = _answer(_text_back(client, "Is Ana okay?"))
+
+    assert answer == "Maple Elementary: thank you, your message reached the school."
+    assert not Reply.objects.exists() and UnroutedReply.objects.get().reason == UnroutedReason.CLOSED
