@@ -9,11 +9,11 @@ from django.contrib import admin
 from django.contrib.admin.utils import get_fields_from_path
 from django.db.models import Model, QuerySet
 from django.forms import BaseInlineFormSet, ModelChoiceField, ModelForm
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from accounts.models import User
 from audit.models import AuditAction
-from audit.services import record_many
+from audit.services import record_many, record_views
 from roster.access import admin_choices, admin_rows, districts_administered_by, schools_led_by
 from roster.models import (
     CaseloadAssignment,
@@ -110,13 +110,20 @@ class ScopedTabularInline(ScopedChoicesMixin, admin.TabularInline):
 
 
 def students_concerned(obj: Model) -> list[Student]:
+    """The students whose record a change to `obj` is part of: the student, a guardian's children, the student of
+    a link, an enrollment or a caseload."""
     if isinstance(obj, Student):
         return [obj] if obj.pk is not None else []
+    if isinstance(obj, Guardian):
+        return list(Student.objects.filter(guardian_links__guardian_id=obj.pk)) if obj.pk is not None else []
     student_id = getattr(obj, "student_id", None)
     return list(Student.objects.filter(pk=student_id)) if student_id is not None else []
 
 
 class SchoolScopedAdmin(ScopedChoicesMixin, admin.ModelAdmin):
+    # Opening a record, or a list of them, that shows a student's data is logged as a view of that student.
+    audit_reads = True
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         queryset = super().get_queryset(request)
         user = admin_user(request)
@@ -159,15 +166,55 @@ class SchoolScopedAdmin(ScopedChoicesMixin, admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return leads_a_school(request)
 
-    # --- The access log: each change to a student's record made here ---------------------------------------------
+    # --- The access log: every read and change of a student's record made here ---------------------------------
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Any = None,
+    ) -> HttpResponse:
+        if obj is not None and not add and self.audit_reads:
+            self._audit(request, obj, AuditAction.VIEWED)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
+        user = admin_user(request)
+        if changelist is not None and user is not None and self.audit_reads:
+            rows = changelist.result_list
+            ids = {row.pk if isinstance(row, Student) else getattr(row, "student_id", None) for row in rows}
+            ids.discard(None)
+            if ids:
+                what = f"admin list of {self.opts.verbose_name_plural}"
+                record_views(actor=user, students=Student.objects.filter(pk__in=ids), what=what, request=request)
+        return response
 
     def save_model(self, request: HttpRequest, obj: Model, form: ModelForm, change: bool) -> None:
         super().save_model(request, obj, form, change)
         self._audit(request, obj, AuditAction.CHANGED if change else AuditAction.CREATED)
 
+    def save_formset(self, request: HttpRequest, form: ModelForm, formset: Any, change: bool) -> None:
+        super().save_formset(request, form, formset, change)
+        for obj in formset.new_objects:
+            self._audit(request, obj, AuditAction.CREATED)
+        for obj, _fields in formset.changed_objects:
+            self._audit(request, obj, AuditAction.CHANGED)
+        for obj in formset.deleted_objects:
+            self._audit(request, obj, AuditAction.DELETED)
+
     def delete_model(self, request: HttpRequest, obj: Model) -> None:
         self._audit(request, obj, AuditAction.DELETED)
         super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        for obj in queryset:
+            self._audit(request, obj, AuditAction.DELETED)
+        super().delete_queryset(request, queryset)
 
     def _audit(self, request: HttpRequest, obj: Model, action: AuditAction) -> None:
         user = admin_user(request)
@@ -233,6 +280,10 @@ class StudentAdmin(SchoolScopedAdmin):
     search_fields = ("last_name", "first_name", "student_number")
     list_filter = ("school", "grade_level")
     inlines = (StudentGuardianInline,)
+
+    # A student's record is kept with its access history (FERPA): a student who leaves is made inactive.
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(Guardian)

@@ -3,6 +3,7 @@ from django.urls import reverse
 
 from audit.models import AccessEvent, AuditAction
 from homeroom.testing import count_security_probes
+from roster.models import StudentGuardian
 from roster.tests.factories import StudentGuardianFactory
 
 
@@ -69,19 +70,27 @@ def test_a_leader_picks_students_and_classes_only_from_their_own_school(client, 
     assert world.section in set(form.fields["section"].queryset)
 
 
-def _change_form_data(response, **changes):
-    """The change form as it was shown, with `changes`: what a browser would post."""
-    form = response.context["adminform"].form
+def _form_values(form, prefix=""):
     data = {}
     for name in form.fields:
         value = form[name].value()
         if value is None or value is False:
             continue
-        data[name] = [str(v) for v in value] if isinstance(value, list | tuple) else str(value)
+        key = f"{prefix}{name}"
+        data[key] = [str(v) for v in value] if isinstance(value, list | tuple) else str(value)
+    return data
+
+
+def _change_form_data(response, *, with_inlines=False, **changes):
+    """The change form as it was shown, with `changes`: what a browser would post."""
+    data = _form_values(response.context["adminform"].form)
     for inline in response.context["inline_admin_formsets"]:
         formset = inline.formset
-        data[f"{formset.prefix}-TOTAL_FORMS"] = "0"
-        data[f"{formset.prefix}-INITIAL_FORMS"] = "0"
+        forms = formset.initial_forms if with_inlines else []
+        data[f"{formset.prefix}-TOTAL_FORMS"] = str(len(forms))
+        data[f"{formset.prefix}-INITIAL_FORMS"] = str(len(forms))
+        for index, form in enumerate(forms):
+            data |= _form_values(form, f"{formset.prefix}-{index}-")
     data.update(changes)
     return data
 
@@ -125,3 +134,87 @@ def test_the_admin_autocomplete_finds_no_record_out_of_reach(client, world, lead
         assert found <= reach
     count_security_probes("admin fields", probes=probes, leaks=leaks)
     assert leaks == 0
+
+
+def _events(action):
+    return set(AccessEvent.objects.filter(action=action).values_list("student_id", "what"))
+
+
+def test_a_guardian_s_edit_is_logged_for_each_of_their_children(client, world, leader):
+    guardian = world.student.guardian_links.get(guardian__user=world.people["guardian"]).guardian
+    StudentGuardianFactory(student=world.other_student, guardian=guardian)
+    client.force_login(leader)
+    url = reverse("admin:roster_guardian_change", args=[guardian.id])
+    assert client.post(url, _change_form_data(client.get(url), phone="+16175550199")).status_code == 302
+    changed = AccessEvent.objects.filter(actor=leader, action=AuditAction.CHANGED)
+    assert set(changed.values_list("student_id", flat=True)) == {world.student.id, world.other_student.id}
+    assert all(event.what.startswith("admin guardian:") for event in changed)
+
+
+def test_opening_a_student_s_record_in_the_admin_is_logged(client, world, leader):
+    client.force_login(leader)
+    assert client.get(reverse("admin:roster_student_change", args=[world.student.id])).status_code == 200
+    event = AccessEvent.objects.get(action=AuditAction.VIEWED)
+    assert (event.actor, event.student) == (leader, world.student)
+
+
+def test_a_list_of_students_in_the_admin_is_logged_for_each_student_shown(client, world, leader):
+    client.force_login(leader)
+    assert client.get(reverse("admin:roster_student_changelist")).status_code == 200
+    viewed = AccessEvent.objects.filter(actor=leader, action=AuditAction.VIEWED)
+    assert sorted(viewed.values_list("student_id", flat=True)) == sorted([world.student.id, world.other_student.id])
+
+
+def test_changing_adding_and_removing_a_family_link_on_the_student_s_page_is_logged(client, world, leader):
+    student = world.student
+    restricted = student.guardian_links.get(guardian__user=world.people["restricted_guardian"])
+    other = world.other_student.guardian_links.get()
+    client.force_login(leader)
+    url = reverse("admin:roster_student_change", args=[student.id])
+    data = _change_form_data(client.get(url), with_inlines=True)
+    index = next(i for i in range(2) if data[f"guardian_links-{i}-id"] == str(restricted.id))
+    data.pop(f"guardian_links-{index}-contact_allowed", None)
+    data[f"guardian_links-{index}-portal_access_allowed"] = "on"  # a custody change
+    data[f"guardian_links-{1 - index}-DELETE"] = "on"
+    data |= {
+        "guardian_links-TOTAL_FORMS": "3",
+        "guardian_links-2-guardian": str(other.guardian_id),
+        "guardian_links-2-relationship": "grandparent",
+        "guardian_links-2-contact_allowed": "on",
+    }
+    response = client.post(url, data)
+    assert response.status_code == 302, response.context["inline_admin_formsets"][0].formset.errors
+    restricted.refresh_from_db()
+    assert restricted.portal_access_allowed
+    link_events = {
+        action: AccessEvent.objects.filter(student=student, action=action, what__startswith="admin student's guardian")
+        for action in (AuditAction.CHANGED, AuditAction.CREATED, AuditAction.DELETED)
+    }
+    assert {action: events.count() for action, events in link_events.items()} == {
+        AuditAction.CHANGED: 1,
+        AuditAction.CREATED: 1,
+        AuditAction.DELETED: 1,
+    }
+
+
+def test_a_bulk_delete_in_the_admin_is_logged_for_each_student(client, world, leader):
+    links = [world.student.guardian_links.first(), world.other_student.guardian_links.get()]
+    client.force_login(leader)
+    response = client.post(
+        reverse("admin:roster_studentguardian_changelist"),
+        {"action": "delete_selected", "_selected_action": [link.id for link in links], "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert not StudentGuardian.objects.filter(id__in=[link.id for link in links]).exists()
+    deleted = AccessEvent.objects.filter(actor=leader, action=AuditAction.DELETED)
+    assert sorted(deleted.values_list("student_id", flat=True)) == sorted([world.student.id, world.other_student.id])
+
+
+def test_a_guardian_deleted_in_the_admin_is_logged_for_their_children(client, world, leader):
+    guardian = world.other_student.guardian_links.get().guardian
+    client.force_login(leader)
+    response = client.post(reverse("admin:roster_guardian_delete", args=[guardian.id]), {"post": "yes"})
+    assert response.status_code == 302
+    assert not type(guardian).objects.filter(id=guardian.id).exists()
+    event = AccessEvent.objects.get(action=AuditAction.DELETED)
+    assert (event.actor, event.student) == (leader, world.other_student)
