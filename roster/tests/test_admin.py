@@ -218,3 +218,15 @@ def test_a_guardian_deleted_in_the_admin_is_logged_for_their_children(client, wo
     assert not type(guardian).objects.filter(id=guardian.id).exists()
     event = AccessEvent.objects.get(action=AuditAction.DELETED)
     assert (event.actor, event.student) == (leader, world.other_student)
+
+
+def test_the_admin_sign_in_page_opens_for_a_visitor(client, world):
+    response = client.get(reverse("admin:login"))
+    assert response.status_code == 200
+
+
+def test_the_admin_sends_a_visitor_to_sign_in(client, world):
+    for url in (reverse("admin:index"), reverse("admin:roster_student_changelist")):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("admin:login"))
