@@ -226,7 +226,22 @@ class SchoolScopedAdmin(ScopedChoicesMixin, admin.ModelAdmin):
 
 @admin.register(District)
 class DistrictAdmin(SchoolScopedAdmin):
+    """A leader sees their district; only its administrators (and superusers) change it."""
+
     list_display = ("name",)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        user = admin_user(request)
+        if user is None or not leads_a_school(request):
+            return False
+        administered = districts_administered_by(user)
+        return user.is_superuser or (administered.filter(pk=obj.pk) if obj is not None else administered).exists()
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return is_superuser(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_superuser(request)
 
 
 def _administers_a_district(request: HttpRequest) -> bool:

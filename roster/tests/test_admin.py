@@ -3,8 +3,8 @@ from django.urls import reverse
 
 from audit.models import AccessEvent, AuditAction
 from homeroom.testing import count_security_probes
-from roster.models import StudentGuardian
-from roster.tests.factories import StudentGuardianFactory
+from roster.models import District, StaffRole, StudentGuardian
+from roster.tests.factories import DistrictFactory, SchoolFactory, StaffRoleFactory, StudentGuardianFactory
 
 
 @pytest.fixture
@@ -230,3 +230,72 @@ def test_the_admin_sends_a_visitor_to_sign_in(client, world):
         response = client.get(url)
         assert response.status_code == 302
         assert response["Location"].startswith(reverse("admin:login"))
+
+
+@pytest.mark.security
+def test_a_leader_reads_their_district_but_cannot_rename_or_add_one(client, world, leader):
+    district = world.school.district
+    client.force_login(leader)
+    url = reverse("admin:roster_district_change", args=[district.id])
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "name" not in page.context["adminform"].form.fields  # shown read-only
+    refused = [
+        client.post(url, {"name": "Renamed"}).status_code,
+        client.post(reverse("admin:roster_district_add"), {"name": "A new district"}).status_code,
+        client.post(reverse("admin:roster_district_delete", args=[district.id]), {"post": "yes"}).status_code,
+    ]
+    district.refresh_from_db()
+    count_security_probes("admin fields", probes=3, leaks=int(district.name == "Renamed") + refused.count(302))
+    assert refused == [403, 403, 403]
+    assert district.name != "Renamed"
+    assert District.objects.count() == 1
+
+
+def test_a_district_administrator_renames_their_own_district_only(client, world):
+    admin_user = world.people["district_admin"]
+    admin_user.is_staff = True
+    admin_user.save(update_fields=["is_staff"])
+    far_district = DistrictFactory(name="Far District")
+    client.force_login(admin_user)
+    url = reverse("admin:roster_district_change", args=[world.school.district_id])
+    assert client.post(url, {"name": "Renamed District"}).status_code == 302
+    assert District.objects.get(id=world.school.district_id).name == "Renamed District"
+    far_url = reverse("admin:roster_district_change", args=[far_district.id])
+    assert client.post(far_url, {"name": "Taken"}).status_code == 302  # to the index: no such district here
+    far_district.refresh_from_db()
+    assert far_district.name == "Far District"
+
+
+@pytest.mark.security
+def test_a_leader_gives_roles_only_at_their_school_to_its_own_staff(client, world, leader):
+    far_school = SchoolFactory(name="Far High")
+    far_user = StaffRoleFactory(user__email="far.district.teacher@example.org", school=far_school).user
+    teacher, other_leader = world.people["teacher"], world.people["other_leader"]
+    client.force_login(leader)
+    url = reverse("admin:roster_staffrole_add")
+    attempts = {
+        # another district's member of staff, at the leader's own school
+        "user": {"user": far_user.id, "role": "counselor", "school": world.school.id},
+        # a member of staff of another school of the district
+        "user ": {"user": other_leader.id, "role": "teacher", "school": world.school.id},
+        # the leader's own teacher, at another school of the district, or of another district
+        "school": {"user": teacher.id, "role": "leader", "school": world.other_school.id},
+        "school ": {"user": teacher.id, "role": "leader", "school": far_school.id},
+        # a district administrator, of the leader's district or of another one
+        "role": {"user": teacher.id, "role": "district_admin", "district": world.school.district_id},
+        "district": {"user": teacher.id, "role": "district_admin", "district": far_school.district_id},
+    }
+    before = StaffRole.objects.count()
+    accepted = []
+    for field, data in attempts.items():
+        response = client.post(url, data)
+        errors = response.context["adminform"].form.errors.as_data() if response.status_code == 200 else {}
+        if "invalid_choice" not in {error.code for error in errors.get(field.strip(), [])}:
+            accepted.append((field, data))
+    count_security_probes("admin fields", probes=len(attempts), leaks=len(accepted))
+    assert accepted == []
+    assert StaffRole.objects.count() == before
+    # The leader's own teacher, as a counselor at the leader's school: taken.
+    assert client.post(url, {"user": teacher.id, "role": "counselor", "school": world.school.id}).status_code == 302
+    assert StaffRole.objects.filter(user=teacher, role="counselor", school=world.school).exists()
