@@ -6,7 +6,7 @@ can never disagree; "absent" and "not yours" raise the same 404.
 
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
@@ -269,3 +269,71 @@ def roster_imports_visible_to(user: User) -> QuerySet[RosterImport]:
 
 def get_visible_roster_import_or_404(user: User, import_id: int) -> RosterImport:
     return get_object_or_404(roster_imports_visible_to(user).select_related("school", "district"), pk=import_id)
+
+
+# --- The admin site: the same policy, for every list, form field, filter and search -----------------------------
+
+# The way from each record a leader administers to its school. A model not named here is administered by the
+# platform's superusers alone: its rows are listed to no one else and offered as a choice to no one else.
+ADMIN_SCHOOL_PATHS: dict[str, str] = {
+    "roster.school": "id",
+    "roster.term": "school",
+    "roster.section": "term__school",
+    "roster.student": "school",
+    "roster.guardian": "student_links__student__school",
+    "roster.studentguardian": "student__school",
+    "roster.enrollment": "section__term__school",
+    "roster.staffrole": "school",
+    "roster.caseloadassignment": "student__school",
+    "audit.accessevent": "student__school",
+}
+
+
+def staff_administered_by(user: User) -> QuerySet[User]:
+    """Accounts a leader may name as a class's teacher, a counselor or the holder of a role: staff with a role at a
+    school they lead, or (district administrators) in their district. Never every account of the installation."""
+    if not _signed_in(user):
+        return User.objects.none()
+    if user.is_superuser:
+        return User.objects.all()
+    parts: list[IdQuery] = [StaffRole.objects.filter(school__in=schools_led_by(user)).order_by().values("user_id")]
+    if Role.DISTRICT_ADMIN in roles_of(user):
+        parts.append(
+            StaffRole.objects.filter(district__in=districts_administered_by(user)).order_by().values("user_id")
+        )
+    return User.objects.filter(id__in=_union(parts))
+
+
+def admin_rows(user: User, model: type[Model]) -> QuerySet[Any]:
+    """The records of `model` a user may list and open in the admin site: those of the schools they lead. A
+    leader sees their district (to read; only its administrators change it); accounts are for superusers."""
+    manager = model._default_manager
+    if not _signed_in(user):
+        return manager.none()
+    if user.is_superuser:
+        return manager.all()
+    if model is District:
+        return manager.filter(id__in=schools_led_by(user).order_by().values("district_id"))
+    if model is User:
+        return manager.none()
+    path = ADMIN_SCHOOL_PATHS.get(model._meta.label_lower)
+    if path is None:
+        return manager.none()
+    # An id subquery, not distinct(): a bulk delete cannot run on a distinct queryset.
+    ids = manager.filter(**{f"{path}__in": schools_led_by(user)}).order_by().values("pk")
+    return manager.filter(pk__in=ids)
+
+
+def admin_choices(user: User, model: type[Model]) -> QuerySet[Any]:
+    """The records of `model` an admin form, filter or search may offer a user: the same as `admin_rows`, except
+    that a district is picked only by its administrators, and an account only among the staff of one's schools."""
+    manager = model._default_manager
+    if not _signed_in(user):
+        return manager.none()
+    if user.is_superuser:
+        return manager.all()
+    if model is District:
+        return manager.filter(id__in=districts_administered_by(user).order_by().values("id"))
+    if model is User:
+        return staff_administered_by(user)
+    return admin_rows(user, model)

@@ -2,13 +2,43 @@
 restricted guardian. A new URL with an id fails `test_the_matrix_covers_every_url_with_an_id` until it is added."""
 
 import pytest
+from allauth.account.models import EmailAddress
+from django.contrib import admin
+from django.contrib.auth.models import Group, Permission
+from django.forms import ModelChoiceField, ModelMultipleChoiceField
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.urls.converters import StringConverter
 from django.utils import timezone
 
+from accounts.models import User
+from audit.models import AccessEvent
 from communication.models import Thread
-from roster.models import ImportFormat, ImportStatus, RosterImport
-from roster.tests.factories import StudentGuardianFactory
+from homeroom.testing import count_security_probes
+from roster.models import (
+    CaseloadAssignment,
+    District,
+    Enrollment,
+    Guardian,
+    ImportFormat,
+    ImportStatus,
+    Role,
+    RosterImport,
+    School,
+    Section,
+    StaffRole,
+    Student,
+    StudentGuardian,
+    Term,
+)
+from roster.tests.factories import (
+    CaseloadAssignmentFactory,
+    DistrictFactory,
+    EnrollmentFactory,
+    SectionFactory,
+    StaffRoleFactory,
+    StudentGuardianFactory,
+    UserFactory,
+)
 
 OWN, OTHER_CLASS, OTHER_SCHOOL = "student", "other_student", "far_student"
 
@@ -301,3 +331,252 @@ def test_signed_out_visitors_are_sent_to_sign_in(client, world, url_name):
     response = client.get(reverse(url_name, args=[_target_id(world, url_name, OWN)]))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("account_login"))
+
+
+# --- The admin: every form, every field that points to another record ------------------------------------------
+#
+# As a school leader (or a district administrator) with every Django permission granted, so that only Homeroom's
+# own scoping stands in the way, every registered model's add and change form is opened, and every field that
+# picks another record (foreign keys, many-to-many fields, in the form and in each inline) is checked: no choice
+# outside the person's schools, and a forged POST of an id outside them refused with "Select a valid choice" while
+# an id inside them is taken. The autocomplete endpoint and the list filters are walked the same way.
+
+
+def _admin_scope(person, world):
+    """What a person administers, decided here from the world itself, not by asking the access policy."""
+    if person == "leader":
+        schools = {world.school.id}
+        districts: set[int] = set()
+    else:  # the district administrator: every school of the district
+        schools = set(School.objects.filter(district=world.school.district).values_list("id", flat=True))
+        districts = {world.school.district_id}
+    staff = set(StaffRole.objects.filter(school__in=schools).values_list("user_id", flat=True)) | set(
+        StaffRole.objects.filter(district__in=districts).values_list("user_id", flat=True)
+    )
+    return {
+        School: schools,
+        District: districts,
+        Term: set(Term.objects.filter(school__in=schools).values_list("id", flat=True)),
+        Section: set(Section.objects.filter(term__school__in=schools).values_list("id", flat=True)),
+        Student: set(Student.objects.filter(school__in=schools).values_list("id", flat=True)),
+        Guardian: set(Guardian.objects.filter(student_links__student__school__in=schools).values_list("id", flat=True)),
+        User: staff,
+        StudentGuardian: set(StudentGuardian.objects.filter(student__school__in=schools).values_list("id", flat=True)),
+        Enrollment: set(Enrollment.objects.filter(section__term__school__in=schools).values_list("id", flat=True)),
+        StaffRole: set(StaffRole.objects.filter(school__in=schools).values_list("id", flat=True)),
+        CaseloadAssignment: set(
+            CaseloadAssignment.objects.filter(student__school__in=schools).values_list("id", flat=True)
+        ),
+        AccessEvent: set(AccessEvent.objects.filter(student__school__in=schools).values_list("id", flat=True)),
+    }
+
+
+# A field whose choices are narrower than its model's scope: a family's sign-in account is the family's own, set by
+# the sign-in itself, never picked by a member of staff.
+NARROWER_FIELDS = {(Guardian, "user"): set()}
+
+
+@pytest.fixture
+def admin_world(world):
+    """The world, with a second district beside it, and a record of every kind in and out of reach."""
+    far_district = DistrictFactory(name="Far District")
+    far_section = SectionFactory(term__school__district=far_district, term__school__name="Far High", name="9Z")
+    far_school = far_section.term.school
+    far_student = EnrollmentFactory(section=far_section, student__first_name="Dee").student
+    far_teacher = StaffRoleFactory(user__email="far.district.teacher@example.org", school=far_school).user
+    far_section.teachers.add(far_teacher)
+    StaffRoleFactory(user__email="far.leader@example.org", role=Role.LEADER, school=far_school)
+    StaffRoleFactory(
+        user__email="far.district@example.org", role=Role.DISTRICT_ADMIN, school=None, district=far_district
+    )
+    CaseloadAssignmentFactory(counselor=far_teacher, student=far_student)
+    far_guardian = StudentGuardianFactory(student=far_student).guardian
+    far_guardian.user = UserFactory(email=far_guardian.email)
+    far_guardian.save(update_fields=["user"])
+    CaseloadAssignmentFactory(counselor=world.people["counselor"], student=world.other_student)
+    StudentGuardianFactory(student=world.far_student)
+    for student, actor in ((world.student, "leader"), (far_student, "far_teacher")):
+        AccessEvent.objects.create(actor=world.people[actor], student=student, action="viewed", what="a test")
+    Group.objects.get_or_create(name="Helpers")
+    EmailAddress.objects.create(user=world.people["teacher"], email="teacher@example.org", verified=True)
+    UserFactory(email="root@example.org", is_staff=True, is_superuser=True)
+    for person in ("leader", "district_admin"):
+        user = world.people[person]
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+        # Every Django permission: only Homeroom's own scoping may stand in the way.
+        user.user_permissions.set(Permission.objects.all())
+    return world
+
+
+class _Walk:
+    def __init__(self, client, scope):
+        self.client, self.scope = client, scope
+        self.fields = self.leaks = self.refused = 0
+        self.found: list[str] = []
+        self.controlled: set = set()
+
+    def allowed(self, model, form_model=None, name=""):
+        if (form_model, name) in NARROWER_FIELDS:
+            return NARROWER_FIELDS[(form_model, name)]
+        return self.scope.get(model, set())  # a model the policy does not know: nothing may be picked
+
+    def leak(self, what: str, count: int = 1) -> None:
+        self.leaks += count
+        self.found.append(what)
+
+    def page(self, url):
+        response = self.client.get(url)
+        if response.status_code in (302, 403):
+            self.refused += 1
+            return None
+        assert response.status_code == 200, url
+        return response
+
+    def forms(self, response):
+        """The page's form and each inline's form, with the POST that leaves the inlines alone."""
+        formsets = [inline.formset for inline in response.context["inline_admin_formsets"]]
+        untouched = {}
+        for formset in formsets:
+            untouched |= {f"{formset.prefix}-TOTAL_FORMS": "0", f"{formset.prefix}-INITIAL_FORMS": "0"}
+        yield "", response.context["adminform"].form, untouched, None
+        for formset in formsets:
+            yield formset.prefix, formset.empty_form, untouched, formset
+
+    def walk_form(self, url, model):
+        response = self.page(url)
+        if response is None:
+            return
+        for prefix, form, untouched, formset in self.forms(response):
+            form_model = form._meta.model
+            for name, field in form.fields.items():
+                if not isinstance(field, ModelChoiceField):
+                    continue
+                self.fields += 1
+                related = field.queryset.model
+                allowed = self.allowed(related, form_model, name)
+                if formset is not None and name == form_model._meta.pk.name:
+                    # An inline row names itself by id: only the parent's own rows.
+                    allowed = allowed & set(formset.get_queryset().values_list("pk", flat=True))
+                outside = set(field.queryset.values_list("pk", flat=True)) - allowed
+                if outside:
+                    self.leak(f"{url} {prefix}{name}: {len(outside)} choices out of reach", len(outside))
+                self.forge(url, prefix, name, field, related, allowed, untouched)
+
+    def forge(self, url, prefix, name, field, related, allowed, untouched):
+        """A forged id out of reach (the nearest on an add form, the farthest on a change form) is refused; an id in
+        reach is taken, once per field, so that the refusal is the scope's and not the form's."""
+        out_of_reach = related._default_manager.exclude(pk__in=allowed).order_by("pk")
+        forged = out_of_reach.first() if url.endswith("/add/") else out_of_reach.last()
+        key = (related, url.split("/")[3], prefix, name)
+        in_reach = sorted(allowed)[:1] if key not in self.controlled else []
+        self.controlled.add(key)
+        tries = [(forged.pk, True)] if forged is not None else []
+        for pk, should_refuse in [*tries, *((pk, False) for pk in in_reach)]:
+            value = [str(pk)] if isinstance(field, ModelMultipleChoiceField) else str(pk)
+            data = dict(untouched)
+            if prefix:
+                data |= {f"{prefix}-TOTAL_FORMS": "1", f"{prefix}-0-{name}": value}
+            else:
+                data[name] = value
+            before = related._default_manager.count()
+            response = self.client.post(url, data)
+            assert response.status_code == 200, f"{url} {prefix}{name}={pk}: the form was saved"
+            codes = self.error_codes(response, prefix, name)
+            if should_refuse and "invalid_choice" not in codes:
+                self.leak(f"{url} {prefix}{name}={pk} accepted")
+            if not should_refuse:
+                assert "invalid_choice" not in codes, f"{url} {prefix}{name}={pk}: an id in reach is refused"
+            assert related._default_manager.count() == before
+
+    @staticmethod
+    def error_codes(response, prefix, name):
+        if not prefix:
+            errors = response.context["adminform"].form.errors.as_data()
+        else:
+            formset = next(
+                inline.formset
+                for inline in response.context["inline_admin_formsets"]
+                if inline.formset.prefix == prefix
+            )
+            errors = formset.forms[0].errors.as_data()
+        return {error.code for error in errors.get(name, [])}
+
+    def walk_autocomplete(self, model_admin):
+        for source in (model_admin, *model_admin.get_inline_instances(_request_for(model_admin))):
+            for name in source.autocomplete_fields:
+                self.fields += 1
+                field = source.model._meta.get_field(name)
+                response = self.client.get(
+                    reverse("admin:autocomplete"),
+                    {"app_label": source.opts.app_label, "model_name": source.opts.model_name, "field_name": name},
+                )
+                if response.status_code == 403:
+                    self.refused += 1
+                    continue
+                found = {int(result["id"]) for result in response.json()["results"]}
+                outside = found - self.allowed(field.related_model, source.model, name)
+                if outside:
+                    self.leak(f"autocomplete {source.model.__name__}.{name}: {len(outside)} out of reach", len(outside))
+
+    def walk_filters(self, url):
+        response = self.page(url)
+        if response is None:
+            return
+        for spec in response.context["cl"].filter_specs:
+            field = getattr(spec, "field", None)
+            if field is None or not field.is_relation:
+                continue
+            self.fields += 1
+            outside = {int(pk) for pk, _label in spec.lookup_choices} - self.allowed(field.related_model)
+            if outside:
+                self.leak(f"{url} filter {spec.field_path}: {len(outside)} out of reach", len(outside))
+
+
+_REQUESTS: dict = {}
+
+
+def _request_for(model_admin):
+    return _REQUESTS["request"]
+
+
+@pytest.mark.security
+@pytest.mark.parametrize("person", ["leader", "district_admin"])
+def test_no_admin_form_field_offers_or_takes_a_record_out_of_reach(client, admin_world, person, rf):
+    user = admin_world.people[person]
+    client.force_login(user)
+    request = rf.get("/admin/")
+    request.user = user
+    _REQUESTS["request"] = request
+    scope = _admin_scope(person, admin_world)
+    walk = _Walk(client, scope)
+    forms = 0
+    # Chosen before the walk, which itself adds to the access log.
+    out_of_reach_rows = {
+        model: model._default_manager.exclude(pk__in=scope.get(model, set())).order_by("pk").last()
+        for model in admin.site._registry
+    }
+    for model, model_admin in admin.site._registry.items():
+        info = (model._meta.app_label, model._meta.model_name)
+        in_reach = model._default_manager.filter(pk__in=scope.get(model, set())).first()
+        any_row = in_reach or model._default_manager.first()
+        urls = [reverse("admin:{}_{}_add".format(*info))]
+        if any_row is not None:
+            urls.append(reverse("admin:{}_{}_change".format(*info), args=[any_row.pk]))
+        for url in urls:
+            forms += 1
+            walk.walk_form(url, model)
+        walk.walk_autocomplete(model_admin)
+        walk.walk_filters(reverse("admin:{}_{}_changelist".format(*info)))
+        # A record out of reach does not open at all.
+        out_of_reach = out_of_reach_rows[model]
+        if out_of_reach is not None:
+            forms += 1
+            response = client.get(reverse("admin:{}_{}_change".format(*info), args=[out_of_reach.pk]))
+            if response.status_code == 200:
+                walk.leak(f"{model.__name__} {out_of_reach.pk} opens")
+    count_security_probes("admin fields", probes=walk.fields, leaks=walk.leaks)
+    assert walk.found == [], "\n".join(walk.found)
+    # The walk saw every registered model and a field of each kind: it is not vacuous.
+    assert forms >= 2 * len(admin.site._registry)
+    assert walk.fields >= 15
