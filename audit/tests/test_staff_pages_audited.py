@@ -5,9 +5,10 @@ from typing import Any
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from audit.models import AccessEvent, AuditAction
-from communication.models import Thread
+from communication.models import DeliveryChannel, Thread, UnroutedReason, UnroutedReply
 from goals.models import Goal
 from goals.services import save_goal
 from goals.tests.conftest import goal_fields
@@ -28,6 +29,7 @@ AUDITED_STAFF_PAGES: dict[str, tuple[str, Any]] = {
     "communication:conversations": ("teacher", lambda r: []),
     "communication:conversation": ("teacher", lambda r: [r["thread"].pk]),
     "communication:introduction_letter": ("teacher", lambda r: [r["section"].pk]),
+    "communication:unrouted_replies": ("teacher", lambda r: []),
     "goals:new_goal": ("teacher", lambda r: [r["student"].pk]),
     "goals:goal": ("teacher", lambda r: [r["goal"].pk]),
     "goals:edit_goal": ("teacher", lambda r: [r["goal"].pk]),
@@ -49,6 +51,7 @@ NO_STUDENT_SHOWN = {
     "roster:import_detail",  # the import's counts and row errors
     "communication:office_hours",
     "communication:new_notice",  # a school-wide notice: no student named
+    "communication:place_unrouted",  # POST, audited as the reply it becomes
     "goals:add_checkin",  # POST
     "goals:add_activity",  # POST
     "goals:remove_activity",  # POST
@@ -95,9 +98,16 @@ def test_every_staff_url_is_classified():
 def records(world):
     teacher = world.people["teacher"]
     link = StudentGuardian.objects.get(student=world.student, guardian__user=world.people["guardian"])
-    from django.utils import timezone
-
     thread = Thread.objects.create(staff=teacher, guardian=link.guardian, last_message_at=timezone.now())
+    waiting = UnroutedReply.objects.create(
+        channel=DeliveryChannel.SMS,
+        sender="+16175550100",
+        body="Who is this?",
+        reason=UnroutedReason.values[0],
+        received_at=timezone.now(),
+    )
+    waiting.candidates.add(thread)
+    waiting.students.add(world.student)
     goal: Goal = save_goal(author=teacher, student=world.student, fields=goal_fields())
     return {"student": world.student, "section": world.section, "thread": thread, "goal": goal, "link": link}
 
