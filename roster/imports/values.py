@@ -28,7 +28,7 @@ def control_character(text: str) -> str | None:
         what = _("a tab")
     else:
         what = _("the control character U+%(code)04X") % {"code": ord(char)}
-    return _("This field holds %(what)s, which a name or a code never does.") % {"what": what}
+    return _("This field holds %(what)s, which no name, number or code may hold.") % {"what": what}
 
 
 class BadValue(ValueError):
