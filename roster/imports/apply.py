@@ -107,6 +107,11 @@ class RosterWriter:
         # Students whose record the import created or changed (their own row, family, classes), for the access log.
         self.touched: dict[int, AuditAction] = {}
         self.changed_guardians: set[int] = set()
+        # Records whose row the reader left out (a name with a line break): kept as they are, links and classes too.
+        self.kept_students: set[int] = set()
+        self.kept_guardians: set[int] = set()
+        self.kept_teachers: set[int] = set()
+        self.skipped = roster.skipped.get("users" if roster.sourced else "students", set())
 
     def touch(self, student_ids: Iterable[int], action: AuditAction = AuditAction.CHANGED) -> None:
         for pk in student_ids:
@@ -394,6 +399,9 @@ class RosterWriter:
             StaffRole.objects.filter(role=Role.TEACHER, user__in=list(existing)).values_list("user_id", "school_id")
         )
         elsewhere = users_outside(self.district, existing)
+        if self.skipped and self.roster.sourced:
+            for chunk in _chunks(sorted(self.skipped)):
+                self.kept_teachers.update(User.objects.filter(sourced_id__in=chunk).values_list("pk", flat=True))
         new_roles: list[StaffRole] = []
         for key, record in teachers.items():
             sid = key if self.roster.sourced else ""
@@ -484,7 +492,7 @@ class RosterWriter:
             here = StaffRole.objects.filter(school_id__in=self.covered).values("user_id")
             elsewhere = StaffRole.objects.exclude(school_id__in=self.covered).values("user_id")
             gone = User.objects.filter(pk__in=here, is_superuser=False, is_active=True).exclude(sourced_id="")
-            gone = gone.exclude(pk__in=elsewhere).exclude(pk__in=list(self.teacher_ids.values()))
+            gone = gone.exclude(pk__in=elsewhere).exclude(pk__in=[*self.teacher_ids.values(), *self.kept_teachers])
         else:
             gone = User.objects.filter(
                 sourced_id__in=list(self.deleted("users")), is_active=True, staff_roles__role=Role.TEACHER
@@ -512,6 +520,13 @@ class RosterWriter:
         existing = list(Student.objects.filter(school__district=self.district).values_list(*fields))
         by_sid = {row[1]: row for row in existing if row[1]}
         by_number = {(row[2], row[3]): row for row in existing}
+        if self.skipped:
+            key_column = 1 if self.roster.sourced else 3
+            self.kept_students = {
+                row[0]
+                for row in existing
+                if row[key_column] in self.skipped and (self.roster.sourced or row[2] == self.roster.school_pk)
+            }
         create: list[Student] = []
         create_keys: list[str] = []
         update: list[Student] = []
@@ -592,6 +607,7 @@ class RosterWriter:
         self.touch(student.pk for student in update)
         if self.bulk("students"):
             kept = set(self.student_ids.values())
+            kept |= self.kept_students
             gone = [row[0] for row in existing if row[9] and row[2] in self.covered and row[0] not in kept]
         else:
             gone = [row[0] for row in existing if row[1] in self.deleted("users")]
@@ -611,6 +627,8 @@ class RosterWriter:
         # Only the district's own families are matched (by SIS key, email, Homeroom's key or name): a family of
         # another district who shares an email address is another guardian record here, never updated.
         existing = list(guardians_in_district(self.district).values_list(*fields))
+        if self.skipped and self.roster.sourced:
+            self.kept_guardians = {row[0] for row in existing if row[1] in self.skipped}
         self.refuse_keys_held_elsewhere(guardians, {row[0] for row in existing})
         if not self.report.ok:
             return
@@ -802,7 +820,11 @@ class RosterWriter:
         self.summary.add("family_links", "created", len(new_rows))
         self.summary.add("family_links", "updated", len(update))
         if self.bulk("family_links"):
-            gone = [row for pair, row in existing.items() if pair not in wanted and row[1] in students_in_file]
+            gone = [
+                row
+                for pair, row in existing.items()
+                if pair not in wanted and row[1] in students_in_file and row[2] not in self.kept_guardians
+            ]
         else:
             # A guardian the SIS deleted leaves their children; a deleted student keeps their family for a return.
             deleted = {self.guardian_ids.get(k) for k in self.deleted("users")}
@@ -891,8 +913,9 @@ class RosterWriter:
                 existing[(section_id, member_id)] = pk
         new = sorted(wanted - existing.keys())
         insert_rows(model, columns, new)
+        kept = self.kept_students if kind == "enrollments" else self.kept_teachers
         if self.roster.modes.get(kind) == Mode.BULK:
-            ended = [pair for pair in existing if pair not in wanted]
+            ended = [pair for pair in existing if pair not in wanted and pair[1] not in kept]
         else:
             ends = {(sections.get(c), member_ids.get(m)) for c, m in deleted}
             ended = [pair for pair in existing if pair in ends]

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from homeroom.spreadsheets import restore
 from roster.imports.report import Report, RosterFileError
+from roster.imports.values import CONTROL, control_character
 
 # Names (Vietnamese, Arabic) and free text stay far below this; a longer field is a broken file, not a name.
 csv.field_size_limit(1_000_000)
@@ -135,18 +136,20 @@ class CsvFiles:
 class Row:
     """One record of a CSV file: its first line in the file and the fields Homeroom reads, by column name."""
 
-    __slots__ = ("line", "values")
+    __slots__ = ("line", "refused", "values")
 
-    def __init__(self, line: int, values: dict[str, str]) -> None:
+    def __init__(self, line: int, values: dict[str, str], refused: tuple[tuple[str, str], ...] = ()) -> None:
         self.line = line
         self.values = values
+        # (column, reason) of each name the row may not be imported with: the reader leaves the row out.
+        self.refused = refused
 
     def get(self, column: str) -> str:
         return self.values.get(column, "")
 
     def deleted(self) -> "Row":
         """The same row marked as a deletion (a negative line) for the caller."""
-        return Row(-self.line, self.values)
+        return Row(-self.line, self.values, self.refused)
 
 
 class NotUtf8(ValueError):
@@ -175,11 +178,16 @@ def read_rows(
     required: tuple[str, ...],
     report: Report,
     written_by_homeroom: bool = False,
+    names: frozenset[str] = frozenset(),
 ) -> Iterator[Row]:
     """Rows of one CSV file, read by canonical column name. `columns` maps each known column, lower-cased, to its
     canonical name; unknown columns are ignored. A missing required column is one problem for the file and no rows.
     `written_by_homeroom`: a file of Homeroom's own export, whose cells are read back as they were before the
-    export kept spreadsheets from running them (homeroom/spreadsheets.py)."""
+    export kept spreadsheets from running them (homeroom/spreadsheets.py).
+
+    No field is stored with a control character (a NUL byte, a line break, a tab): in one of `names` (people's
+    names), the row comes with `refused` set and the reader leaves that row out on its own; in any other field read,
+    it is a problem of the file."""
     reader = csv.reader(decoded_lines(stream))
     try:
         header = next(reader, None)
@@ -216,11 +224,32 @@ def read_rows(
                 )
                 continue
             if written_by_homeroom:
-                yield Row(start, {name: restore(record[position].strip()) for name, position in positions})
+                values = {name: restore(record[position].strip()) for name, position in positions}
             else:
-                yield Row(start, {name: record[position].strip() for name, position in positions})
+                values = {name: record[position].strip() for name, position in positions}
+            if CONTROL.search("".join(values.values())):
+                row = _checked(file, start, values, names, report)
+                if row is not None:
+                    yield row
+                continue
+            yield Row(start, values)
     except (NotUtf8, csv.Error, *DAMAGED) as error:
         report.add(file, error.line if isinstance(error, NotUtf8) else line + 1, "", _not_readable(error))
+
+
+def _checked(file: str, line: int, values: dict[str, str], names: frozenset[str], report: Report) -> Row | None:
+    """A row with a control character somewhere: a name's makes the row one to leave out, another field's a problem."""
+    refused, bad = [], False
+    for column, value in values.items():
+        reason = control_character(value)
+        if reason is None:
+            continue
+        if column in names:
+            refused.append((column, reason))
+        else:
+            report.add(file, line, column, reason)
+            bad = True
+    return None if bad else Row(line, values, tuple(refused))
 
 
 # What a damaged zip entry raises part-way: a checksum that does not match, a compressed stream cut short.

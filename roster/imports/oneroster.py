@@ -121,6 +121,8 @@ OTHER_ROLES = frozenset(
 )
 KNOWN_ROLES = frozenset({STUDENT, TEACHER, *GUARDIAN_ROLES, *OTHER_ROLES})
 LINK_FLAGS = frozenset({"primary", "apart", "nocontact", "noportal"})
+# People's names: one with a line break or another control character leaves its row out, the rest is imported.
+NAMES = {"users.csv": frozenset({"givenName", "familyName", "preferredFirstName", "preferredGivenName"})}
 HOMEROOM_SYSTEM_CODE = "homeroom"  # source.systemCode in the manifest of Homeroom's own export
 
 
@@ -169,6 +171,7 @@ class OneRosterReader:
         self.version = ""
         # Homeroom's own export (its manifest's source.systemCode): cells are read back as they were exported.
         self.written_by_homeroom = False
+        self.skipped: set[str] = set()  # users' rows left out: what refers to them is left out too, unreported
 
     # --- the pieces every file shares -------------------------------------------------------------------------
 
@@ -184,6 +187,7 @@ class OneRosterReader:
                 required=REQUIRED[name],
                 report=self.report,
                 written_by_homeroom=self.written_by_homeroom and name != "manifest.csv",
+                names=NAMES.get(name, frozenset()),
             )
 
     def problem(self, file: str, row: Row | int, column: str, message: str) -> None:
@@ -440,6 +444,9 @@ class OneRosterReader:
             if row.line < 0:
                 self.delete("users", sourced_id)
                 continue
+            if row.refused:
+                self.skip(file, row)
+                continue
             roles = [(role.lower(), org) for role, org in roles_of.get(sourced_id, [])]
             listed_orgs = parse_list(row.get("orgSourcedIds"))  # 1.1; 1.2 puts them in roles.csv
             if row.get("role"):
@@ -471,6 +478,13 @@ class OneRosterReader:
                 self.read_teacher(person)
             agents.extend((sourced_id, agent, row.line) for agent in parse_list(row.get("agentSourcedIds")))
         self.link_agents(agents, kinds)
+
+    def skip(self, file: str, row: Row) -> None:
+        """A user left out: the record Homeroom has for them keeps its classes and family links as they are."""
+        for column, reason in row.refused:
+            self.report.skip(self.files.display_name(file), row.line, column, reason)
+        self.skipped.add(row.get("sourcedId"))
+        self.roster.skipped.setdefault("users", set()).add(row.get("sourcedId"))
 
     def names_of(self, file: str, row: Row) -> tuple[str, str]:
         return (
@@ -585,6 +599,8 @@ class OneRosterReader:
         """agentSourcedIds from either side become one link per student and guardian."""
         students, guardians = self.roster.students, self.roster.guardians
         for user, agent, line in agents:
+            if agent in self.skipped:
+                continue
             if user in students and (agent in guardians or agent in self.known.guardians):
                 pair = (user, agent)
             elif user in guardians and (agent in students or agent in self.known.students):
@@ -603,6 +619,8 @@ class OneRosterReader:
                 )
                 continue
             self.roster.links.setdefault(pair, LinkRecord())
+        for pair in [pair for pair in self.roster.links if pair[0] in self.skipped]:
+            del self.roster.links[pair]
         for student, guardian in self.roster.links:
             if student not in students and student not in self.known.students:
                 line = guardians[guardian].line
@@ -624,6 +642,8 @@ class OneRosterReader:
                 continue
             if row.line < 0:
                 self.delete("enrollments" if role == STUDENT else "teaching", (class_id, user_id))
+                continue
+            if user_id in self.skipped:
                 continue
             klass = classes.get(class_id)
             if klass is not None:

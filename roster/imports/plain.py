@@ -50,6 +50,11 @@ COLUMNS = (
     *(f"guardian{n}_{column}" for n in (1, 2) for column in GUARDIAN_COLUMNS),
 )
 REQUIRED = ("student_number", "first_name", "last_name", "grade")
+# People's names: one with a line break or another control character leaves its row out, the rest is imported.
+NAMES = frozenset(
+    {"first_name", "last_name", "preferred_name", "teacher_name"}
+    | {f"guardian{n}_{column}" for n in (1, 2) for column in ("first_name", "last_name")}
+)
 EXAMPLE_ROWS = (
     (
         "10231",
@@ -129,9 +134,23 @@ class PlainCsvReader:
             raise RosterFileError(_("The file is larger than the import allows."))
         columns = {column: column for column in COLUMNS}
         with open(self.path, "rb") as stream:
-            for row in read_rows(stream, file=FILE, columns=columns, required=REQUIRED, report=self.report):
-                self.read_row(row)
+            for row in read_rows(
+                stream, file=FILE, columns=columns, required=REQUIRED, report=self.report, names=NAMES
+            ):
+                if row.refused:
+                    self.skip(row)
+                else:
+                    self.read_row(row)
         return self.roster
+
+    def skip(self, row: Row) -> None:
+        """A row left out: the student Homeroom has under its number keeps their record, classes and family."""
+        for column, reason in row.refused:
+            self.report.skip(FILE, row.line, column, reason)
+        number = row.get("student_number")
+        if number:
+            self.roster.skipped.setdefault("students", set()).add(number)
+            self.numbers.setdefault(number, row.line)
 
     def read_row(self, row: Row) -> None:
         number = row.get("student_number")

@@ -112,3 +112,7 @@ class RosterSet:
     birth_dates_given: bool = True
     # A plain CSV is for one school, chosen by whoever imports it.
     school_pk: int | None = None
+    # Keys of rows the reader left out (a name with a line break): the records Homeroom has for them stay as they
+    # are, never deactivated nor unlinked because the file does not list them. "students": a plain CSV's student
+    # numbers; "users": OneRoster sourcedIds.
+    skipped: dict[str, set[str]] = field(default_factory=dict)

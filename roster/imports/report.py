@@ -4,6 +4,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 # Enough to fix a file by; a file with a million bad rows still reports how many there were.
 MAX_PROBLEMS_KEPT = 1000
 
@@ -36,6 +38,8 @@ class Report:
     problems: list[Problem] = field(default_factory=list)
     problem_count: int = 0
     notices: list[str] = field(default_factory=list)
+    # Rows left out on their own (a name with a line break): the rest of the file is imported all the same.
+    skipped: list[Problem] = field(default_factory=list)
 
     def add(self, file: str, line: int, column: str, message: str) -> None:
         self.problem_count += 1
@@ -44,6 +48,13 @@ class Report:
 
     def notice(self, message: str) -> None:
         self.notices.append(message)
+
+    def skip(self, file: str, line: int, column: str, message: str) -> None:
+        """A row left out, and why; it is said among the notices, which the import page and the command show."""
+        problem = Problem(file, line, column, message)
+        self.skipped.append(problem)
+        if len(self.skipped) <= MAX_PROBLEMS_KEPT:
+            self.notices.append(_("%(problem)s The row was not imported.") % {"problem": problem})
 
     @property
     def ok(self) -> bool:

@@ -9,6 +9,27 @@ from django.utils.translation import gettext as _
 
 from roster.phone import normalize_phone
 
+# What no field of a roster holds: C0 and C1 control characters (NUL, tab, line feed, carriage return…) and the
+# Unicode line and paragraph separators. PostgreSQL refuses NUL; a line break in a name breaks an email's subject.
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def control_character(text: str) -> str | None:
+    """Why a field may not be stored, in words for whoever fixes the file: None when it may."""
+    found = CONTROL.search(text)
+    if found is None:
+        return None
+    char = found.group()
+    if char == "\x00":
+        what = _("a NUL byte")
+    elif char in "\n\r\x0b\x0c\x85\u2028\u2029":
+        what = _("a line break")
+    elif char == "\t":
+        what = _("a tab")
+    else:
+        what = _("the control character U+%(code)04X") % {"code": ord(char)}
+    return _("This field holds %(what)s, which no name, number or code may hold.") % {"what": what}
+
 
 class BadValue(ValueError):
     """A value the import will not guess at; its message says what to write instead."""

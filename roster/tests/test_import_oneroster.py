@@ -1208,3 +1208,63 @@ def test_an_import_logs_each_student_it_creates_or_changes(tmp_path: Path) -> No
         ("st2", "changed"),
         ("st2", "created"),
     ]
+
+
+# --- names with a line break, a control character or a NUL byte -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("who", "column", "char"),
+    [
+        ("st1", "givenName", "\n"),
+        ("g2", "familyName", "\r\n"),
+        ("t1", "givenName", "\x00"),
+        ("st1", "preferredGivenName", "\t"),
+        ("g2", "givenName", "\x7f"),
+        ("t1", "familyName", "\u2029"),
+    ],
+)
+def test_a_name_with_a_control_character_leaves_its_row_out_and_says_why(
+    tmp_path: Path, who: str, column: str, char: str
+) -> None:
+    imported(tmp_path, oneroster_set(), name="first")
+    before = snapshot()
+    files = oneroster_set()
+    row_of(files, "users.csv", who)[column] = f"Ab{char}cd"
+    row_of(files, "users.csv", "st2")["preferredGivenName"] = "Minh Anh"
+
+    result = run(tmp_path, files, name="second")
+
+    assert result.imported, result.report.problems
+    assert [(p.file, p.line, p.column) for p in result.report.skipped] == [("users.csv", USER_LINE[who], column)]
+    assert f"line {USER_LINE[who]}" in result.report.notices[0]
+    assert student("st2").preferred_name == "Minh Anh"  # the rest is imported
+    after = snapshot()
+    for table in after:  # the skipped person kept as they were, with their links and classes
+        if table != "students":
+            assert after[table] == before[table], table
+
+
+def test_a_new_user_with_a_nul_in_their_name_is_not_created_and_nothing_refers_to_them(tmp_path: Path) -> None:
+    files = oneroster_set()
+    row_of(files, "users.csv", "g2")["givenName"] = "L\x00an"
+    row_of(files, "users.csv", "st1")["givenName"] = "Sof\x00ía"
+
+    result = run(tmp_path, files)
+
+    assert result.imported, result.report.problems
+    assert len(result.report.skipped) == 2
+    assert set(Student.objects.values_list("sourced_id", flat=True)) == {"st2"}
+    assert set(Guardian.objects.values_list("sourced_id", flat=True)) == {"g1"}
+    assert not StudentGuardian.objects.filter(student__sourced_id="st2").exists()  # st2's only guardian was g2
+
+
+def test_a_control_character_in_any_other_field_is_a_problem_of_the_file(tmp_path: Path) -> None:
+    files = oneroster_set()
+    files["classes.csv"][0]["title"] = "Room\n3A"
+    before = db_counts()
+
+    result = run(tmp_path, files)
+
+    refused(result, before)
+    assert "line break" in problem_at(result, "classes.csv", 2, "title").message

@@ -423,3 +423,65 @@ def test_logging_an_import_costs_one_insert_per_kind_of_change_whatever_the_numb
     logged_many = _import_queries(tmp_path, school, many, leader)
     assert logged_few - without_log <= 2
     assert logged_many == logged_few
+
+
+# --- names with a line break, a control character or a NUL byte -----------------------------------------------------
+
+BAD_CHARACTERS = {"line feed": "\n", "carriage return": "\r", "NUL": "\x00", "tab": "\t", "escape": "\x1b",
+                  "line separator": "\u2028"}  # fmt: skip
+
+
+def _sofia_as_she_is(school: School) -> tuple[Any, ...]:
+    student = Student.objects.get(school=school, student_number="10231")
+    return (
+        student.first_name,
+        student.is_active,
+        sorted(student.guardian_links.values_list("guardian__first_name", flat=True)),
+        sorted(student.enrollments.values_list("section__code", flat=True)),
+    )
+
+
+@pytest.mark.parametrize(
+    ("column", "char"),
+    list(
+        zip(
+            ["first_name", "preferred_name", "guardian1_last_name", "teacher_name"] * 2,
+            BAD_CHARACTERS.values(),
+            strict=False,
+        )
+    ),
+    ids=BAD_CHARACTERS.keys(),
+)
+def test_a_name_with_a_control_character_leaves_its_row_out_and_says_why(
+    tmp_path: Path, school: School, column: str, char: str
+) -> None:
+    imported(tmp_path, school, [sofia(), minh()])
+    before = _sofia_as_she_is(school)
+
+    result = run(tmp_path, school, [sofia(**{column: f"Ab{char}cd"}), minh(first_name="Minh Anh")])
+
+    assert result.imported, result.report.problems
+    assert [(p.file, p.line, p.column) for p in result.report.skipped] == [(FILE, 2, column)]
+    assert "The row was not imported." in result.report.notices[0]
+    assert "line 2" in result.report.notices[0]
+    assert _sofia_as_she_is(school) == before  # kept as she was: active, her family and her class
+    assert Student.objects.get(student_number="10232").first_name == "Minh Anh"  # the rest is imported
+
+
+def test_a_new_student_whose_guardian_s_name_has_a_nul_byte_is_not_created(tmp_path: Path, school: School) -> None:
+    result = run(tmp_path, school, [sofia(guardian1_first_name="Ma\x00ría"), minh()])
+
+    assert result.imported
+    assert set(Student.objects.values_list("student_number", flat=True)) == {"10232"}
+    assert "NUL" in result.report.skipped[0].message
+    assert not any("\x00" in name for name in Guardian.objects.values_list("first_name", flat=True))
+
+
+def test_a_control_character_in_any_other_field_is_a_problem_of_the_file(tmp_path: Path, school: School) -> None:
+    before = db_counts()
+
+    result = run(tmp_path, school, [sofia(class_code="3\x00A"), minh(student_number="10\n232")])
+
+    refused(result, before)
+    assert "NUL" in problem_at(result, 2, "class_code").message
+    assert "line break" in problem_at(result, 3, "student_number").message
