@@ -312,23 +312,31 @@ CASES = [
 ]
 
 
+@pytest.mark.security
 @pytest.mark.parametrize(("url_name", "person", "target", "status"), CASES)
 def test_no_page_shows_a_record_to_someone_who_may_not_see_it(client, world, url_name, person, target, status):
     client.force_login(world.people[person])
     response = client.get(reverse(url_name, args=[_target_id(world, url_name, target)]))
+    shown = response.status_code == 200 and status != 200
+    count_security_probes("routes and people", probes=1, leaks=int(shown), errors=int(response.status_code == 500))
     assert response.status_code == status
 
 
+@pytest.mark.security
 @pytest.mark.parametrize("url_name", sorted(URLS_WITH_IDS))
 def test_an_id_that_does_not_exist_is_a_404_like_a_forbidden_one(client, world, url_name):
     person = "guardian" if url_name.startswith("portal:") else "district_admin"
     client.force_login(world.people[person])
-    assert client.get(reverse(url_name, args=[999_999])).status_code == 404
+    status = client.get(reverse(url_name, args=[999_999])).status_code
+    count_security_probes("routes and people", probes=1, errors=int(status == 500))
+    assert status == 404
 
 
+@pytest.mark.security
 @pytest.mark.parametrize("url_name", sorted(URLS_WITH_IDS))
 def test_signed_out_visitors_are_sent_to_sign_in(client, world, url_name):
     response = client.get(reverse(url_name, args=[_target_id(world, url_name, OWN)]))
+    count_security_probes("routes and people", probes=1, leaks=int(response.status_code == 200))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("account_login"))
 
