@@ -366,8 +366,11 @@ class Delivery(models.Model):
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     error = models.CharField(_("error"), max_length=300, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    # Not sent before this moment: the family's quiet hours, or the back-off after a temporary failure.
+    # Not sent before this moment: the family's quiet hours, or the back-off after a temporary failure. On a delivery
+    # given up after the retry window, when `deliver_pending` tries it again (none: never).
     not_before = models.DateTimeField(_("not before"), null=True, blank=True)
+    # When this channel first failed for a reason that may pass (a mail server away): the retry window runs from it.
+    failing_since = models.DateTimeField(_("failing since"), null=True, blank=True)
     # When a worker took it: a claim older than the worker's time limit was lost with its worker.
     claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
     # Which worker's batch holds it: a batch claims its deliveries in one UPDATE, then reads back its own.
@@ -395,6 +398,12 @@ class Delivery(models.Model):
                 fields=["status", "not_before"],
                 condition=Q(status__in=["queued", "sending"]),
                 name="delivery_pending",
+            ),
+            # Serves `deliver_pending` too: what was given up after the retry window but is still tried now and then.
+            models.Index(
+                fields=["not_before"],
+                condition=Q(status="failed", failing_since__isnull=False, not_before__isnull=False),
+                name="delivery_tried_again",
             ),
         ]
 

@@ -53,6 +53,7 @@ from communication.selectors import (
     threads_visible_to,
     today_for,
     translation_previews,
+    undelivered_from,
     with_family_links,
 )
 from communication.services import (
@@ -341,7 +342,12 @@ def conversations(request: AuthenticatedRequest) -> HttpResponse:
     return render(
         request,
         "communication/conversations.html",
-        {"threads": threads, "office_hours": hours, "office_days": office_days(hours)},
+        {
+            "threads": threads,
+            "undelivered": undelivered_from(sender=request.user),
+            "office_hours": hours,
+            "office_days": office_days(hours),
+        },
     )
 
 

@@ -241,10 +241,16 @@ LOGGING = {
 HOMEROOM_DEFAULT_CADENCE_DAYS = 21
 HOMEROOM_DEFAULT_POSITIVE_RATIO = 4
 HOMEROOM_DEFAULT_GOOD_NEWS_DAYS = 14
-# Delivery of messages to families: a temporary failure (a mail server busy or away) is retried after
-# 1, 2, 4, 8... minutes up to this many tries in all; a claim a worker has held this long was lost with it.
+# Delivery of messages to families. A temporary failure (a mail server busy or away) is retried after 1, 2, 4, 8...
+# minutes, never more than RETRY_MAX_SECONDS apart. A family with another channel gets it that way after MAX_ATTEMPTS
+# tries; one without keeps being retried for RETRY_WINDOW_HOURS from the first failure, after which the sender is
+# told it did not go, and `deliver_pending` still tries it now and then for LATE_RETRY_DAYS: a mail server away for
+# longer than the window loses nothing.
 HOMEROOM_DELIVERY_MAX_ATTEMPTS = env_int("HOMEROOM_DELIVERY_MAX_ATTEMPTS", default=6)
 HOMEROOM_DELIVERY_RETRY_SECONDS = env_int("HOMEROOM_DELIVERY_RETRY_SECONDS", default=60)
+HOMEROOM_DELIVERY_RETRY_MAX_SECONDS = env_int("HOMEROOM_DELIVERY_RETRY_MAX_SECONDS", default=60 * 60)
+HOMEROOM_DELIVERY_RETRY_WINDOW_HOURS = env_int("HOMEROOM_DELIVERY_RETRY_WINDOW_HOURS", default=24)
+HOMEROOM_DELIVERY_LATE_RETRY_DAYS = env_int("HOMEROOM_DELIVERY_LATE_RETRY_DAYS", default=7)
 # Well above a batch's time (200 messages of EMAIL_TIMEOUT each at worst): a live worker finishes long before.
 HOMEROOM_DELIVERY_CLAIM_SECONDS = env_int("HOMEROOM_DELIVERY_CLAIM_SECONDS", default=60 * 60)
 # A family's link to the questions about its child works this many days after it was sent.
