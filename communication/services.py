@@ -5,6 +5,7 @@ import datetime
 import logging
 import re
 import smtplib
+import time
 import uuid
 import zoneinfo
 from collections.abc import Iterable, Sequence
@@ -326,9 +327,14 @@ def deliver_batch(*, delivery_ids: Sequence[int], now: datetime.datetime | None 
     schools = schools_of_guardians({delivery.guardian_id for delivery in deliveries})
     opt_outs = opt_outs_of(delivery.guardian for delivery in deliveries)
     later: list[tuple[int, datetime.datetime | None]] = []  # what goes again, queued in a task or two at the end
+    hold = _Hold(claim)
+    outcomes = {}
     with _Outbox() as outbox:
-        outcomes = {
-            delivery.pk: _deliver_one(
+        for index, delivery in enumerate(deliveries):
+            if not hold.renew(delivery, remaining=len(deliveries) - index):
+                outcomes[delivery.pk] = DeliveryOutcome.NOT_CLAIMED  # the hold lapsed and another worker has it
+                continue
+            outcomes[delivery.pk] = _deliver_one(
                 delivery,
                 school=schools[delivery.guardian_id],
                 contactable=delivery.pk in contactable,
@@ -337,10 +343,29 @@ def deliver_batch(*, delivery_ids: Sequence[int], now: datetime.datetime | None 
                 now=now,
                 later=later,
             )
-            for delivery in deliveries
-        }
     enqueue_batches(later)
     return outcomes
+
+
+class _Hold:
+    """A batch's claim on its deliveries, renewed every third of HOMEROOM_DELIVERY_CLAIM_SECONDS while it runs (a
+    heartbeat): a claim not renewed for that long was lost with its worker, and `deliver_pending` puts it back.
+    Should this worker have stalled past it all the same, what another worker has taken since is left to it."""
+
+    def __init__(self, claim: uuid.UUID) -> None:
+        self.claim = claim
+        self.every = settings.HOMEROOM_DELIVERY_CLAIM_SECONDS / 3
+        self.renewed = time.monotonic()
+        self.held: set[int] | None = None  # None: every delivery not done yet
+
+    def renew(self, delivery: Delivery, *, remaining: int) -> bool:
+        """Whether the batch still holds the next delivery, of `remaining` not done yet; renews the hold when due."""
+        if time.monotonic() - self.renewed >= self.every:
+            self.renewed = time.monotonic()
+            mine = Delivery.objects.filter(claim=self.claim, status=DeliveryStatus.SENDING)
+            if mine.update(claimed_at=timezone.now()) < remaining:
+                self.held = set(mine.values_list("id", flat=True))
+        return self.held is None or delivery.pk in self.held
 
 
 def _deliver_one(
@@ -619,6 +644,9 @@ def _path_with(name: str, argument: str) -> str:
 
 
 def _message_id(delivery: Delivery) -> str:
+    """The delivery's own Message-ID, stored before it is first sent: every sending of it carries the same."""
+    if delivery.email_id:
+        return delivery.email_id
     domain = urlsplit(settings.HOMEROOM_BASE_URL).hostname or "homeroom.invalid"
     return f"<delivery-{delivery.pk}@{domain}>"
 
@@ -739,9 +767,11 @@ def deliver_pending(*, now: datetime.datetime | None = None) -> int:
     enqueued twice is still sent once."""
     now = now or timezone.now()
     stalled_since = now - datetime.timedelta(seconds=settings.HOMEROOM_DELIVERY_CLAIM_SECONDS)
-    Delivery.objects.filter(status=DeliveryStatus.SENDING, claimed_at__lt=stalled_since).update(
+    stalled = Delivery.objects.filter(status=DeliveryStatus.SENDING, claimed_at__lt=stalled_since).update(
         status=DeliveryStatus.QUEUED, not_before=now, claim=None
     )
+    if stalled:
+        logger.warning("Put back %s deliveries held by a worker that stopped renewing its claim.", stalled)
     Delivery.objects.filter(status=DeliveryStatus.FAILED, failing_since__isnull=False, not_before__lte=now).update(
         status=DeliveryStatus.QUEUED
     )

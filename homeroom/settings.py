@@ -251,8 +251,10 @@ HOMEROOM_DELIVERY_RETRY_SECONDS = env_int("HOMEROOM_DELIVERY_RETRY_SECONDS", def
 HOMEROOM_DELIVERY_RETRY_MAX_SECONDS = env_int("HOMEROOM_DELIVERY_RETRY_MAX_SECONDS", default=60 * 60)
 HOMEROOM_DELIVERY_RETRY_WINDOW_HOURS = env_int("HOMEROOM_DELIVERY_RETRY_WINDOW_HOURS", default=24)
 HOMEROOM_DELIVERY_LATE_RETRY_DAYS = env_int("HOMEROOM_DELIVERY_LATE_RETRY_DAYS", default=7)
-# Well above a batch's time (200 messages of EMAIL_TIMEOUT each at worst): a live worker finishes long before.
-HOMEROOM_DELIVERY_CLAIM_SECONDS = env_int("HOMEROOM_DELIVERY_CLAIM_SECONDS", default=60 * 60)
+# A worker holds the deliveries of its batch for this long, and renews the hold every third of it while the batch
+# runs: the deliveries of a worker that died are sent by another within minutes (`deliver_pending` puts them back).
+# Well above one message's time (a few EMAIL_TIMEOUTs at worst), which the renewal cannot interrupt.
+HOMEROOM_DELIVERY_CLAIM_SECONDS = env_int("HOMEROOM_DELIVERY_CLAIM_SECONDS", default=5 * 60)
 # A family's link to the questions about its child works this many days after it was sent.
 HOMEROOM_INTAKE_LINK_DAYS = env_int("HOMEROOM_INTAKE_LINK_DAYS", default=30)
 # Families that have not answered get one reminder this many days after the link (`manage.py remind_families`).

@@ -5,6 +5,7 @@ nothing lost or doubled when a worker is lost."""
 import datetime
 import io
 import itertools
+import re
 import zoneinfo
 from collections import Counter
 from collections.abc import Iterator
@@ -23,7 +24,9 @@ from communication.models import Delivery, DeliveryChannel, DeliveryStatus
 from communication.selectors import retry_delay, send_window_opens
 from communication.services import (
     DeliveryOutcome,
+    _Outbox,
     deliver,
+    deliver_batch,
     deliver_pending,
     send_introduction_letter,
     send_message,
@@ -123,7 +126,7 @@ def smtp(settings) -> Iterator[tuple[SmtpServer, RefusingMailbox]]:
     server.stop()
 
 
-def _queue_letter(world) -> Delivery:
+def _queue_letter_to_all(world) -> None:
     send_introduction_letter(
         sender=world.people["teacher"],
         section=world.section,
@@ -131,6 +134,10 @@ def _queue_letter(world) -> Delivery:
         how_to_reach="the office",
         office_hours="Tuesdays",
     )
+
+
+def _queue_letter(world) -> Delivery:
+    _queue_letter_to_all(world)
     return Delivery.objects.get()
 
 
@@ -154,7 +161,9 @@ def test_a_busy_server_is_tried_again_after_a_minute_and_the_family_gets_one_cop
     assert deliver(delivery_id=delivery.id, now=NOW + datetime.timedelta(minutes=5)) == DeliveryOutcome.NOT_CLAIMED
     assert _state(delivery) == (DeliveryStatus.SENT, 2)
     assert len(mailbox.messages) == 1
-    assert mailbox.messages[0]["Message-ID"] == f"<delivery-{delivery.id}@127.0.0.1>"
+    # Its own Message-ID, drawn when it was queued: the same however many times it is sent.
+    assert mailbox.messages[0]["Message-ID"] == delivery.email_id
+    assert re.fullmatch(r"<[0-9a-f]{32}@127\.0\.0\.1>", delivery.email_id)
 
 
 def test_a_server_that_went_away_is_tried_again_when_it_is_back(world, smtp):
@@ -294,6 +303,28 @@ def test_what_a_lost_worker_held_is_sent_once_by_the_next(world, smtp, settings)
     assert deliver(delivery_id=delivery.id, now=NOW) == DeliveryOutcome.SENT
     assert deliver_pending(now=NOW) == 0
     assert len(mailbox.messages) == 1
+
+
+def test_a_worker_that_stalled_past_its_claim_leaves_what_was_put_back_to_the_next(world, smtp, settings, monkeypatch):
+    _server, mailbox = smtp
+    student = EnrollmentFactory(section=world.section, student__first_name="Bo").student
+    StudentGuardianFactory(student=student, guardian=GuardianFactory(email="bo.family@example.org"))
+    _queue_letter_to_all(world)
+    first, second = Delivery.objects.order_by("id")
+    settings.HOMEROOM_DELIVERY_CLAIM_SECONDS = 0  # the batch renews its claim before each delivery
+    real_send = _Outbox.send
+
+    def send_while_deliver_pending_runs(outbox: _Outbox, delivery: Delivery, school: Any) -> str:
+        deliver_pending(now=NOW + datetime.timedelta(seconds=1))  # the claim has lapsed: the rest is put back
+        return real_send(outbox, delivery, school)
+
+    monkeypatch.setattr(_Outbox, "send", send_while_deliver_pending_runs)
+    outcomes = deliver_batch(delivery_ids=[first.id, second.id], now=NOW)
+
+    # The one in flight went (and will go once more); the one put back is left to the worker that takes it.
+    assert outcomes[second.id] == DeliveryOutcome.NOT_CLAIMED
+    assert [message["To"] for message in mailbox.messages] == [first.guardian.email]
+    assert _state(second) == (DeliveryStatus.QUEUED, 1)
 
 
 def test_a_claim_a_live_worker_still_holds_is_left_alone(world, smtp):
