@@ -88,7 +88,7 @@ class SlowingMailServer:
 
 @pytest.fixture
 def scratch_env() -> Iterator[dict[str, str]]:
-    url = scratch_database_url(f"homeroom_worker_lost_{os.getpid()}")
+    url = scratch_database_url(f"homeroom_worker_lost_{os.getpid()}", in_memory_folder=True)
     env = {
         **os.environ,
         "DATABASE_URL": url,
