@@ -1,6 +1,8 @@
 """The communication log: every contact with a family, logged by hand or sent through Homeroom."""
 
+import uuid
 from typing import ClassVar, Self
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -326,6 +328,14 @@ class DeliveryStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+def new_email_id() -> str:
+    """A Message-ID of its own for a family's email, drawn when the delivery is written: an email sent again (by a
+    worker lost after the server took it) carries the same one, which mail programs show once. Random, so that it
+    tells a family nothing of how much the school sends."""
+    domain = urlsplit(settings.HOMEROOM_BASE_URL).hostname or "homeroom.invalid"
+    return f"<{uuid.uuid4().hex}@{domain}>"
+
+
 # Stored as a delivery's error when a restriction stopped it: such a copy is shown to nobody in the family.
 NO_LONGER_CONTACTABLE = "The school may no longer contact this family."
 
@@ -366,12 +376,17 @@ class Delivery(models.Model):
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     error = models.CharField(_("error"), max_length=300, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    # Not sent before this moment: the family's quiet hours, or the back-off after a temporary failure.
+    # Not sent before this moment: the family's quiet hours, or the back-off after a temporary failure. On a delivery
+    # given up after the retry window, when `deliver_pending` tries it again (none: never).
     not_before = models.DateTimeField(_("not before"), null=True, blank=True)
+    # When this channel first failed for a reason that may pass (a mail server away): the retry window runs from it.
+    failing_since = models.DateTimeField(_("failing since"), null=True, blank=True)
     # When a worker took it: a claim older than the worker's time limit was lost with its worker.
     claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
     # Which worker's batch holds it: a batch claims its deliveries in one UPDATE, then reads back its own.
     claim = models.UUIDField(_("claim"), null=True, blank=True)
+    # The Message-ID of its email (empty on deliveries written before there was one: theirs is made of the id).
+    email_id = models.CharField(_("Message-ID"), max_length=255, blank=True, default=new_email_id)
     # The SMS provider's id, which its delivery reports name.
     provider_id = models.CharField(_("provider's id"), max_length=64, blank=True)
     read_at = models.DateTimeField(_("read in Homeroom"), null=True, blank=True)
@@ -395,6 +410,12 @@ class Delivery(models.Model):
                 fields=["status", "not_before"],
                 condition=Q(status__in=["queued", "sending"]),
                 name="delivery_pending",
+            ),
+            # Serves `deliver_pending` too: what was given up after the retry window but is still tried now and then.
+            models.Index(
+                fields=["not_before"],
+                condition=Q(status="failed", failing_since__isnull=False, not_before__isnull=False),
+                name="delivery_tried_again",
             ),
         ]
 

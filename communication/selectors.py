@@ -10,6 +10,7 @@ from functools import lru_cache, partial
 from operator import itemgetter
 from typing import Any, overload
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -187,9 +188,11 @@ def send_window_opens(
     return datetime.datetime.combine(day, datetime.time(from_hour), tzinfo=zone)
 
 
-def retry_delay(*, attempts: int, base_seconds: int) -> datetime.timedelta:
-    """Exponential back-off after a temporary failure: base, twice the base, four times… after the 1st, 2nd, 3rd try."""
-    return datetime.timedelta(seconds=base_seconds * 2 ** max(attempts - 1, 0))
+def retry_delay(*, attempts: int, base_seconds: int, cap_seconds: int | None = None) -> datetime.timedelta:
+    """Exponential back-off after a temporary failure: base, twice the base, four times… after the 1st, 2nd, 3rd try,
+    never longer than the cap."""
+    delay = base_seconds * 2 ** min(max(attempts - 1, 0), 32)
+    return datetime.timedelta(seconds=delay if cap_seconds is None else min(delay, cap_seconds))
 
 
 def family_window_opens(school: School, moment: datetime.datetime, time_zone: str) -> datetime.datetime:
@@ -931,6 +934,22 @@ def threads_of_staff(*, staff: User, limit: int = 50) -> list[ThreadSummary]:
     for link in links.order_by("student__first_name", "student_id"):
         summaries[link.guardian_id].children.append(link.student)
     return list(summaries.values())
+
+
+UNDELIVERED_SHOWN = 50
+
+
+def undelivered_from(*, sender: User, now: datetime.datetime | None = None) -> list[Delivery]:
+    """The copies of what a member of staff sent lately (a message, a notice, a letter) that did not reach a family
+    by email or text, the latest first: they are told, to reach the family another way. A copy a restriction
+    stopped is shown to nobody."""
+    since = (now or timezone.now()) - datetime.timedelta(days=settings.HOMEROOM_DELIVERY_LATE_RETRY_DAYS)
+    return list(
+        Delivery.objects.filter(message__sender=sender, message__created_at__gte=since, status=DeliveryStatus.FAILED)
+        .exclude(error=NO_LONGER_CONTACTABLE)
+        .select_related("guardian", "message")
+        .order_by("-id")[:UNDELIVERED_SHOWN]
+    )
 
 
 @dataclass(frozen=True)

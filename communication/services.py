@@ -5,6 +5,7 @@ import datetime
 import logging
 import re
 import smtplib
+import time
 import uuid
 import zoneinfo
 from collections.abc import Iterable, Sequence
@@ -330,18 +331,46 @@ def deliver_batch(*, delivery_ids: Sequence[int], now: datetime.datetime | None 
     contactable = _still_contactable(deliveries)
     schools = schools_of_guardians({delivery.guardian_id for delivery in deliveries})
     opt_outs = opt_outs_of(delivery.guardian for delivery in deliveries)
+    later: list[tuple[int, datetime.datetime | None]] = []  # what goes again, queued in a task or two at the end
+    hold = _Hold(claim)
+    outcomes = {}
     with _Outbox() as outbox:
-        return {
-            delivery.pk: _deliver_one(
+        for index, delivery in enumerate(deliveries):
+            if not hold.renew(delivery, remaining=len(deliveries) - index):
+                outcomes[delivery.pk] = DeliveryOutcome.NOT_CLAIMED  # the hold lapsed and another worker has it
+                continue
+            outcomes[delivery.pk] = _deliver_one(
                 delivery,
                 school=schools[delivery.guardian_id],
                 contactable=delivery.pk in contactable,
                 opt_outs=opt_outs,
                 outbox=outbox,
                 now=now,
+                later=later,
             )
-            for delivery in deliveries
-        }
+    enqueue_batches(later)
+    return outcomes
+
+
+class _Hold:
+    """A batch's claim on its deliveries, renewed every third of HOMEROOM_DELIVERY_CLAIM_SECONDS while it runs (a
+    heartbeat): a claim not renewed for that long was lost with its worker, and `deliver_pending` puts it back.
+    Should this worker have stalled past it all the same, what another worker has taken since is left to it."""
+
+    def __init__(self, claim: uuid.UUID) -> None:
+        self.claim = claim
+        self.every = settings.HOMEROOM_DELIVERY_CLAIM_SECONDS / 3
+        self.renewed = time.monotonic()
+        self.held: set[int] | None = None  # None: every delivery not done yet
+
+    def renew(self, delivery: Delivery, *, remaining: int) -> bool:
+        """Whether the batch still holds the next delivery, of `remaining` not done yet; renews the hold when due."""
+        if time.monotonic() - self.renewed >= self.every:
+            self.renewed = time.monotonic()
+            mine = Delivery.objects.filter(claim=self.claim, status=DeliveryStatus.SENDING)
+            if mine.update(claimed_at=timezone.now()) < remaining:
+                self.held = set(mine.values_list("id", flat=True))
+        return self.held is None or delivery.pk in self.held
 
 
 def _deliver_one(
@@ -352,6 +381,7 @@ def _deliver_one(
     opt_outs: OptOuts,
     outbox: "_Outbox",
     now: datetime.datetime,
+    later: list[tuple[int, datetime.datetime | None]],
 ) -> DeliveryOutcome:
     if not contactable:
         _still_held(delivery).update(status=DeliveryStatus.FAILED, claim=None, error=NO_LONGER_CONTACTABLE)
@@ -361,14 +391,14 @@ def _deliver_one(
         _still_held(delivery).update(
             status=DeliveryStatus.QUEUED, not_before=window_opens, claim=None, attempts=F("attempts") - 1
         )
-        enqueue_batches([(delivery.pk, window_opens)])
+        later.append((delivery.pk, window_opens))
         return DeliveryOutcome.HELD
     if not _channel_open(delivery, opt_outs):
-        return _fall_back(delivery, opt_outs, error=_("The family opted out of this channel."))
+        return _fall_back(delivery, opt_outs, error=_("The family opted out of this channel."), later=later)
     try:
         provider_id = outbox.send(delivery, school)
     except Exception as error:
-        return _after_failure(delivery, error, now=now, school=school, opt_outs=opt_outs)
+        return _after_failure(delivery, error, now=now, school=school, opt_outs=opt_outs, later=later)
     _mark_sent(delivery, provider_id)
     return DeliveryOutcome.SENT
 
@@ -450,6 +480,9 @@ class _Outbox:
 
     def __init__(self) -> None:
         self._mail: BaseEmailBackend | None = None
+        # Why the mail server could not be reached: the rest of the batch is retried later rather than each family's
+        # copy waiting for its own connection to fail (a server that does not answer takes EMAIL_TIMEOUT each).
+        self._mail_unreachable: Exception | None = None
         self._sms: SmsBackend | None = None
         self._rendered: dict[tuple[Any, ...], tuple[str, str]] = {}
 
@@ -464,9 +497,16 @@ class _Outbox:
         if delivery.channel == DeliveryChannel.SMS:
             self._sms = self._sms or sms_backend()
             return self._sms.send(to=delivery.guardian.phone, body=text_message_for(delivery, school))
+        if self._mail_unreachable is not None:
+            raise self._mail_unreachable
         if self._mail is None:
-            self._mail = get_connection(fail_silently=False)
-            self._mail.open()
+            mail = get_connection(fail_silently=False)
+            try:
+                mail.open()
+            except OSError as error:  # refused, timed out, hung up, TLS refused
+                self._mail_unreachable = error
+                raise
+            self._mail = mail
         try:
             self._mail.send_messages([email_for(delivery, school, self._rendered)])
         except Exception:
@@ -609,6 +649,9 @@ def _path_with(name: str, argument: str) -> str:
 
 
 def _message_id(delivery: Delivery) -> str:
+    """The delivery's own Message-ID, stored before it is first sent: every sending of it carries the same."""
+    if delivery.email_id:
+        return delivery.email_id
     domain = urlsplit(settings.HOMEROOM_BASE_URL).hostname or "homeroom.invalid"
     return f"<delivery-{delivery.pk}@{domain}>"
 
@@ -643,53 +686,99 @@ def is_temporary_failure(error: Exception) -> bool:
 
 
 def _after_failure(
-    delivery: Delivery, error: Exception, *, now: datetime.datetime, school: School, opt_outs: OptOuts
+    delivery: Delivery,
+    error: Exception,
+    *,
+    now: datetime.datetime,
+    school: School,
+    opt_outs: OptOuts,
+    later: list[tuple[int, datetime.datetime | None]],
 ) -> DeliveryOutcome:
+    """A permanent failure moves to the family's next channel, or fails. A temporary one is tried again with capped
+    exponential back-off: by the next channel after a few tries when the family has one, else for the whole retry
+    window. Past the window the sender is told it did not go, and `deliver_pending` still tries it now and then
+    (every RETRY_MAX_SECONDS) for LATE_RETRY_DAYS from the first failure: a server back after the window delivers."""
     message = str(error)[:300] or error.__class__.__name__
     logger.warning("Delivery %s, try %s, failed: %s", delivery.pk, delivery.attempts, message)
-    if not is_temporary_failure(error) or delivery.attempts >= settings.HOMEROOM_DELIVERY_MAX_ATTEMPTS:
-        return _fall_back(delivery, opt_outs, error=message)
-    retry_at = now + retry_delay(attempts=delivery.attempts, base_seconds=settings.HOMEROOM_DELIVERY_RETRY_SECONDS)
+    if not is_temporary_failure(error):
+        return _fall_back(delivery, opt_outs, error=message, later=later)
+    failing_since = delivery.failing_since or now
+    window_ends = failing_since + datetime.timedelta(hours=settings.HOMEROOM_DELIVERY_RETRY_WINDOW_HOURS)
+    tried_enough = delivery.attempts >= settings.HOMEROOM_DELIVERY_MAX_ATTEMPTS or now >= window_ends
+    if tried_enough and _next_channel(delivery, opt_outs):
+        return _fall_back(delivery, opt_outs, error=message, later=later)
+    retry_at = now + retry_delay(
+        attempts=delivery.attempts,
+        base_seconds=settings.HOMEROOM_DELIVERY_RETRY_SECONDS,
+        cap_seconds=settings.HOMEROOM_DELIVERY_RETRY_MAX_SECONDS,
+    )
     if not _ignores_quiet_hours(delivery.message):
         retry_at = family_window_opens(school, retry_at, delivery.guardian.time_zone)
-    _still_held(delivery).update(status=DeliveryStatus.QUEUED, not_before=retry_at, error=message, claim=None)
-    enqueue_batches([(delivery.pk, retry_at)])
-    return DeliveryOutcome.RETRYING
+    held = _still_held(delivery)
+    if now < window_ends:
+        held.update(
+            status=DeliveryStatus.QUEUED, not_before=retry_at, failing_since=failing_since, error=message, claim=None
+        )
+        later.append((delivery.pk, retry_at))
+        return DeliveryOutcome.RETRYING
+    late_retries_end = failing_since + datetime.timedelta(days=settings.HOMEROOM_DELIVERY_LATE_RETRY_DAYS)
+    held.update(
+        status=DeliveryStatus.FAILED,
+        not_before=retry_at if retry_at < late_retries_end else None,
+        failing_since=failing_since,
+        error=message,
+        claim=None,
+    )
+    return DeliveryOutcome.FAILED
 
 
-def _fall_back(delivery: Delivery, opt_outs: OptOuts, *, error: str) -> DeliveryOutcome:
-    """Moves a delivery its channel failed to the family's next one; with none left it has failed (and is still in
-    the family's Homeroom inbox)."""
-    pending = _still_held(delivery)
+def _next_channel(delivery: Delivery, opt_outs: OptOuts) -> str | None:
+    """The family's next way to be reached, not tried yet for this delivery."""
     tried = {delivery.channel, delivery.fallback_from}
     usable = channels_for(delivery.guardian, opt_outs, essential=_is_essential(delivery.message))
-    remaining = [channel for channel in usable if channel not in tried]
-    if not remaining:
-        pending.update(status=DeliveryStatus.FAILED, error=error, claim=None)
+    return next((channel for channel in usable if channel not in tried), None)
+
+
+def _fall_back(
+    delivery: Delivery, opt_outs: OptOuts, *, error: str, later: list[tuple[int, datetime.datetime | None]]
+) -> DeliveryOutcome:
+    """Moves a delivery its channel failed to the family's next one; with none left it has failed for good (and is
+    still in the family's Homeroom inbox)."""
+    pending = _still_held(delivery)
+    channel = _next_channel(delivery, opt_outs)
+    if channel is None:
+        pending.update(status=DeliveryStatus.FAILED, error=error, claim=None, not_before=None)
         return DeliveryOutcome.FAILED
     pending.update(
-        channel=remaining[0],
+        channel=channel,
         fallback_from=delivery.fallback_from or delivery.channel,
         status=DeliveryStatus.QUEUED,
         attempts=0,
         not_before=None,
+        failing_since=None,
         claim=None,
         error=error,
     )
     if delivery.interaction_id:
-        Interaction.objects.filter(pk=delivery.interaction_id).update(channel=CONTACT_CHANNEL_OF[remaining[0]])
-    enqueue_batches([(delivery.pk, None)])
+        Interaction.objects.filter(pk=delivery.interaction_id).update(channel=CONTACT_CHANNEL_OF[channel])
+    later.append((delivery.pk, None))
     return DeliveryOutcome.FELL_BACK
 
 
 def deliver_pending(*, now: datetime.datetime | None = None) -> int:
-    """Puts back in the queue what a lost worker held, and enqueues every delivery whose time has come: run it
-    every few minutes, so that nothing queued is lost with a worker or a task queue. Returns how many it
-    enqueued; a delivery enqueued twice is still sent once."""
+    """Puts back in the queue what a lost worker held and what was given up after the retry window but is due for
+    another try, and enqueues every delivery whose time has come (a retry's too): run it every few minutes, so that
+    nothing queued is lost with a worker, a task queue or a long outage. Returns how many it enqueued; a delivery
+    enqueued twice is still sent once."""
     now = now or timezone.now()
     stalled_since = now - datetime.timedelta(seconds=settings.HOMEROOM_DELIVERY_CLAIM_SECONDS)
-    Delivery.objects.filter(status=DeliveryStatus.SENDING, claimed_at__lt=stalled_since).update(
+    stalled = Delivery.objects.filter(status=DeliveryStatus.SENDING, claimed_at__lt=stalled_since).update(
         status=DeliveryStatus.QUEUED, not_before=now, claim=None
+    )
+    if stalled:
+        logger.warning("Put back %s deliveries held by a worker that stopped renewing its claim.", stalled)
+    Delivery.objects.filter(status=DeliveryStatus.FAILED, failing_since__isnull=False, not_before__lte=now).update(
+        status=DeliveryStatus.QUEUED
     )
     due = Delivery.objects.filter(status=DeliveryStatus.QUEUED).filter(
         Q(not_before__isnull=True) | Q(not_before__lte=now)
@@ -1603,7 +1692,9 @@ def record_text_status(*, provider_id: str, status: str, error_code: str = "") -
         if claimed:
             delivery.claim = claim
             error = _("The text did not arrive (provider code %(code)s).") % {"code": error_code or "?"}
-            _fall_back(delivery, opt_outs_of([delivery.guardian]), error=error)
+            later: list[tuple[int, datetime.datetime | None]] = []
+            _fall_back(delivery, opt_outs_of([delivery.guardian]), error=error, later=later)
+            enqueue_batches(later)
 
 
 def unsubscribe_email(*, email: str, now: datetime.datetime | None = None) -> None:

@@ -55,6 +55,7 @@ from communication.selectors import (
     threads_visible_to,
     today_for,
     translation_previews,
+    undelivered_from,
     unrouted_replies_visible_to,
     with_family_links,
 )
@@ -351,7 +352,12 @@ def conversations(request: AuthenticatedRequest) -> HttpResponse:
     return render(
         request,
         "communication/conversations.html",
-        {"threads": threads, "office_hours": hours, "office_days": office_days(hours)},
+        {
+            "threads": threads,
+            "undelivered": undelivered_from(sender=request.user),
+            "office_hours": hours,
+            "office_days": office_days(hours),
+        },
     )
 
 

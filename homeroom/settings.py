@@ -251,12 +251,20 @@ LOGGING = {
 HOMEROOM_DEFAULT_CADENCE_DAYS = 21
 HOMEROOM_DEFAULT_POSITIVE_RATIO = 4
 HOMEROOM_DEFAULT_GOOD_NEWS_DAYS = 14
-# Delivery of messages to families: a temporary failure (a mail server busy or away) is retried after
-# 1, 2, 4, 8... minutes up to this many tries in all; a claim a worker has held this long was lost with it.
+# Delivery of messages to families. A temporary failure (a mail server busy or away) is retried after 1, 2, 4, 8...
+# minutes, never more than RETRY_MAX_SECONDS apart. A family with another channel gets it that way after MAX_ATTEMPTS
+# tries; one without keeps being retried for RETRY_WINDOW_HOURS from the first failure, after which the sender is
+# told it did not go, and `deliver_pending` still tries it now and then for LATE_RETRY_DAYS: a mail server away for
+# longer than the window loses nothing.
 HOMEROOM_DELIVERY_MAX_ATTEMPTS = env_int("HOMEROOM_DELIVERY_MAX_ATTEMPTS", default=6)
 HOMEROOM_DELIVERY_RETRY_SECONDS = env_int("HOMEROOM_DELIVERY_RETRY_SECONDS", default=60)
-# Well above a batch's time (200 messages of EMAIL_TIMEOUT each at worst): a live worker finishes long before.
-HOMEROOM_DELIVERY_CLAIM_SECONDS = env_int("HOMEROOM_DELIVERY_CLAIM_SECONDS", default=60 * 60)
+HOMEROOM_DELIVERY_RETRY_MAX_SECONDS = env_int("HOMEROOM_DELIVERY_RETRY_MAX_SECONDS", default=60 * 60)
+HOMEROOM_DELIVERY_RETRY_WINDOW_HOURS = env_int("HOMEROOM_DELIVERY_RETRY_WINDOW_HOURS", default=24)
+HOMEROOM_DELIVERY_LATE_RETRY_DAYS = env_int("HOMEROOM_DELIVERY_LATE_RETRY_DAYS", default=7)
+# A worker holds the deliveries of its batch for this long, and renews the hold every third of it while the batch
+# runs: the deliveries of a worker that died are sent by another within minutes (`deliver_pending` puts them back).
+# Well above one message's time (a few EMAIL_TIMEOUTs at worst), which the renewal cannot interrupt.
+HOMEROOM_DELIVERY_CLAIM_SECONDS = env_int("HOMEROOM_DELIVERY_CLAIM_SECONDS", default=5 * 60)
 # A family's link to the questions about its child works this many days after it was sent.
 HOMEROOM_INTAKE_LINK_DAYS = env_int("HOMEROOM_INTAKE_LINK_DAYS", default=30)
 # Families that have not answered get one reminder this many days after the link (`manage.py remind_families`).

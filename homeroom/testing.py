@@ -4,6 +4,7 @@ LibreTranslate stand-in on 127.0.0.1."""
 import json
 import os
 import re
+import shutil
 import socket
 import tempfile
 import threading
@@ -11,6 +12,7 @@ import time
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -53,12 +55,15 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def scratch_database_url(name: str) -> str:
+def scratch_database_url(name: str, *, in_memory_folder: bool = False) -> str:
     """A database of its own for a test or a benchmark whose worker processes must share it: a file for SQLite, a
-    fresh database on the same server for PostgreSQL (DATABASE_URL). The caller migrates it."""
+    fresh database on the same server for PostgreSQL (DATABASE_URL). The caller migrates it. `in_memory_folder` puts
+    the SQLite file in /dev/shm where there is one, for a test: migrating it waits for no disk (a benchmark leaves
+    it on disk, as in production)."""
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
-        return f"sqlite:///{tempfile.mkdtemp(prefix='homeroom-')}/{name}.sqlite3"
+        folder = "/dev/shm" if in_memory_folder and os.path.isdir("/dev/shm") else None  # noqa: S108
+        return f"sqlite:///{tempfile.mkdtemp(prefix='homeroom-', dir=folder)}/{name}.sqlite3"
     import psycopg
 
     parts = urlsplit(url)
@@ -75,6 +80,10 @@ def drop_scratch_database(url: str) -> None:
         parts = urlsplit(url)
         with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{parts.path.lstrip("/")}" WITH (FORCE)')
+    elif url.startswith("sqlite:///"):
+        folder = Path(url.removeprefix("sqlite:///")).parent
+        if folder.name.startswith("homeroom-"):  # only the folder scratch_database_url made
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 DICTIONARY = {"es": {"Hello": "Hola", "Maya read a whole book today.": "Maya leyó un libro entero hoy."}}

@@ -3,20 +3,38 @@ permanent failure the teacher sees, quiet hours in the family's day, restriction
 nothing lost or doubled when a worker is lost."""
 
 import datetime
+import io
+import itertools
+import re
 import zoneinfo
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from django.core.management import call_command
+from django.db.models import Min, Q
+from django.urls import reverse
+from django_tasks_db.management.commands.db_worker import Worker
+from django_tasks_db.models import DBTaskResult
 
 from communication.letters import default_letter
-from communication.models import Delivery, DeliveryStatus
+from communication.models import Delivery, DeliveryChannel, DeliveryStatus
 from communication.selectors import retry_delay, send_window_opens
-from communication.services import DeliveryOutcome, deliver, deliver_pending, send_introduction_letter
+from communication.services import (
+    DeliveryOutcome,
+    _Outbox,
+    deliver,
+    deliver_batch,
+    deliver_pending,
+    send_introduction_letter,
+    send_message,
+)
 from communication.tests.conftest import NEW_YORK, NOW, at
-from homeroom.testing import Mailbox, free_port
+from homeroom.testing import Mailbox, count_security_probes, free_port
 from roster.models import Guardian, StudentGuardian
+from roster.tests.factories import EnrollmentFactory, GuardianFactory, StudentGuardianFactory
 
 pytestmark = pytest.mark.usefixtures("on_a_wednesday_in_november")
 
@@ -108,7 +126,7 @@ def smtp(settings) -> Iterator[tuple[SmtpServer, RefusingMailbox]]:
     server.stop()
 
 
-def _queue_letter(world) -> Delivery:
+def _queue_letter_to_all(world) -> None:
     send_introduction_letter(
         sender=world.people["teacher"],
         section=world.section,
@@ -116,6 +134,10 @@ def _queue_letter(world) -> Delivery:
         how_to_reach="the office",
         office_hours="Tuesdays",
     )
+
+
+def _queue_letter(world) -> Delivery:
+    _queue_letter_to_all(world)
     return Delivery.objects.get()
 
 
@@ -139,7 +161,9 @@ def test_a_busy_server_is_tried_again_after_a_minute_and_the_family_gets_one_cop
     assert deliver(delivery_id=delivery.id, now=NOW + datetime.timedelta(minutes=5)) == DeliveryOutcome.NOT_CLAIMED
     assert _state(delivery) == (DeliveryStatus.SENT, 2)
     assert len(mailbox.messages) == 1
-    assert mailbox.messages[0]["Message-ID"] == f"<delivery-{delivery.id}@127.0.0.1>"
+    # Its own Message-ID, drawn when it was queued: the same however many times it is sent.
+    assert mailbox.messages[0]["Message-ID"] == delivery.email_id
+    assert re.fullmatch(r"<[0-9a-f]{32}@127\.0\.0\.1>", delivery.email_id)
 
 
 def test_a_server_that_went_away_is_tried_again_when_it_is_back(world, smtp):
@@ -154,7 +178,7 @@ def test_a_server_that_went_away_is_tried_again_when_it_is_back(world, smtp):
     assert len(mailbox.messages) == 1
 
 
-def test_a_refused_address_fails_at_once_with_the_servers_reason(world, smtp):
+def test_a_refused_address_fails_at_once_with_the_servers_reason(client, world, smtp):
     _server, mailbox = smtp
     mailbox.refusals = ["550 5.1.1 No such user"]
     Guardian.objects.update(phone="")  # no other way to reach the family
@@ -164,25 +188,51 @@ def test_a_refused_address_fails_at_once_with_the_servers_reason(world, smtp):
 
     assert _state(delivery) == (DeliveryStatus.FAILED, 1)
     assert "No such user" in delivery.error
+    assert delivery.not_before is None  # for good: not tried again
+    assert deliver_pending(now=NOW + datetime.timedelta(days=1)) == 0
     assert mailbox.messages == []
+    # A letter is in no conversation: the teacher is told on their messages page.
+    client.force_login(world.people["teacher"])
+    page = client.get(reverse("communication:conversations")).content.decode()
+    assert f"Not delivered to {delivery.guardian.display_name}: Email failed" in page
+    assert "No such user" in page
 
 
-def test_the_last_allowed_try_fails_for_the_teacher_to_see(world, smtp):
+def test_a_family_reached_one_way_is_tried_all_through_the_retry_window_then_the_teacher_is_told(world, smtp, settings):
     _server, mailbox = smtp
-    mailbox.refusals = ["451 busy"] * 3
+    settings.HOMEROOM_DELIVERY_RETRY_WINDOW_HOURS = 24
+    mailbox.refusals = ["451 busy"] * 1000
     Guardian.objects.update(phone="")  # no other way to reach the family
     delivery = _queue_letter(world)
+    Delivery.objects.filter(id=delivery.id).update(not_before=None)
+    delivery.message.is_urgent = True  # no quiet hours in the way
+    delivery.message.save(update_fields=["is_urgent"])
 
-    outcomes = []
-    moment = NOW
-    for _try in range(3):
-        outcomes.append(deliver(delivery_id=delivery.id, now=moment))
+    outcomes, tries = [], [NOW]
+    while not outcomes or outcomes[-1] == DeliveryOutcome.RETRYING:
+        outcomes.append(deliver(delivery_id=delivery.id, now=tries[-1]))
         delivery.refresh_from_db()
-        moment = delivery.not_before or moment
+        tries.append(delivery.not_before)
 
-    assert outcomes == [DeliveryOutcome.RETRYING, DeliveryOutcome.RETRYING, DeliveryOutcome.FAILED]
-    assert _state(delivery) == (DeliveryStatus.FAILED, 3)
-    assert mailbox.messages == []
+    # 1, 2, 4... minutes, then every hour: the last try falls at least 24 hours after the first failure.
+    assert outcomes[-1] == DeliveryOutcome.FAILED and len(outcomes) > settings.HOMEROOM_DELIVERY_MAX_ATTEMPTS
+    assert tries[-2] - NOW >= datetime.timedelta(hours=24)
+    assert max(later - earlier for earlier, later in itertools.pairwise(tries)) == datetime.timedelta(hours=1)
+    assert delivery.status == DeliveryStatus.FAILED and "busy" in delivery.error
+    assert delivery.failing_since == NOW
+    # Given up on, but `deliver_pending` tries it again an hour later: a server back after the window delivers.
+    moment = tries[-1]
+    assert moment == tries[-2] + datetime.timedelta(hours=1)
+    assert deliver_pending(now=moment - datetime.timedelta(seconds=1)) == 0
+    assert deliver_pending(now=moment) == 1
+    mailbox.refusals = []
+    assert deliver(delivery_id=delivery.id, now=moment) == DeliveryOutcome.SENT
+    assert len(mailbox.messages) == 1
+
+
+def test_retries_are_never_more_than_the_cap_apart():
+    delays = [retry_delay(attempts=n, base_seconds=60, cap_seconds=3600) for n in (6, 7, 8, 500)]
+    assert delays == [datetime.timedelta(minutes=m) for m in (32, 60, 60, 60)]
 
 
 def test_a_letter_written_at_night_waits_for_eight_in_the_morning(world, smtp, time_machine):
@@ -255,9 +305,108 @@ def test_what_a_lost_worker_held_is_sent_once_by_the_next(world, smtp, settings)
     assert len(mailbox.messages) == 1
 
 
+def test_a_worker_that_stalled_past_its_claim_leaves_what_was_put_back_to_the_next(world, smtp, settings, monkeypatch):
+    _server, mailbox = smtp
+    student = EnrollmentFactory(section=world.section, student__first_name="Bo").student
+    StudentGuardianFactory(student=student, guardian=GuardianFactory(email="bo.family@example.org"))
+    _queue_letter_to_all(world)
+    first, second = Delivery.objects.order_by("id")
+    settings.HOMEROOM_DELIVERY_CLAIM_SECONDS = 0  # the batch renews its claim before each delivery
+    real_send = _Outbox.send
+
+    def send_while_deliver_pending_runs(outbox: _Outbox, delivery: Delivery, school: Any) -> str:
+        deliver_pending(now=NOW + datetime.timedelta(seconds=1))  # the claim has lapsed: the rest is put back
+        return real_send(outbox, delivery, school)
+
+    monkeypatch.setattr(_Outbox, "send", send_while_deliver_pending_runs)
+    outcomes = deliver_batch(delivery_ids=[first.id, second.id], now=NOW)
+
+    # The one in flight went (and will go once more); the one put back is left to the worker that takes it.
+    assert outcomes[second.id] == DeliveryOutcome.NOT_CLAIMED
+    assert [message["To"] for message in mailbox.messages] == [first.guardian.email]
+    assert _state(second) == (DeliveryStatus.QUEUED, 1)
+
+
 def test_a_claim_a_live_worker_still_holds_is_left_alone(world, smtp):
     delivery = _queue_letter(world)
     Delivery.objects.filter(id=delivery.id).update(status=DeliveryStatus.SENDING, claimed_at=NOW, attempts=1)
 
     assert deliver_pending(now=NOW + datetime.timedelta(minutes=1)) == 0
     assert _state(delivery) == (DeliveryStatus.SENDING, 1)
+
+
+# --- An outage longer than the retry window ----------------------------------------------------------------------
+
+
+def _work_through_the_queue() -> None:
+    """What production runs: `manage.py deliver_pending` (cron), then a task worker taking every task now due."""
+    call_command("deliver_pending", stdout=io.StringIO())
+    worker = Worker(
+        queue_names=["*"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="test-worker",
+        excluded_queue_names=[],
+    )
+    for task_result in DBTaskResult.objects.ready():
+        task_result.claim(worker.worker_id)
+        worker.run_task(task_result)  # the worker's own loop closes the test's database connection
+
+
+def _next_try(after: datetime.datetime) -> datetime.datetime | None:
+    waiting = Delivery.objects.filter(Q(status=DeliveryStatus.QUEUED) | Q(status=DeliveryStatus.FAILED))
+    return waiting.filter(not_before__gt=after).aggregate(next=Min("not_before"))["next"]
+
+
+@pytest.mark.security
+def test_a_mail_server_down_past_the_retry_window_loses_no_email(client, world, smtp, settings, time_machine):
+    """31 families reached by email alone, the mail server refusing connections for 26 hours (the retry window is
+    24), then back: each family gets its email once. The teacher sees the retries, then that it did not go."""
+    server, mailbox = smtp
+    settings.HOMEROOM_DELIVERY_MAX_ATTEMPTS = 6
+    settings.HOMEROOM_DELIVERY_RETRY_MAX_SECONDS = 60 * 60
+    settings.HOMEROOM_DELIVERY_RETRY_WINDOW_HOURS = 24
+    for n in range(30):  # and Ana's parent
+        student = EnrollmentFactory(section=world.section, student__first_name=f"Kid{n}").student
+        StudentGuardianFactory(student=student, guardian=GuardianFactory(email=f"family{n}@example.org"))
+    Guardian.objects.update(phone="")  # no other way to reach them
+    teacher = world.people["teacher"]
+    server.stop()
+    send_message(
+        sender=teacher, section=world.section, subject="Field trip on Friday", body="Bring a lunch.", tone="neutral"
+    )
+    families = set(Delivery.objects.filter(channel=DeliveryChannel.EMAIL).values_list("guardian__email", flat=True))
+    parent = Guardian.objects.get(user=world.people["guardian"])
+    thread_page = reverse("communication:conversation", args=[parent.threads.get().pk])
+    client.force_login(teacher)
+
+    back_at = NOW + datetime.timedelta(hours=26)
+    clock: datetime.datetime | None = NOW
+    pages: dict[str, str] = {}
+    while clock is not None and clock < back_at + datetime.timedelta(hours=3):
+        time_machine.move_to(clock)
+        if clock >= back_at and server.controller is None:
+            server.start()
+        _work_through_the_queue()
+        moment = "retrying" if clock < NOW + datetime.timedelta(hours=23) else "given up"
+        if clock < back_at:
+            pages[moment] = client.get(thread_page).content.decode()
+            pages[f"list {moment}"] = client.get(reverse("communication:conversations")).content.decode()
+        clock = _next_try(after=clock)
+
+    received_by = Counter(address.addr_spec for message in mailbox.messages for address in message["To"].addresses)
+    lost = len(families - set(received_by))
+    doubled = sum(count - 1 for count in received_by.values())
+    count_security_probes("SMTP down past the retry window", probes=len(families), lost=lost, doubled=doubled)
+    assert len(families) == 31
+    assert (lost, doubled) == (0, 0)
+    assert set(Delivery.objects.filter(channel=DeliveryChannel.EMAIL).values_list("status", flat=True)) == {"sent"}
+    name = parent.display_name
+    assert "trying again at" in pages["retrying"] and f"Not delivered to {name}" not in pages["retrying"]
+    assert f"Not delivered to {name}" in pages["given up"]
+    assert "The message is in their Homeroom inbox" in pages["given up"]
+    assert "Homeroom tries again at" in pages["given up"]
+    assert f"Not delivered to {name}" in pages["list given up"] and "Not delivered" not in pages["list retrying"]

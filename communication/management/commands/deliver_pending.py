@@ -7,8 +7,9 @@ from communication.services import deliver_pending
 
 class Command(BaseCommand):
     help = (
-        "Queues again every delivery a lost worker held and every one whose time has come. Run it every few "
-        "minutes (cron or a systemd timer): nothing queued is lost with a worker, and nothing is sent twice."
+        "Queues again every delivery a lost worker held (its claim lapsed), every retry whose time has come (those "
+        "given up after the retry window too, while still worth a try) and every delivery due. Run it every minute "
+        "or two (cron or a systemd timer): nothing queued is lost with a worker or an outage, nor sent twice."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
