@@ -130,7 +130,7 @@ PAGES: dict[str, tuple[str | None, Callable[["World"], str]]] = {
     "class-list": ("teacher", lambda world: "/classes/"),
     "class-page": ("teacher", lambda world: f"/classes/{world.section.id}/"),
     "student-page": ("teacher", lambda world: f"/students/{world.student.id}/"),
-    "parent-home": ("guardian", lambda world: "/family/"),
+    "parent-home": ("guardian", lambda world: _conversation(world) and "/family/"),
     "child-page": ("guardian", lambda world: f"/family/children/{world.student.id}/"),
     "leader-overview": ("leader", lambda world: "/leader/"),
     "two-factor": ("teacher", lambda world: "/accounts/2fa/"),
@@ -264,7 +264,9 @@ def _conversation(world: "World") -> Thread:
             sender=world.people["teacher"],
             section=world.section,
             subject="Our trip to the science museum",
-            body="We leave at 9:00 on Friday.\nPlease send a packed lunch and a coat.",
+            # A pasted link is one long word: it must wrap on a phone, not widen the page.
+            body="We leave at 9:00 on Friday.\nPlease send a packed lunch and a coat.\n"
+            "https://museum.example.org/visits/school-groups/2026-spring/grade-three/forms/permission-slip-and-lunch",
             tone="neutral",
         )
         thread = Thread.objects.get(staff=world.people["teacher"])
