@@ -255,6 +255,13 @@ def districts_administered_by(user: User) -> QuerySet[District]:
     return District.objects.filter(staff_roles__user=user, staff_roles__role=Role.DISTRICT_ADMIN).distinct()
 
 
+def people_administering(*, district: District, school: School | None = None) -> QuerySet[User]:
+    """Who may import or export a district's roster (its administrators), or one school's (its leaders too)."""
+    leaders = Q(staff_roles__school=school, staff_roles__role=Role.LEADER) if school else Q(pk__in=[])
+    administrators = Q(staff_roles__district=district, staff_roles__role=Role.DISTRICT_ADMIN)
+    return User.objects.filter(leaders | administrators, is_active=True).distinct()
+
+
 def roster_imports_visible_to(user: User) -> QuerySet[RosterImport]:
     """Someone's own uploads; a school's imports to its leaders; a district's, whole or by school, to its
     administrators."""

@@ -3,13 +3,31 @@
 import sys
 from typing import TextIO
 
-from django.core.management.base import OutputWrapper
+from django.core.management.base import CommandError, OutputWrapper
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from roster.imports.report import CHANGES, KINDS
 from roster.imports.run import ImportResult
 
 BAR_WIDTH = 30
+BY_HELP = (
+    "The email of the person running it (an administrator of what it reads or changes): the access log names them."
+)
+
+
+def operator(email: str, *, may_act: QuerySet[User]) -> User:
+    """The person a command acts for, named by `--by`: every student it reads or changes is in the access log under
+    their name, and they must be one of `may_act` (or a platform administrator)."""
+    user = User.objects.filter(email__iexact=email, is_active=True).first()
+    if user is None:
+        raise CommandError(_("No active account has the email %(email)s.") % {"email": email})
+    if not (user.is_superuser or may_act.filter(pk=user.pk).exists()):
+        raise CommandError(
+            _("%(email)s does not administer what this command reads or changes.") % {"email": user.email}
+        )
+    return user
 
 
 class ProgressBar:

@@ -52,6 +52,7 @@ from roster.tests.factories import (
     StaffRoleFactory,
     StudentFactory,
     StudentGuardianFactory,
+    UserFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -484,12 +485,12 @@ def test_a_guardians_oneroster_role_follows_the_relationship(relationship, role)
 
 
 @pytest.mark.django_db(transaction=True)  # as the command runs: outside a transaction (PostgreSQL: its snapshot)
-def test_the_command_writes_a_zip_and_prints_the_rows_of_each_file(families, tmp_path):
+def test_the_command_writes_a_zip_and_prints_the_rows_of_each_file(families, tmp_path, root):
     assert not connection.in_atomic_block
     path = tmp_path / "roster.zip"
     out = io.StringIO()
 
-    call_command("export_oneroster", str(path), stdout=out)
+    call_command("export_oneroster", str(path), "--by", root.email, stdout=out)
 
     assert zipfile.is_zipfile(path)
     assert "users.csv" in out.getvalue() and "enrollments.csv" in out.getvalue()
@@ -497,10 +498,10 @@ def test_the_command_writes_a_zip_and_prints_the_rows_of_each_file(families, tmp
     assert [p.name for p in tmp_path.iterdir()] == ["roster.zip"]  # no partial file left behind
 
 
-def test_the_command_needs_a_district_named_when_there_are_several(families, tmp_path):
+def test_the_command_needs_a_district_named_when_there_are_several(families, tmp_path, root):
     SchoolFactory(name="Elsewhere")  # in a district of its own
     with pytest.raises(CommandError, match="more than one district"):
-        call_command("export_oneroster", str(tmp_path / "roster.zip"), stdout=io.StringIO())
+        call_command("export_oneroster", str(tmp_path / "roster.zip"), "--by", root.email, stdout=io.StringIO())
     with pytest.raises(CommandError, match="has no school named Nowhere"):
         call_command(
             "export_oneroster",
@@ -509,6 +510,8 @@ def test_the_command_needs_a_district_named_when_there_are_several(families, tmp
             families.school.district.name,
             "--school",
             "Nowhere",
+            "--by",
+            root.email,
             stdout=io.StringIO(),
         )
     assert not (tmp_path / "roster.zip").exists()
@@ -520,6 +523,8 @@ def test_the_command_needs_a_district_named_when_there_are_several(families, tmp
         families.school.district.name,
         "--school",
         "Oak Middle",
+        "--by",
+        root.email,
         stdout=io.StringIO(),
     )
     assert len(read_zip((tmp_path / "roster.zip").read_bytes())["orgs.csv"]) == 2
@@ -681,3 +686,19 @@ def test_names_exported_and_imported_again_come_back_identical(
         guardian = Guardian.objects.values_list("first_name", "last_name").get(pk=guardian_pk)
         assert guardian == (guardian_first, guardian_last)
         transaction.set_rollback(True)
+
+
+@pytest.mark.security
+def test_the_command_runs_only_for_an_administrator_of_the_district_and_logs_them(families, tmp_path, root):
+    teacher = UserFactory(email="just.a.teacher@example.org")
+    refusals = 0
+    for email in ("nobody@example.org", teacher.email):
+        with pytest.raises(CommandError):
+            call_command("export_oneroster", str(tmp_path / "roster.zip"), "--by", email, stdout=io.StringIO())
+        refusals += 1
+    assert not (tmp_path / "roster.zip").exists()
+
+    call_command("export_oneroster", str(tmp_path / "roster.zip"), "--by", root.email, stdout=io.StringIO())
+    logged = AccessEvent.objects.filter(actor=root, action=AuditAction.EXPORTED).count()
+    count_security_probes("roster import", probes=refusals + 1, leaks=int(logged == 0))
+    assert logged == Student.objects.filter(school__district=families.school.district, is_active=True).count()

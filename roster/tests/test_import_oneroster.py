@@ -1068,10 +1068,17 @@ def test_a_set_without_a_manifest_is_read_as_bulk_and_says_so_once(tmp_path: Pat
 # --- the command ------------------------------------------------------------------------------------------------------
 
 
-def test_the_command_imports_and_prints_the_summary(tmp_path: Path) -> None:
+def test_the_command_imports_and_prints_the_summary(tmp_path: Path, root) -> None:
     out, err = io.StringIO(), io.StringIO()
 
-    call_command("import_oneroster", str(write_set(tmp_path, oneroster_set(), as_zip=True)), stdout=out, stderr=err)
+    call_command(
+        "import_oneroster",
+        str(write_set(tmp_path, oneroster_set(), as_zip=True)),
+        "--by",
+        root.email,
+        stdout=out,
+        stderr=err,
+    )
 
     assert Student.objects.count() == 2
     printed = out.getvalue()
@@ -1081,14 +1088,14 @@ def test_the_command_imports_and_prints_the_summary(tmp_path: Path) -> None:
     assert students_line.split()[1:] == ["2", "0", "0", "0"]
 
 
-def test_the_command_exits_1_and_prints_the_problems(tmp_path: Path) -> None:
+def test_the_command_exits_1_and_prints_the_problems(tmp_path: Path, root) -> None:
     files = oneroster_set()
     row_of(files, "users.csv", "st2")["grades"] = ""
     out, err = io.StringIO(), io.StringIO()
     before = db_counts()
 
     with pytest.raises(SystemExit) as exit_:
-        call_command("import_oneroster", str(write_set(tmp_path, files)), stdout=out, stderr=err)
+        call_command("import_oneroster", str(write_set(tmp_path, files)), "--by", root.email, stdout=out, stderr=err)
 
     assert exit_.value.code == 1
     assert f"users.csv, line {USER_LINE['st2']}, grades: A student needs a grade" in err.getvalue()
@@ -1096,12 +1103,12 @@ def test_the_command_exits_1_and_prints_the_problems(tmp_path: Path) -> None:
     assert db_counts() == before
 
 
-def test_the_command_with_dry_run_writes_nothing(tmp_path: Path) -> None:
+def test_the_command_with_dry_run_writes_nothing(tmp_path: Path, root) -> None:
     out = io.StringIO()
     before = db_counts()
 
-    call_command("import_oneroster", str(write_set(tmp_path, oneroster_set())), "--dry-run", stdout=out,
-                 stderr=io.StringIO())  # fmt: skip
+    call_command("import_oneroster", str(write_set(tmp_path, oneroster_set())), "--dry-run", "--by", root.email,
+                 stdout=out, stderr=io.StringIO())  # fmt: skip
 
     assert db_counts() == before
     assert "Checked: nothing was changed." in out.getvalue()

@@ -278,24 +278,24 @@ def test_a_school_without_a_current_term_is_refused(tmp_path: Path, school: Scho
     assert "no current term" in result.report.problems[0].message
 
 
-def test_the_command_imports_into_the_named_school(tmp_path: Path, school: School) -> None:
+def test_the_command_imports_into_the_named_school(tmp_path: Path, school: School, root) -> None:
     SchoolFactory(name="Oak Middle", district=school.district)
     out = io.StringIO()
 
     call_command("import_roster_csv", str(write_csv(tmp_path, [sofia(), minh()])), "--school", school.name,
-                 stdout=out, stderr=io.StringIO())  # fmt: skip
+                 "--by", root.email, stdout=out, stderr=io.StringIO())  # fmt: skip
 
     assert "Imported." in out.getvalue()
     assert Student.objects.filter(school=school).count() == 2
 
 
-def test_the_command_exits_1_on_a_bad_file(tmp_path: Path, school: School) -> None:
+def test_the_command_exits_1_on_a_bad_file(tmp_path: Path, school: School, root) -> None:
     err = io.StringIO()
     before = db_counts()
 
     with pytest.raises(SystemExit) as exit_:
-        call_command("import_roster_csv", str(write_csv(tmp_path, [sofia(grade="")])), stdout=io.StringIO(),
-                     stderr=err)  # fmt: skip
+        call_command("import_roster_csv", str(write_csv(tmp_path, [sofia(grade="")])), "--by", root.email,
+                     stdout=io.StringIO(), stderr=err)  # fmt: skip
 
     assert exit_.value.code == 1
     assert "roster.csv, line 2, grade: This field is empty." in err.getvalue()

@@ -7,6 +7,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from roster.access import people_administering
+from roster.imports.console import BY_HELP, operator
 from roster.imports.export import export_oneroster
 from roster.models import District, School
 
@@ -20,10 +22,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--school", action="append", default=[], help="Only this school, by name; repeat for several."
         )
+        parser.add_argument("--by", required=True, metavar="EMAIL", help=BY_HELP)
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["path"]
         district = self.district(options["district"])
+        by = operator(options["by"], may_act=people_administering(district=district))
         schools = None
         if options["school"]:
             schools = School.objects.filter(district=district, name__in=options["school"])
@@ -39,7 +43,7 @@ class Command(BaseCommand):
         handle, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
         try:
             with os.fdopen(handle, "wb") as stream:
-                counts = export_oneroster(stream, district=district, schools=schools)
+                counts = export_oneroster(stream, district=district, schools=schools, exported_by=by)
             Path(partial).replace(path)
         except BaseException:
             Path(partial).unlink(missing_ok=True)

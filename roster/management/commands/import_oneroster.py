@@ -4,7 +4,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from roster.imports.console import ProgressBar, print_result
+from accounts.models import User
+from roster.access import people_administering
+from roster.imports.console import BY_HELP, ProgressBar, operator, print_result
 from roster.imports.run import import_oneroster
 from roster.models import District
 
@@ -18,6 +20,7 @@ class Command(BaseCommand):
             "--dry-run", action="store_true", help="Check every row and count the changes; write nothing."
         )
         parser.add_argument("--district", help="The district to import into, by name, when orgs.csv names none.")
+        parser.add_argument("--by", required=True, metavar="EMAIL", help=BY_HELP)
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["path"]
@@ -28,6 +31,11 @@ class Command(BaseCommand):
             district = District.objects.filter(name=options["district"]).first()
             if district is None:
                 raise CommandError(f"No district is named {options['district']}.")
-        result = import_oneroster(path, district=district, dry_run=options["dry_run"], progress=ProgressBar())
+        # A district's administrators may import into it; a file naming its own district, only a platform admin.
+        administrators = people_administering(district=district) if district else User.objects.none()
+        by = operator(options["by"], may_act=administrators)
+        result = import_oneroster(
+            path, district=district, dry_run=options["dry_run"], progress=ProgressBar(), imported_by=by
+        )
         if print_result(result, self.stdout, self.stderr, dry_run=options["dry_run"]):
             raise SystemExit(1)

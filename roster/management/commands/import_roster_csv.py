@@ -4,7 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from roster.imports.console import ProgressBar, print_result
+from roster.access import people_administering
+from roster.imports.console import BY_HELP, ProgressBar, operator, print_result
 from roster.imports.run import import_plain_csv
 from roster.models import School
 
@@ -18,6 +19,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run", action="store_true", help="Check every row and count the changes; write nothing."
         )
+        parser.add_argument("--by", required=True, metavar="EMAIL", help=BY_HELP)
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["path"]
@@ -30,6 +32,10 @@ class Command(BaseCommand):
             raise CommandError(
                 "Name the school with --school: " + ", ".join(sorted(s.name for s in School.objects.all()))
             )
-        result = import_plain_csv(path, school=found[0], dry_run=options["dry_run"], progress=ProgressBar())
+        school = found[0]
+        by = operator(options["by"], may_act=people_administering(district=school.district, school=school))
+        result = import_plain_csv(
+            path, school=school, dry_run=options["dry_run"], progress=ProgressBar(), imported_by=by
+        )
         if print_result(result, self.stdout, self.stderr, dry_run=options["dry_run"]):
             raise SystemExit(1)
