@@ -1061,16 +1061,6 @@ def staff_time_zone(user: User) -> str:
 # --- Replies waiting to be placed ("who is this?") ---------------------------------------------------------------
 
 
-def open_thread_students(*, thread: Thread) -> list[Student]:
-    """The children a conversation is about that the family member may still be contacted about and see: a
-    reply enters a conversation only when there is one."""
-    return list(
-        students_in_care_of(thread.staff)
-        .filter(guardian_links__in=family_links_sharing_records().filter(guardian_id=thread.guardian_id))
-        .order_by("first_name", "id")
-    )
-
-
 def is_closed_to_family(thread: Thread) -> bool:
     """The conversation is about children in the care of its member of staff, but a custody order or the school
     has closed contact or the portal to this family member for every one of them."""
@@ -1101,10 +1091,35 @@ class Placement:
 def placements_for(*, staff: User, unrouted: UnroutedReply) -> list[Placement]:
     """The conversations this person may put a waiting reply in: ones it may answer, open to the family member,
     about a child they see as staff. Each names only the children they see."""
+    return placements_of_each(staff=staff, waiting=[unrouted])[0]
+
+
+def placements_of_each(*, staff: User, waiting: Sequence[UnroutedReply]) -> list[list[Placement]]:
+    """`placements_for` each waiting reply of a page, in a fixed number of queries: the conversations, the
+    children this person sees, those in the care of each conversation's member of staff, and the family links."""
+    Candidate = UnroutedReply.candidates.through
+    rows = list(
+        Candidate.objects.filter(unroutedreply__in=waiting)
+        .select_related("thread__staff", "thread__guardian")
+        .order_by("thread_id")
+    )
     visible = set(staff_students_visible_to(staff).values_list("pk", flat=True))
-    placements = []
-    for thread in unrouted.candidates.select_related("staff", "guardian").order_by("id"):
-        students = [student for student in open_thread_students(thread=thread) if student.pk in visible]
+    in_care = {
+        member: set(students_in_care_of(rows_staff).values_list("pk", flat=True))
+        for member, rows_staff in {row.thread.staff_id: row.thread.staff for row in rows}.items()
+    }
+    children: dict[int, list[Student]] = {}
+    links = family_links_sharing_records().filter(guardian_id__in={row.thread.guardian_id for row in rows})
+    for link in links.select_related("student").order_by("student__first_name", "student_id"):
+        children.setdefault(link.guardian_id, []).append(link.student)
+    placements: dict[int, list[Placement]] = {unrouted.pk: [] for unrouted in waiting}
+    for row in rows:
+        thread = row.thread
+        students = [
+            student
+            for student in children.get(thread.guardian_id, [])
+            if student.pk in visible and student.pk in in_care[thread.staff_id] and student.is_active
+        ]
         if students:
-            placements.append(Placement(thread, students))
-    return placements
+            placements[row.unroutedreply_id].append(Placement(thread, students))
+    return [placements[unrouted.pk] for unrouted in waiting]

@@ -47,6 +47,7 @@ from communication.selectors import (
     letter_previews,
     office_days,
     placements_for,
+    placements_of_each,
     staff_time_zone,
     students_without_positive_contact,
     thread_entries,
@@ -553,7 +554,7 @@ def conversation(request: AuthenticatedRequest, thread_id: int) -> HttpResponse:
 def unrouted_replies(request: AuthenticatedRequest) -> HttpResponse:
     """Texts and emails Homeroom could not place in a conversation on its own, of families this person sees."""
     waiting = list(unrouted_replies_visible_to(request.user).order_by("received_at", "id")[:UNROUTED_PAGE_SIZE])
-    items = [(unrouted, placements_for(staff=request.user, unrouted=unrouted)) for unrouted in waiting]
+    items = list(zip(waiting, placements_of_each(staff=request.user, waiting=waiting), strict=True))
     students = {student for _unrouted, placements in items for p in placements for student in p.students}
     record_views(actor=request.user, students=students, what="Replies waiting to be placed", request=request)
     return render(request, "communication/unrouted_replies.html", {"items": items})

@@ -19,7 +19,9 @@ from urllib.parse import parse_qs
 import pytest
 import time_machine
 from django.conf import settings
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
@@ -800,3 +802,32 @@ def test_a_reply_closed_to_the_family_is_acknowledged_without_naming_anyone(clie
 
     assert answer == "Maple Elementary: thank you, your message reached the school."
     assert not Reply.objects.exists() and UnroutedReply.objects.get().reason == UnroutedReason.CLOSED
+
+
+def test_the_waiting_replies_page_reads_a_fixed_number_of_queries_however_many_wait(client, world, two_families):
+    ana_parent, ben_parent = two_families
+    _text_family(world.people["teacher"], ana_parent, at=NOW - 3 * HOUR)
+    _text_family(world.people["other_teacher"], ben_parent, at=NOW - 2 * HOUR)
+    _text_back(client, "Yes, Friday is fine")
+    waiting = UnroutedReply.objects.get()
+    client.force_login(world.people["teacher"])
+
+    def queries_of_the_page() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(reverse("communication:unrouted_replies")).status_code == 200
+        return len(queries)
+
+    one = queries_of_the_page()
+    for n in range(6):
+        more = UnroutedReply.objects.create(
+            channel=waiting.channel,
+            sender=waiting.sender,
+            body=f"Another answer {n}",
+            reason=waiting.reason,
+            received_at=waiting.received_at,
+            external_id=f"SM-more-{n}",
+        )
+        more.candidates.set(waiting.candidates.all())
+        more.students.set(waiting.students.all())
+
+    assert queries_of_the_page() == one
