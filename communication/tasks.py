@@ -1,13 +1,6 @@
-from django_tasks import task
+"""Tasks queued before they moved beside their services are stored under this module's path: it still names them,
+so that an upgrade runs what was already waiting."""
 
-from communication.services import deliver_batch
+from communication.services import deliver_batch_task
 
-
-@task()
-def deliver_batch_task(delivery_ids: list[int]) -> dict[str, int]:
-    """Sends a batch of deliveries; returns how many ended which way, for the task's result."""
-    outcomes = deliver_batch(delivery_ids=delivery_ids)
-    counts: dict[str, int] = {}
-    for outcome in outcomes.values():
-        counts[outcome.value] = counts.get(outcome.value, 0) + 1
-    return counts
+__all__ = ["deliver_batch_task"]

@@ -16,6 +16,7 @@ from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django_tasks import task
 
 from accounts.models import User
 from audit.models import AuditAction
@@ -426,8 +427,6 @@ def save_answers(
 def _translate_later(invitation_id: int) -> None:
     if settings.HOMEROOM_TRANSLATION_BACKEND == "none":
         return
-    from intake.tasks import translate_answers_task  # tasks import services: import at call time
-
     translate_answers_task.enqueue(invitation_id=invitation_id)
 
 
@@ -489,3 +488,11 @@ def add_observation(*, author: User, student: Student, text: str, now: datetime.
     observation.save()
     record(actor=author, student=student, action=AuditAction.CHANGED, what="wrote an observation")
     return observation
+
+
+# --- Tasks: beside the services they run, so that nothing imports back (intake.tasks keeps the old path) ---------
+
+
+@task()
+def translate_answers_task(invitation_id: int) -> int:
+    return translate_answers(invitation_id=invitation_id)

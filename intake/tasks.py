@@ -1,8 +1,6 @@
-from django_tasks import task
+"""Tasks queued before they moved beside their services are stored under this module's path: it still names them,
+so that an upgrade runs what was already waiting."""
 
-from intake.services import translate_answers
+from intake.services import translate_answers_task
 
-
-@task()
-def translate_answers_task(invitation_id: int) -> int:
-    return translate_answers(invitation_id=invitation_id)
+__all__ = ["translate_answers_task"]

@@ -1,13 +1,6 @@
-from django_tasks import task
+"""Tasks queued before they moved beside their services are stored under this module's path: it still names them,
+so that an upgrade runs what was already waiting."""
 
-from roster.services import run_roster_import, send_portal_invitation
+from roster.services import run_roster_import_task, send_portal_invitation_task
 
-
-@task()
-def send_portal_invitation_task(guardian_id: int) -> bool:
-    return send_portal_invitation(guardian_id=guardian_id)
-
-
-@task()
-def run_roster_import_task(import_id: int) -> str:
-    return run_roster_import(import_id=import_id)
+__all__ = ["run_roster_import_task", "send_portal_invitation_task"]

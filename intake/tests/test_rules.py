@@ -847,7 +847,7 @@ def test_saving_answers_queues_their_translation_only_when_a_translator_is_set_u
         _answer_in_spanish(ana_asked, text="Le encanta correr.")
 
     queued = DBTaskResult.objects.get()
-    assert queued.task_path == "intake.tasks.translate_answers_task"
+    assert queued.task_path == "intake.services.translate_answers_task"
     assert queued.args_kwargs["kwargs"] == {"invitation_id": ana_asked.pk}
 
 
