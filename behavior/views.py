@@ -43,7 +43,7 @@ def new_note(request: AuthenticatedRequest, student_id: int) -> HttpResponse:
             form.add_error(None, error)
         else:
             messages.success(request, _("The note is saved. Only school staff who work with the child see it."))
-            return redirect(reverse("roster:student_detail", args=[student.pk]) + "#behavior-heading")
+            return redirect(reverse("students:student_detail", args=[student.pk]) + "#behavior-heading")
     return render(
         request,
         "behavior/new_note.html",
@@ -67,7 +67,7 @@ def guide(request: AuthenticatedRequest, student_id: int) -> HttpResponse:
             form.add_error(None, error)
         else:
             messages.success(request, _("The conversation is in the log. Thank you for reaching out early."))
-            return redirect(reverse("roster:student_detail", args=[student.pk]) + "#behavior-heading")
+            return redirect(reverse("students:student_detail", args=[student.pk]) + "#behavior-heading")
     record(actor=request.user, student=student, action=AuditAction.VIEWED, what="conversation guide", request=request)
     notes = notes_for_the_guide(student=student)
     return render(

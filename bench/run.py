@@ -87,7 +87,7 @@ def main() -> None:
         bare, staff = Client(), Client()
         bare.force_login(bare_user)
         staff.force_login(teacher)
-        class_url = reverse("roster:section_detail", args=[section.id])
+        class_url = reverse("students:section_detail", args=[section.id])
 
         figures = median_ms(
             {

@@ -110,7 +110,7 @@ def today(request: AuthenticatedRequest) -> HttpResponse:
 def log_contact(request: AuthenticatedRequest, student_id: int) -> HttpResponse:
     student = get_staff_visible_student_or_404(request.user, student_id)
     record(actor=request.user, student=student, action=AuditAction.VIEWED, what="log a contact", request=request)
-    next_url = _safe_next(request, default=reverse("roster:student_detail", args=[student.pk]))
+    next_url = _safe_next(request, default=reverse("students:student_detail", args=[student.pk]))
     without_positive = students_without_positive_contact([student])
     if request.method == "GET":
         form = LogContactForm(user=request.user, student=student, initial=_initial(request, student))
@@ -155,7 +155,7 @@ def _back_to_concern_draft(
 def good_news(request: AuthenticatedRequest, student_id: int) -> HttpResponse:
     student = get_staff_visible_student_or_404(request.user, student_id)
     record(actor=request.user, student=student, action=AuditAction.VIEWED, what="good news", request=request)
-    next_url = _safe_next(request, default=reverse("roster:student_detail", args=[student.pk]))
+    next_url = _safe_next(request, default=reverse("students:student_detail", args=[student.pk]))
     guardians = contactable_guardians(user=request.user, student=student)
     # Opened to put good news before a concern: the call is to whom the concern was for.
     chosen = parse_id(request.GET.get("guardian"))
@@ -302,7 +302,7 @@ def introduction_letter(request: AuthenticatedRequest, section_id: int) -> HttpR
         school = section.term.school
         held_until = email_held_until(school)
         _say_when_held(request, held_until and held_until.astimezone(zoneinfo.ZoneInfo(school.time_zone)))
-        return redirect("roster:section_detail", section_id=section.pk)
+        return redirect("students:section_detail", section_id=section.pk)
     letters = form.letters() if valid else {code: default_letter(code) for code in plan.languages}
     previews = letter_previews(
         recipients=recipients,

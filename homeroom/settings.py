@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "goals",
     "behavior",
     "records",
+    "students",
     "seeding",
 ]
 

@@ -18,6 +18,7 @@ urlpatterns = [
     path("language/", account_views.set_language, name="set_language"),
     path("accounts/", include("allauth.urls")),
     path("", include("roster.urls")),
+    path("", include("students.urls")),
     path("", include("communication.urls")),
     path("", include("intake.urls")),
     path("", include("goals.urls")),

@@ -219,7 +219,7 @@ def observe(request: AuthenticatedRequest, student_id: int) -> HttpResponse:
         messages.success(request, _("Your observation is saved."))
     else:
         messages.error(request, " ".join(str(error) for error in form.errors.get("text", [])))
-    return redirect(reverse("roster:student_detail", args=[student.pk]) + "#observations-heading")
+    return redirect(reverse("students:student_detail", args=[student.pk]) + "#observations-heading")
 
 
 # --- The family's side ----------------------------------------------------------------------------------------

@@ -5,9 +5,7 @@ from roster import views
 app_name = "roster"
 urlpatterns = [
     path("classes/", views.section_list, name="section_list"),
-    path("classes/<id:section_id>/", views.section_detail, name="section_detail"),
     path("caseload/", views.caseload, name="caseload"),
-    path("students/<id:student_id>/", views.student_detail, name="student_detail"),
     path("families/invite/", views.invite_families, name="invite_families"),
     path("roster/export.zip", views.export_roster, name="export_roster"),
     path("roster/import/", views.import_roster, name="import_roster"),

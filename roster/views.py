@@ -10,25 +10,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from audit.models import AuditAction
-from audit.services import record, record_views
-from behavior.selectors import behavior_of_student
-from behavior.services import may_write_notes
-from communication.forms import TimelineFilterForm
-from communication.selectors import class_ratio, family_ratios, student_ratio, student_timeline
-from goals.selectors import goals_of_student
-from goals.services import may_set_goals
+from audit.services import record_views
 from homeroom.http import AuthenticatedRequest
-from intake.forms import ObservationForm
-from intake.selectors import observations_of, summaries_by_student, what_the_family_told_us
-from records.selectors import may_produce_record
 from roster.access import (
-    can_log_contact,
-    get_staff_visible_student_or_404,
     get_visible_roster_import_or_404,
-    get_visible_section_or_404,
     schools_led_by,
-    sections_taught_by,
     staff_students_visible_to,
 )
 from roster.decorators import staff_required
@@ -38,7 +24,7 @@ from roster.imports.plain import template_csv
 from roster.imports.progress import read_progress, stage_label
 from roster.imports.report import CHANGES, KINDS
 from roster.models import ImportStatus
-from roster.selectors import class_list, recent_roster_imports, sections_for_user, student_profile
+from roster.selectors import recent_roster_imports, sections_for_user
 from roster.services import invite_families_to_portal, start_roster_import
 
 
@@ -50,60 +36,10 @@ def section_list(request: AuthenticatedRequest) -> HttpResponse:
 
 @require_safe
 @staff_required
-def section_detail(request: AuthenticatedRequest, section_id: int) -> HttpResponse:
-    section = get_visible_section_or_404(request.user, section_id)
-    students = list(class_list(user=request.user, section=section))
-    record_views(actor=request.user, students=students, what=f"class list {section.name}", request=request)
-    return render(
-        request,
-        "roster/section_detail.html",
-        {
-            "section": section,
-            "students": students,
-            "class_ratio": class_ratio(section=section, students=students),
-            "family_summaries": summaries_by_student(student.pk for student in students),
-            "can_send_introduction": sections_taught_by(request.user).filter(pk=section.pk).exists(),
-        },
-    )
-
-
-@require_safe
-@staff_required
 def caseload(request: AuthenticatedRequest) -> HttpResponse:
     students = list(staff_students_visible_to(request.user).filter(caseload_assignments__counselor=request.user))
     record_views(actor=request.user, students=students, what="caseload", request=request)
     return render(request, "roster/caseload.html", {"students": students})
-
-
-@require_safe
-@staff_required
-def student_detail(request: AuthenticatedRequest, student_id: int) -> HttpResponse:
-    student = get_staff_visible_student_or_404(request.user, student_id)
-    record(actor=request.user, student=student, action=AuditAction.VIEWED, what="student page", request=request)
-    profile = student_profile(user=request.user, student=student, as_staff=True)
-    can_write_notes = may_write_notes(request.user, student)
-    tone, kind = request.GET.get("tone", ""), request.GET.get("kind", "")
-    return render(
-        request,
-        "roster/student_detail.html",
-        {
-            "profile": profile,
-            "student": student,
-            "ratio": student_ratio(student),
-            "family_ratios": family_ratios(user=request.user, student=student),
-            "timeline": student_timeline(student=student, tone=tone, kind=kind),
-            "timeline_filter": TimelineFilterForm(request.GET or None),
-            "can_log_contact": can_log_contact(request.user, student),
-            "family_answers": what_the_family_told_us(student_id=student.pk),
-            "goals": goals_of_student(student_id=student.pk),
-            "can_set_goals": may_set_goals(request.user, student),
-            "behavior": behavior_of_student(student=student, with_words=can_write_notes),
-            "can_write_notes": can_write_notes,
-            "can_produce_record": may_produce_record(request.user, student),
-            "observations": observations_of(author=request.user, student_id=student.pk),
-            "observation_form": ObservationForm(),
-        },
-    )
 
 
 @require_POST

@@ -33,7 +33,7 @@ def _after_code_sign_in(client, mailbox, email):
 def test_a_leader_with_only_an_emailed_code_must_set_up_an_authenticator_before_any_page(client, world, mailbox):
     leader = world.people["leader"]
     _after_code_sign_in(client, mailbox, leader.email)
-    pages = [reverse("roster:student_detail", args=[world.student.pk]), reverse("insights:overview"), "/admin/"]
+    pages = [reverse("students:student_detail", args=[world.student.pk]), reverse("insights:overview"), "/admin/"]
     responses = [client.get(page) for page in pages]
     opened = [page for page, response in zip(pages, responses, strict=True) if response.get("Location") != SETUP]
     count_security_probes("second factor", probes=len(pages), leaks=len(opened))
@@ -53,13 +53,13 @@ def test_a_leader_with_an_authenticator_is_asked_for_its_code_after_an_emailed_c
     assert response["Location"] == reverse("mfa_authenticate")
     code = format_hotp_value(hotp_value(secret, next(yield_hotp_counters_from_time())))
     client.post(reverse("mfa_authenticate"), {"code": code})
-    assert client.get(reverse("roster:student_detail", args=[world.student.pk])).status_code == 200
+    assert client.get(reverse("students:student_detail", args=[world.student.pk])).status_code == 200
 
 
 def test_teachers_need_one_only_where_their_school_says_so(client, world):
     teacher = world.people["teacher"]
     client.force_login(teacher)
-    student_page = reverse("roster:student_detail", args=[world.student.pk])
+    student_page = reverse("students:student_detail", args=[world.student.pk])
     assert client.get(student_page).status_code == 200
     world.school.teachers_need_second_factor = True
     world.school.save(update_fields=["teachers_need_second_factor"])

@@ -19,8 +19,8 @@ pytestmark = [pytest.mark.security, pytest.mark.django_db]
 
 # url name -> (who opens it, how its arguments are found from the fixture's records)
 AUDITED_STAFF_PAGES: dict[str, tuple[str, Any]] = {
-    "roster:student_detail": ("teacher", lambda r: [r["student"].pk]),
-    "roster:section_detail": ("teacher", lambda r: [r["section"].pk]),
+    "students:student_detail": ("teacher", lambda r: [r["student"].pk]),
+    "students:section_detail": ("teacher", lambda r: [r["section"].pk]),
     "roster:caseload": ("counselor", lambda r: []),
     "communication:today": ("teacher", lambda r: []),
     "communication:log_contact": ("teacher", lambda r: [r["student"].pk]),

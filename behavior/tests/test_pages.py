@@ -87,7 +87,7 @@ def _reach_out_early_section(page: str) -> str:
 def test_the_teacher_writes_a_note_from_the_student_page_and_it_is_audited(client, world):
     teacher = world.people["teacher"]
     client.force_login(teacher)
-    student_url = reverse("roster:student_detail", args=[world.student.pk])
+    student_url = reverse("students:student_detail", args=[world.student.pk])
     new_note_url = reverse("behavior:new_note", args=[world.student.pk])
     assert new_note_url in client.get(student_url).content.decode()
     two_hours_ago = timezone.now() - datetime.timedelta(hours=2)
@@ -201,7 +201,7 @@ def test_the_counselor_writes_notes_and_opens_the_guide(client, world):
 
 def test_a_leader_sees_the_pattern_but_not_the_notes_words(client, world):
     _three_minor_notes(world)
-    student_url = reverse("roster:student_detail", args=[world.student.pk])
+    student_url = reverse("students:student_detail", args=[world.student.pk])
 
     client.force_login(world.people["leader"])
     leader_page = client.get(student_url).content.decode()
@@ -287,7 +287,7 @@ def test_logging_the_conversation_takes_the_child_off_reach_out_early(client, wo
     response = client.post(reverse("behavior:guide", args=[world.student.pk]), _outcome_form(world))
 
     assert response.status_code == 302
-    assert response.url == reverse("roster:student_detail", args=[world.student.pk]) + "#behavior-heading"
+    assert response.url == reverse("students:student_detail", args=[world.student.pk]) + "#behavior-heading"
     interaction = Interaction.objects.get(student_links__student=world.student)
     assert (interaction.topic, interaction.channel, interaction.outcome) == (Topic.BEHAVIOR, "call", "reached")
     assert (interaction.guardian, interaction.logged_by) == (_guardian(world), teacher)
@@ -341,7 +341,7 @@ def test_the_leader_sees_the_school_s_patterns_without_the_notes_words(client, w
 
     page = response.content.decode()
     assert response.status_code == 200
-    assert f'href="{reverse("roster:student_detail", args=[world.student.pk])}"' in page
+    assert f'href="{reverse("students:student_detail", args=[world.student.pk])}"' in page
     assert escape(world.student.display_name) in page
     assert CLUSTER in page
     assert "Suspected causes by grade" in page
@@ -362,7 +362,7 @@ def test_a_teacher_does_not_open_the_school_s_patterns(client, world):
 
 def test_the_student_page_reads_the_notes_in_a_fixed_number_of_queries(client, world):
     client.force_login(world.people["teacher"])
-    url = reverse("roster:student_detail", args=[world.student.pk])
+    url = reverse("students:student_detail", args=[world.student.pk])
     _note(world, 1, behavior="Note 0.")
     client.get(url)
     with CaptureQueriesContext(connection) as one:
@@ -393,7 +393,7 @@ def test_the_pattern_counts_today_s_notes_whatever_the_server_s_time_zone(client
         )
     client.force_login(world.people["teacher"])
 
-    page = client.get(reverse("roster:student_detail", args=[world.student.pk])).content.decode()
+    page = client.get(reverse("students:student_detail", args=[world.student.pk])).content.decode()
 
     assert WORDS in page
     assert CLUSTER in page

@@ -181,7 +181,7 @@ def today_row(row: TodayRow, next_url: str) -> SafeString:
         '<li class="card today-row reason-{}"><h2 class="row-title"><a href="{}">{}</a> <span class="muted">{}</span>'
         '</h2><p class="reason"><strong>{}</strong>{}</p>{}{}<ul class="family">{}</ul>{}</li>',
         row.reason.slug,
-        reverse("roster:student_detail", args=[student.pk]),
+        reverse("students:student_detail", args=[student.pk]),
         student.display_name,
         words.grades.get(student.grade_level, ""),
         words.reasons[row.reason],

@@ -691,7 +691,7 @@ def test_a_next_address_on_another_site_is_ignored_for_the_child_s_page(
     )
 
     assert response.status_code == 302
-    assert response["Location"] == reverse("roster:student_detail", args=[ana.pk])
+    assert response["Location"] == reverse("students:student_detail", args=[ana.pk])
 
 
 @pytest.mark.parametrize(("with_rosa", "told"), [(False, "1 family member."), (True, "2 family members.")])

@@ -191,14 +191,14 @@ def test_the_teacher_previews_then_sends_it_from_the_class_page(client, world):
     data = {"how_to_reach": HOW_TO_REACH, "office_hours": OFFICE_HOURS}
     data |= {"subject_en": "Hello from {child_name}'s teacher", "body_en": "Dear {family_name}, see you soon."}
 
-    assert url in client.get(reverse("roster:section_detail", args=[world.section.id])).content.decode()
+    assert url in client.get(reverse("students:section_detail", args=[world.section.id])).content.decode()
     preview = client.post(url, {**data, "preview": "1"})
     assert "Hello from Ana&#x27;s teacher" in preview.content.decode()
     assert Delivery.objects.count() == 0
 
     response = client.post(url, {**data, "send": "1"}, follow=True)
 
-    assert response.redirect_chain[-1][0] == reverse("roster:section_detail", args=[world.section.id])
+    assert response.redirect_chain[-1][0] == reverse("students:section_detail", args=[world.section.id])
     assert "on its way to 1 family" in response.content.decode()
     assert Delivery.objects.get().subject == "Hello from Ana's teacher"
 

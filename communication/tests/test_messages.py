@@ -215,7 +215,7 @@ def test_the_email_reaches_the_family_over_smtp_in_its_language(transactional_db
 def test_the_teacher_writes_to_the_class_from_the_new_message_page(client, world):
     client.force_login(world.people["teacher"])
     url = reverse("communication:new_message")
-    class_page = client.get(reverse("roster:section_detail", args=[world.section.pk]))
+    class_page = client.get(reverse("students:section_detail", args=[world.section.pk]))
     assert f"{url}?class={world.section.pk}" in class_page.text
 
     page = client.get(url, {"class": world.section.pk})

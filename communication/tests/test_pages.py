@@ -22,7 +22,7 @@ def log_url(student, **params):
 
 
 def student_url(student):
-    return reverse("roster:student_detail", args=[student.pk])
+    return reverse("students:student_detail", args=[student.pk])
 
 
 def typed(student, guardian, **changes):
@@ -408,7 +408,7 @@ def test_the_class_page_shows_the_class_ratio_and_the_students_furthest_from_the
     log(by=teacher, guardian=cy_parent, students=[cy], tone=Tone.CONCERN)  # 3 more needed
     log(by=teacher, guardian=di_parent, students=[di], tone=Tone.POSITIVE)  # meets the target
 
-    response = signed_in.get(reverse("roster:section_detail", args=[world.section.pk]))
+    response = signed_in.get(reverse("students:section_detail", args=[world.section.pk]))
 
     class_ratio = response.context["class_ratio"]
     assert [item.student for item in class_ratio.furthest] == [bo, ana, cy]

@@ -26,7 +26,7 @@ def _form_data(**changes):
 
 def test_the_teacher_sets_a_goal_from_the_student_page_and_it_is_audited(client, world):
     client.force_login(world.people["teacher"])
-    student_page = client.get(reverse("roster:student_detail", args=[world.student.pk])).content.decode()
+    student_page = client.get(reverse("students:student_detail", args=[world.student.pk])).content.decode()
     assert reverse("goals:new_goal", args=[world.student.pk]) in student_page
 
     response = client.post(reverse("goals:new_goal", args=[world.student.pk]), _form_data())

@@ -50,7 +50,7 @@ def test_any_id_in_a_path_is_a_page_or_a_404_never_a_500(client, world, student_
 
 def test_a_page_with_a_childs_data_is_not_kept_by_a_browser_or_a_proxy(client, world):
     client.force_login(world.people["teacher"])
-    response = client.get(reverse("roster:student_detail", args=[world.student.pk]))
+    response = client.get(reverse("students:student_detail", args=[world.student.pk]))
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
     assert "camera=()" in response["Permissions-Policy"]
@@ -80,7 +80,7 @@ def test_any_query_string_value_on_a_staff_page_is_never_a_500(client, world, va
     urls = [
         (reverse("communication:good_news", args=[student.pk]), {"guardian": value, "next": value}),
         (reverse("communication:new_message"), {"family": value, "class": value}),
-        (reverse("roster:student_detail", args=[student.pk]), {"tone": value, "kind": value}),
+        (reverse("students:student_detail", args=[student.pk]), {"tone": value, "kind": value}),
         (reverse("communication:log_contact", args=[student.pk]), {"guardian": value, "tone": value, "next": value}),
     ]
     statuses = [client.get(url, params).status_code for url, params in urls]

@@ -49,3 +49,19 @@ def test_tasks_queued_under_their_old_paths_still_run():
         ("roster.tasks.run_roster_import_task", "roster.services.run_roster_import_task"),
     ]:
         assert import_string(old) is import_string(new)
+
+
+# The apps the roster sits beneath: the roster, its access policy, imports and exports never reach up into them.
+ABOVE_THE_ROSTER = ("behavior", "communication", "goals", "intake", "insights", "portal", "records", "students")
+
+
+def test_the_roster_imports_no_app_above_it():
+    modules = _modules()
+    reaching_up = {
+        (name, target)
+        for name, path in modules.items()
+        if name.split(".")[0] == "roster"
+        for target in _imports(path, set(modules))
+        if target.split(".")[0] in ABOVE_THE_ROSTER
+    }
+    assert reaching_up == set()

@@ -77,7 +77,7 @@ def test_an_answer_is_plain_text_and_never_runs_as_html(client, world, asked):
     client.post(_path(asked), {_first_box(asked): "<script>alert(1)</script>", "submit": "1"})
     client.force_login(world.people["teacher"])
 
-    page = client.get(reverse("roster:student_detail", args=[world.student.pk])).content.decode()
+    page = client.get(reverse("students:student_detail", args=[world.student.pk])).content.decode()
 
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
@@ -92,7 +92,7 @@ def test_the_teacher_reads_a_spanish_answer_labelled_in_spanish_with_its_machine
     translate_answers(invitation_id=asked.pk)
     client.force_login(world.people["teacher"])
 
-    page = client.get(reverse("roster:student_detail", args=[world.student.pk])).content.decode()
+    page = client.get(reverse("students:student_detail", args=[world.student.pk])).content.decode()
 
     assert "In Spanish · answered on " in page
     assert "Le encanta dibujar." in page
@@ -170,7 +170,7 @@ def test_the_class_page_shows_what_each_family_told_us_in_a_line(client, world, 
     )
     client.force_login(world.people["teacher"])
 
-    page = client.get(reverse("roster:section_detail", args=[world.section.pk])).content.decode()
+    page = client.get(reverse("students:section_detail", args=[world.section.pk])).content.decode()
 
     assert "Loves: Drawing · Best way to reach: Text after 5 pm" in page
 

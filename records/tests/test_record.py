@@ -335,7 +335,7 @@ def test_only_the_school_s_leaders_produce_the_record(client, world, person, sta
 def test_the_student_page_offers_the_record_only_to_those_who_produce_it(client, world, person, offered):
     client.force_login(world.people[person])
 
-    page = client.get(reverse("roster:student_detail", args=[world.student.pk])).content.decode()
+    page = client.get(reverse("students:student_detail", args=[world.student.pk])).content.decode()
 
     assert (reverse("records:record", args=[world.student.pk]) in page) is offered
     assert ("Education record (for a family's request)" in page) is offered

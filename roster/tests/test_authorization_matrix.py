@@ -44,8 +44,8 @@ OWN, OTHER_CLASS, OTHER_SCHOOL = "student", "other_student", "far_student"
 
 # url name -> the kind of object its id names
 URLS_WITH_IDS = {
-    "roster:student_detail": "student",
-    "roster:section_detail": "section",
+    "students:student_detail": "student",
+    "students:section_detail": "section",
     "portal:child_detail": "student",
     "communication:log_contact": "student",
     "communication:good_news": "student",
@@ -141,7 +141,7 @@ EXPECTED = {
         "restricted_guardian": {OWN: 404, OTHER_CLASS: 404, OTHER_SCHOOL: 404},
         "other_family": {OWN: 404, OTHER_CLASS: 200, OTHER_SCHOOL: 404},
     },
-    "roster:student_detail": STUDENT_FOR_STAFF,
+    "students:student_detail": STUDENT_FOR_STAFF,
     "communication:log_contact": STUDENT_FOR_STAFF,
     "communication:good_news": STUDENT_FOR_STAFF,
     # Only a class's own teachers write to its families in their name: leaders see the class but do not send.
@@ -158,8 +158,8 @@ EXPECTED = {
         "other_family": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},
         "stranger": {OWN: 403, OTHER_CLASS: 403, OTHER_SCHOOL: 403},
     },
-    "intake:class_families": "roster:section_detail",
-    "goals:class_goals": "roster:section_detail",
+    "intake:class_families": "students:section_detail",
+    "goals:class_goals": "students:section_detail",
     # Goals are set by the staff who work with the child; a leader sees the child but sets none.
     "goals:new_goal": {
         **STUDENT_FOR_STAFF,
@@ -206,7 +206,7 @@ EXPECTED = {
         "other_leader": {OWN: 404, OTHER_CLASS: 404, OTHER_SCHOOL: 200},
         "district_admin": {OWN: 200, OTHER_CLASS: 200, OTHER_SCHOOL: 200},
     },
-    "roster:section_detail": {
+    "students:section_detail": {
         "teacher": {OWN: 200, OTHER_CLASS: 404, OTHER_SCHOOL: 404},
         "other_teacher": {OWN: 404, OTHER_CLASS: 200, OTHER_SCHOOL: 404},
         "far_teacher": {OWN: 404, OTHER_CLASS: 404, OTHER_SCHOOL: 200},

@@ -37,7 +37,7 @@ def test_a_teacher_who_is_a_parent_reads_their_childs_staff_pages_only_if_they_t
     client.force_login(teacher_who_is_a_parent)
     own_child = world.other_student
     staff_pages = [
-        reverse("roster:student_detail", args=[own_child.pk]),
+        reverse("students:student_detail", args=[own_child.pk]),
         reverse("communication:log_contact", args=[own_child.pk]),
         reverse("communication:good_news", args=[own_child.pk]),
         reverse("goals:new_goal", args=[own_child.pk]),
@@ -45,7 +45,7 @@ def test_a_teacher_who_is_a_parent_reads_their_childs_staff_pages_only_if_they_t
         reverse("records:record", args=[own_child.pk]),
     ]
     statuses = [client.get(url).status_code for url in staff_pages]
-    class_page = client.get(reverse("roster:section_detail", args=[world.section.pk])).content.decode()
+    class_page = client.get(reverse("students:section_detail", args=[world.section.pk])).content.decode()
     leaks = sum(status != 404 for status in statuses) + class_page.count("Privada")
     count_security_probes("staff who are parents", probes=len(staff_pages) + 1, leaks=leaks)
     assert statuses == [404] * len(staff_pages)
@@ -59,7 +59,7 @@ def test_a_teacher_who_is_a_parent_reads_their_childs_staff_pages_only_if_they_t
 def test_a_teacher_who_teaches_their_own_child_sees_the_staff_page(client, world, teacher_who_is_a_parent):
     world.other_student.enrollments.create(section=world.section)
     client.force_login(teacher_who_is_a_parent)
-    assert client.get(reverse("roster:student_detail", args=[world.other_student.pk])).status_code == 200
+    assert client.get(reverse("students:student_detail", args=[world.other_student.pk])).status_code == 200
 
 
 def _restrict(world, email):
@@ -112,5 +112,5 @@ def test_a_leader_who_is_a_parent_at_another_school_sees_that_child_only_in_the_
     StudentGuardianFactory(student=world.far_student, guardian=guardian)
     StaffRoleFactory(user=leader, role=Role.TEACHER, school=world.school)
     client.force_login(leader)
-    assert client.get(reverse("roster:student_detail", args=[world.far_student.pk])).status_code == 404
+    assert client.get(reverse("students:student_detail", args=[world.far_student.pk])).status_code == 404
     assert client.get(reverse("portal:child_detail", args=[world.far_student.pk])).status_code == 200

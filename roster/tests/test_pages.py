@@ -16,7 +16,7 @@ def test_a_teacher_sees_their_classes_with_sizes(client, world):
 def test_the_class_page_shows_each_family_and_how_to_reach_them(client, world):
     client.force_login(world.people["teacher"])
     guardian = world.student.guardian_links.get(guardian__user=world.people["guardian"]).guardian
-    response = client.get(reverse("roster:section_detail", args=[world.section.id]))
+    response = client.get(reverse("students:section_detail", args=[world.section.id]))
     page = response.content.decode()
     assert world.student.display_name in page
     assert guardian.display_name in page
@@ -26,7 +26,7 @@ def test_the_class_page_shows_each_family_and_how_to_reach_them(client, world):
 def test_a_restricted_guardian_is_shown_to_staff_as_do_not_contact_without_their_details(client, world):
     restricted = world.student.guardian_links.get(contact_allowed=False).guardian
     client.force_login(world.people["teacher"])
-    page = client.get(reverse("roster:student_detail", args=[world.student.id])).content.decode()
+    page = client.get(reverse("students:student_detail", args=[world.student.id])).content.decode()
     assert restricted.display_name in page
     assert "Do not contact." in page
     assert restricted.email not in page
@@ -37,15 +37,15 @@ def test_opening_a_student_page_is_written_to_the_access_log(client, world):
     teacher = world.people["teacher"]
     client.force_login(teacher)
     assert not AccessEvent.objects.filter(actor=teacher).exists()
-    client.get(reverse("roster:student_detail", args=[world.student.id]))
+    client.get(reverse("students:student_detail", args=[world.student.id]))
     event = AccessEvent.objects.get(actor=teacher)
     assert (event.student, event.action, event.what) == (world.student, AuditAction.VIEWED, "student page")
-    assert event.path == reverse("roster:student_detail", args=[world.student.id])
+    assert event.path == reverse("students:student_detail", args=[world.student.id])
 
 
 def test_a_refused_student_page_writes_nothing_to_the_access_log(client, world):
     client.force_login(world.people["other_teacher"])
-    assert client.get(reverse("roster:student_detail", args=[world.student.id])).status_code == 404
+    assert client.get(reverse("students:student_detail", args=[world.student.id])).status_code == 404
     assert not AccessEvent.objects.exists()
 
 
@@ -53,7 +53,7 @@ def test_a_class_page_logs_one_view_per_student_shown(client, world):
     teacher = world.people["teacher"]
     enroll_class(section=world.section, size=4)
     client.force_login(teacher)
-    client.get(reverse("roster:section_detail", args=[world.section.id]))
+    client.get(reverse("students:section_detail", args=[world.section.id]))
     assert AccessEvent.objects.filter(actor=teacher, action=AuditAction.VIEWED).count() == 5
 
 
@@ -78,7 +78,7 @@ def test_the_class_page_reads_a_fixed_number_of_queries_whatever_its_size(
     # session, user, roles, class, students, family links, class ratio, contact summaries, one audit INSERT,
     # whether this teacher may send the class's introduction letter, what the families told us (one line each)
     with django_assert_num_queries(11):
-        response = client.get(reverse("roster:section_detail", args=[section.id]))
+        response = client.get(reverse("students:section_detail", args=[section.id]))
     assert len(response.context["students"]) == size
 
 
@@ -170,8 +170,8 @@ def test_a_teacher_who_is_also_a_leader_elsewhere_keeps_both_views(client, world
     teacher = world.people["teacher"]
     StaffRoleFactory(user=teacher, role="leader", school=world.other_school)
     client.force_login(teacher)
-    assert client.get(reverse("roster:student_detail", args=[world.far_student.id])).status_code == 200
-    assert client.get(reverse("roster:student_detail", args=[world.student.id])).status_code == 200
+    assert client.get(reverse("students:student_detail", args=[world.far_student.id])).status_code == 200
+    assert client.get(reverse("students:student_detail", args=[world.student.id])).status_code == 200
 
 
 class CountQueries:
