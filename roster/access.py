@@ -334,13 +334,9 @@ def admin_rows(user: User, model: type[Model]) -> QuerySet[Any]:
 def admin_choices(user: User, model: type[Model]) -> QuerySet[Any]:
     """The records of `model` an admin form, filter or search may offer a user: the same as `admin_rows`, except
     that a district is picked only by its administrators, and an account only among the staff of one's schools."""
-    manager = model._default_manager
-    if not _signed_in(user):
-        return manager.none()
-    if user.is_superuser:
-        return manager.all()
-    if model is District:
-        return manager.filter(id__in=districts_administered_by(user).order_by().values("id"))
-    if model is User:
-        return staff_administered_by(user)
+    if _signed_in(user) and not user.is_superuser:
+        if model is District:
+            return District.objects.filter(id__in=districts_administered_by(user).order_by().values("id"))
+        if model is User:
+            return staff_administered_by(user)
     return admin_rows(user, model)
