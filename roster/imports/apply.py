@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from audit.models import AuditAction
 from homeroom.bulk import insert_rows
-from roster.imports.records import GuardianRecord, LinkRecord, Mode, RosterSet
+from roster.imports.records import GuardianRecord, LinkRecord, Mode, RosterSet, TeacherRecord
 from roster.imports.report import Report, Summary
 from roster.models import (
     District,
@@ -122,6 +122,15 @@ class RosterWriter:
 
     def problem(self, file: str, line: int, column: str, message: str) -> None:
         self.report.add(file, line, column, message)
+
+    def teacher_refused(self, record: TeacherRecord, message: str) -> None:
+        """A teacher row this roster may not apply, on the email it names (`message` takes `%(email)s`)."""
+        self.problem(
+            "users.csv" if self.roster.sourced else "roster.csv",
+            record.line,
+            "email" if self.roster.sourced else "teacher_email",
+            message % {"email": record.email},
+        )
 
     def bulk(self, kind: str) -> bool:
         return self.roster.modes.get(kind) == Mode.BULK
@@ -427,27 +436,21 @@ class RosterWriter:
                 )
                 continue
             if user is not None and self.allowed_schools is not None and not self.teaches_here(user, roles):
-                self.problem(
-                    "users.csv" if self.roster.sourced else "roster.csv",
-                    record.line,
-                    "email" if self.roster.sourced else "teacher_email",
+                self.teacher_refused(
+                    record,
                     _(
                         "%(email)s signs in to Homeroom outside your school: a district administrator can make them a "
                         "teacher here."
-                    )
-                    % {"email": record.email},
+                    ),
                 )
                 continue
             if user is not None and user.pk in elsewhere:
-                self.problem(
-                    "users.csv" if self.roster.sourced else "roster.csv",
-                    record.line,
-                    "email" if self.roster.sourced else "teacher_email",
+                self.teacher_refused(
+                    record,
                     _(
                         "%(email)s signs in to Homeroom outside this district: its roster cannot change them. Give "
                         "this teacher another email address, or ask Homeroom's administrator."
-                    )
-                    % {"email": record.email},
+                    ),
                 )
                 continue
             # A plain CSV may leave the name of a teacher Homeroom knows empty: the name stays.
