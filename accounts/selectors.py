@@ -20,7 +20,7 @@ def start_pages(user: User) -> list[NavItem]:
     roles = roles_of(user)
     pages = []
     if roles & {Role.TEACHER, Role.COUNSELOR}:
-        pages.append(NavItem(_("Today"), reverse("communication:today")))
+        pages.append(NavItem(_("Today"), reverse("students:today")))
         pages.append(NavItem(_("Messages"), reverse("communication:conversations")))
     if user.is_superuser or roles & SCHOOL_ADMIN_ROLES:
         pages.append(NavItem(_("School overview"), reverse("insights:overview")))

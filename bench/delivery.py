@@ -90,7 +90,7 @@ def deliver_with_workers(*, workers: int, env: dict[str, str], expected: int, ti
     """Starts the workers, waits until every delivery is sent, and returns the rate in messages per second."""
     from django.db.models import Max, Min
 
-    from communication.models import Delivery, DeliveryStatus
+    from delivery.models import Delivery, DeliveryStatus
 
     processes = [
         subprocess.Popen(
@@ -119,9 +119,9 @@ def deliver_with_workers(*, workers: int, env: dict[str, str], expected: int, ti
 
 def bare_smtplib_rate(*, port: int) -> float:
     """The same messages, built beforehand, sent over one connection in a plain loop: the ceiling."""
-    from communication.models import Delivery
-    from communication.selectors import schools_of_guardians
-    from communication.services import email_for
+    from delivery.compose import email_for
+    from delivery.models import Delivery
+    from delivery.selectors import schools_of_guardians
 
     deliveries = list(Delivery.objects.select_related("guardian", "message__sender").order_by("id"))
     school = next(iter(schools_of_guardians([deliveries[0].guardian_id]).values()))

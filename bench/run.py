@@ -109,7 +109,7 @@ def main() -> None:
             seeded_in = time.perf_counter() - started
             teacher150 = Client()
             teacher150.force_login(User.objects.get(email=TEACHER150_EMAIL))
-            today_url = reverse("communication:today")
+            today_url = reverse("students:today")
             response = teacher150.get(today_url)
             # Measure the page we think we measure: a full list, not an error page or an empty one.
             assert response.status_code == 200, response.status_code

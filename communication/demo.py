@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from accounts.models import User
+from communication.conversations import reply_from_family
 from communication.models import (
     ContactChannel,
     Direction,
@@ -19,11 +20,11 @@ from communication.models import (
     InteractionStudent,
     Moment,
     Outcome,
-    Thread,
     Tone,
     Topic,
 )
-from communication.services import recount_contact_summaries, reply_from_family, send_message
+from communication.services import recount_contact_summaries, send_message
+from delivery.models import Thread
 from roster.models import Guardian, School, Section, Student, StudentGuardian, Term
 
 # Classes whose history leans on concerns: the ratio panels then have something to show.

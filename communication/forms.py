@@ -11,19 +11,11 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from communication.letters import Letter, default_letter, merge_field_problems
-from communication.models import (
-    MESSAGE_MAX_LENGTH,
-    SUBJECT_MAX_LENGTH,
-    ContactChannel,
-    Direction,
-    Moment,
-    Outcome,
-    Tone,
-    Topic,
-    validate_one_line,
-)
-from communication.selectors import Recipient, TimelineKind, contactable_guardians
+from communication.models import ContactChannel, Direction, Moment, Outcome, Tone, Topic
+from communication.selectors import TimelineKind, contactable_guardians
 from communication.services import GOOD_NEWS_MAX_LENGTH
+from delivery.models import MESSAGE_MAX_LENGTH, SUBJECT_MAX_LENGTH, validate_one_line
+from delivery.selectors import Recipient
 from roster.access import staff_students_visible_to
 from roster.models import Guardian, School, Section, Student
 

@@ -1,10 +1,9 @@
 from django.urls import path
 
-from communication import hooks, views
+from communication import views
 
 app_name = "communication"
 urlpatterns = [
-    path("today/", views.today, name="today"),
     path("students/<id:student_id>/log/", views.log_contact, name="log_contact"),
     path("students/<id:student_id>/good-news/", views.good_news, name="good_news"),
     path("classes/<id:section_id>/introduction/", views.introduction_letter, name="introduction_letter"),
@@ -15,8 +14,4 @@ urlpatterns = [
     path("messages/notice/", views.new_notice, name="new_notice"),
     path("messages/waiting/", views.unrouted_replies, name="unrouted_replies"),
     path("messages/waiting/<id:unrouted_id>/", views.place_unrouted, name="place_unrouted"),
-    path("hooks/sms/", hooks.incoming_text, name="incoming_text"),
-    path("hooks/sms/status/", hooks.text_status, name="text_status"),
-    path("hooks/email/", hooks.incoming_email, name="incoming_email"),
-    path("unsubscribe/<str:token>/", hooks.unsubscribe, name="unsubscribe"),
 ]

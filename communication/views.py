@@ -1,12 +1,10 @@
 import datetime
 import zoneinfo
 from typing import Any
-from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -18,7 +16,13 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from audit.models import AuditAction
 from audit.services import record, record_views
-from behavior.selectors import reach_out_early_for
+from communication.conversations import (
+    clear_office_hours,
+    mark_read_by_staff,
+    place_unrouted_reply,
+    set_aside_unrouted_reply,
+    set_office_hours,
+)
 from communication.forms import (
     CHOSEN_FAMILIES,
     GoodNewsForm,
@@ -32,17 +36,13 @@ from communication.forms import (
 from communication.letters import MERGE_FIELDS, default_letter
 from communication.models import OfficeHours, Tone
 from communication.selectors import (
-    TranslationPreview,
     contactable_guardians,
-    email_held_until,
     families_in_care_of,
     families_of_school,
-    family_languages,
     good_news_first_for,
     good_news_first_for_families,
     introduction_recipients,
     introduction_status,
-    languages_read_untranslated,
     letter_languages,
     letter_previews,
     office_days,
@@ -53,29 +53,27 @@ from communication.selectors import (
     thread_entries,
     thread_students,
     threads_of_staff,
-    threads_visible_to,
-    today_for,
-    translation_previews,
-    undelivered_from,
     unrouted_replies_visible_to,
-    with_family_links,
 )
 from communication.services import (
-    SentMessage,
-    clear_office_hours,
     log_good_news_call,
     log_interaction,
-    mark_read_by_staff,
-    place_unrouted_reply,
     send_good_news,
     send_introduction_letter,
     send_message,
     send_notice,
-    set_aside_unrouted_reply,
-    set_office_hours,
 )
-from communication.translation import translator
-from goals.selectors import checkins_due_for
+from delivery.selectors import (
+    TranslationPreview,
+    email_held_until,
+    family_languages,
+    languages_read_untranslated,
+    threads_visible_to,
+    translation_previews,
+    undelivered_from,
+)
+from delivery.services import SentMessage
+from delivery.translation import translator
 from homeroom.http import AuthenticatedRequest
 from homeroom.ids import parse_id
 from intake.selectors import summaries_by_guardian, summaries_by_student
@@ -83,26 +81,7 @@ from roster.access import get_staff_visible_student_or_404, schools_led_by, sect
 from roster.decorators import staff_required
 from roster.models import Section, Student
 
-TODAY_PAGE_SIZE = 10  # a day's worth of calls: the rest are a tap away
 CONCERN_DRAFT_KEY = "concern_draft"
-
-
-@require_safe
-@staff_required
-def today(request: AuthenticatedRequest) -> HttpResponse:
-    today_list = today_for(user=request.user)
-    page = Paginator(today_list.rows, TODAY_PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = with_family_links(rows=list(page.object_list))
-    record_views(actor=request.user, students=[row.student for row in rows], what="Today list", request=request)
-    context = {
-        "today": today_list,
-        "page": page,
-        "rows": rows,
-        "next_url": quote(request.get_full_path()),
-        "checkins_due": checkins_due_for(user=request.user),
-        "reach_out_early": reach_out_early_for(user=request.user),
-    }
-    return render(request, "communication/today.html", context)
 
 
 @require_http_methods(["GET", "POST"])

@@ -9,8 +9,8 @@ from decimal import Decimal
 from django.utils import timezone, translation
 
 from accounts.models import User
-from communication.models import DeliveryChannel, Thread
-from communication.services import receive_reply
+from communication.conversations import receive_reply
+from delivery.models import DeliveryChannel, Thread
 from goals.library import EXAMPLES
 from goals.models import Goal
 from goals.services import (

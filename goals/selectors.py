@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from communication.models import Reply
-from communication.services import absolute_url
-from communication.translation import language_name
+from delivery.compose import absolute_url
+from delivery.translation import language_name
 from goals.models import TRANSLATED_FIELDS, CheckIn, Goal, GoalTranslation, HomeActivity
 from goals.progress import Chart, Plan, Point, Status, chart, projection, status
 from intake.models import Answer
@@ -268,7 +268,7 @@ def words_for(goal: Goal, language: str) -> FamilyWords:
 def machine_draft(goal: Goal, language: str) -> dict[str, str] | None:
     """The goal's words machine-translated, for the teacher to read and correct before a family sees them; None
     when no translator is set up. Raises TranslationError when the translator fails."""
-    from communication.translation import translator
+    from delivery.translation import translator
 
     written = {name: getattr(goal, name) for name in TRANSLATED_FIELDS if getattr(goal, name)}
     translated = translator().translate(list(written.values()), source=goal.language, target=language)

@@ -17,9 +17,10 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from audit.models import AuditAction
 from audit.services import record, record_by_link
-from communication.models import MessageKind, Reply
-from communication.selectors import Recipient
-from communication.services import SentMessage, Words, send_to_each_family
+from communication.models import Reply
+from delivery.models import MessageKind
+from delivery.selectors import Recipient
+from delivery.services import SentMessage, Words, send_to_each_family
 from goals.library import HOME_ACTIVITIES
 from goals.models import NOTE_MAX_LENGTH, TRANSLATED_FIELDS, CheckIn, Goal, GoalTranslation, HomeActivity
 from goals.selectors import family_link, words_for

@@ -17,7 +17,7 @@ from accounts.models import User
 from audit.models import AuditAction
 from audit.services import record, record_views
 from communication.models import Reply
-from communication.translation import TranslationError, language_name
+from delivery.translation import TranslationError, language_name
 from goals.forms import (
     ActivityDoneForm,
     CheckInForm,
@@ -60,9 +60,8 @@ from goals.services import (
 from goals.smart import Context, check
 from homeroom.http import AuthenticatedRequest, language_of_link
 from homeroom.ratelimit import count_failure, too_many_failures
-from portal.decorators import guardian_required
 from roster.access import get_staff_visible_student_or_404, get_visible_section_or_404
-from roster.decorators import staff_required
+from roster.decorators import guardian_required, staff_required
 from roster.models import Guardian, Student
 
 # --- School's side ------------------------------------------------------------------------------------------------

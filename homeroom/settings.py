@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "audit",
     "portal",
     "insights",
+    "delivery",
     "communication",
     "intake",
     "goals",
@@ -289,8 +290,8 @@ HOMEROOM_BASE_URL = env_str("HOMEROOM_BASE_URL", default="http://127.0.0.1:8000"
 # HOMEROOM_BASE_URL/hooks/sms/ with each text a family sends back (STOP, START, HELP or a reply).
 HOMEROOM_SMS_BACKEND = env_str(
     "HOMEROOM_SMS_BACKEND",
-    default="communication.sms.ConsoleSmsBackend" if DEBUG or TESTING else "communication.sms.TwilioSmsBackend",
-)
+    default="delivery.sms.ConsoleSmsBackend" if DEBUG or TESTING else "delivery.sms.TwilioSmsBackend",
+).replace("communication.sms.", "delivery.sms.", 1)  # where the backends lived before: an old .env still works
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER", default="")

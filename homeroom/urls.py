@@ -19,6 +19,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("roster.urls")),
     path("", include("students.urls")),
+    path("", include("delivery.urls")),
     path("", include("communication.urls")),
     path("", include("intake.urls")),
     path("", include("goals.urls")),

@@ -11,9 +11,9 @@ from django.utils import timezone
 from django.utils.text import Truncator
 
 from accounts.models import User
-from communication.models import Delivery, DeliveryStatus, MessageKind
-from communication.services import absolute_url
-from communication.translation import language_name
+from delivery.compose import absolute_url
+from delivery.models import Delivery, DeliveryStatus, MessageKind
+from delivery.translation import language_name
 from intake.models import Answer, Invitation, Observation, Question, Questionnaire
 from intake.questions import SUMMARY_KEYS
 from roster.models import Guardian, Section, StudentGuardian

@@ -21,9 +21,9 @@ from django_tasks import task
 from accounts.models import User
 from audit.models import AuditAction
 from audit.services import record, record_by_link, record_many
-from communication.models import MessageKind
-from communication.selectors import Recipient
-from communication.services import Words, send_to_each_family
+from delivery.models import MessageKind
+from delivery.selectors import Recipient
+from delivery.services import Words, send_to_each_family
 from homeroom.ids import parse_id
 from intake.models import (
     ANSWER_MAX_LENGTH,
@@ -433,7 +433,7 @@ def _translate_later(invitation_id: int) -> None:
 def translate_answers(*, invitation_id: int) -> int:
     """Machine translations into the school's language of the answers that need one; a translator that fails
     leaves them untranslated (the family's own words are always there). Returns how many it translated."""
-    from communication.translation import TranslationError, translator
+    from delivery.translation import TranslationError, translator
 
     target = settings.LANGUAGE_CODE
     pending = list(Answer.objects.filter(invitation_id=invitation_id, translation="").exclude(language=target))

@@ -5,14 +5,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
+from communication.conversations import reply_from_family
 from communication.forms import ReplyForm
-from communication.selectors import inbox_of, thread_entries, threads_visible_to
-from communication.services import mark_read_by_family, reply_from_family
+from communication.selectors import thread_entries
+from delivery.selectors import inbox_of, threads_visible_to
+from delivery.services import mark_read_by_family
 from goals.selectors import goals_of_student
 from homeroom.http import AuthenticatedRequest
 from intake.selectors import open_questions_for
-from portal.decorators import guardian_required
 from roster.access import get_visible_child_or_404
+from roster.decorators import guardian_required
 from roster.models import Guardian
 from roster.selectors import children_of, student_profile
 

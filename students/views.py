@@ -1,17 +1,22 @@
-"""The student's file, on top of every other app: the pages that gather each app's view of a child (the student
-page) or of a class's children (the class page), composing their selectors. Nothing below imports this app."""
+"""The pages on top of every other app, composing their selectors: the student's file (each app's view of a child),
+the class page (of a class's children), and Today (of a teacher's students: whom to reach and why, the goal
+check-ins due, the behaviour to talk through early). Nothing below imports this app."""
 
+from urllib.parse import quote
+
+from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from audit.models import AuditAction
 from audit.services import record, record_views
-from behavior.selectors import behavior_of_student
+from behavior.selectors import behavior_of_student, reach_out_early_for
 from behavior.services import may_write_notes
 from communication.forms import TimelineFilterForm
 from communication.selectors import class_ratio, family_ratios, student_ratio, student_timeline
-from goals.selectors import goals_of_student
+from communication.today import today_for, with_family_links
+from goals.selectors import checkins_due_for, goals_of_student
 from goals.services import may_set_goals
 from homeroom.http import AuthenticatedRequest
 from intake.forms import ObservationForm
@@ -75,3 +80,24 @@ def student_detail(request: AuthenticatedRequest, student_id: int) -> HttpRespon
             "observation_form": ObservationForm(),
         },
     )
+
+
+TODAY_PAGE_SIZE = 10  # a day's worth of calls: the rest are a tap away
+
+
+@require_safe
+@staff_required
+def today(request: AuthenticatedRequest) -> HttpResponse:
+    today_list = today_for(user=request.user)
+    page = Paginator(today_list.rows, TODAY_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = with_family_links(rows=list(page.object_list))
+    record_views(actor=request.user, students=[row.student for row in rows], what="Today list", request=request)
+    context = {
+        "today": today_list,
+        "page": page,
+        "rows": rows,
+        "next_url": quote(request.get_full_path()),
+        "checkins_due": checkins_due_for(user=request.user),
+        "reach_out_early": reach_out_early_for(user=request.user),
+    }
+    return render(request, "students/today.html", context)

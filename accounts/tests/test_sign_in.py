@@ -33,7 +33,7 @@ def _code_from(message) -> str:
 def test_a_teacher_signs_in_with_email_and_password(client, world):
     response = client.post(reverse("account_login"), {"login": "Teacher@Example.org", "password": PASSWORD})
     assert response.status_code == 302
-    assert client.get(reverse("home"))["Location"] == reverse("communication:today")
+    assert client.get(reverse("home"))["Location"] == reverse("students:today")
 
 
 def test_a_wrong_password_re_shows_the_form_with_the_email_typed(client, world):
@@ -95,7 +95,7 @@ def test_staff_with_an_authenticator_app_are_asked_for_its_code_after_the_passwo
     code = format_hotp_value(hotp_value(secret, next(yield_hotp_counters_from_time())))
     response = client.post(reverse("mfa_authenticate"), {"code": code})
     assert response.status_code == 302
-    assert client.get(reverse("home"))["Location"] == reverse("communication:today")
+    assert client.get(reverse("home"))["Location"] == reverse("students:today")
 
 
 def test_repeated_wrong_passwords_are_rate_limited(client, world):

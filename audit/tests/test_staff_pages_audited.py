@@ -8,7 +8,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from audit.models import AccessEvent, AuditAction
-from communication.models import DeliveryChannel, Thread, UnroutedReason, UnroutedReply
+from communication.models import UnroutedReason, UnroutedReply
+from delivery.models import DeliveryChannel, Thread
 from goals.models import Goal
 from goals.services import save_goal
 from goals.tests.conftest import goal_fields
@@ -22,7 +23,7 @@ AUDITED_STAFF_PAGES: dict[str, tuple[str, Any]] = {
     "students:student_detail": ("teacher", lambda r: [r["student"].pk]),
     "students:section_detail": ("teacher", lambda r: [r["section"].pk]),
     "roster:caseload": ("counselor", lambda r: []),
-    "communication:today": ("teacher", lambda r: []),
+    "students:today": ("teacher", lambda r: []),
     "communication:log_contact": ("teacher", lambda r: [r["student"].pk]),
     "communication:good_news": ("teacher", lambda r: [r["student"].pk]),
     "communication:new_message": ("teacher", lambda r: []),
@@ -69,7 +70,7 @@ NO_STUDENT_SHOWN = {
 }
 
 # Pages families open, hooks the providers call, signed links: not staff pages.
-NOT_STAFF = ("portal:", "goals:family_", "goals:link_", "intake:answer", "communication:incoming_", "unsubscribe")
+NOT_STAFF = ("portal:", "goals:family_", "goals:link_", "intake:answer", "delivery:incoming_", "unsubscribe")
 
 
 def _url_names(resolver: URLResolver, namespace: str = "") -> set[str]:
@@ -89,7 +90,7 @@ def test_every_staff_url_is_classified():
     staff_urls = {
         name
         for name in _url_names(get_resolver())
-        if not any(marker in name for marker in NOT_STAFF) and name != "communication:text_status"
+        if not any(marker in name for marker in NOT_STAFF) and name != "delivery:text_status"
     }
     assert staff_urls == set(AUDITED_STAFF_PAGES) | NO_STUDENT_SHOWN
 

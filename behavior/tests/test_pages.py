@@ -251,7 +251,7 @@ def test_today_asks_the_teacher_to_reach_out_early_and_the_guide_prepares_the_ca
     client.force_login(teacher)
     guide_url = reverse("behavior:guide", args=[world.student.pk])
 
-    section = _reach_out_early_section(client.get(reverse("communication:today")).content.decode())
+    section = _reach_out_early_section(client.get(reverse("students:today")).content.decode())
     guide = client.get(guide_url)
 
     assert "Reach out early" in section
@@ -279,7 +279,7 @@ def test_logging_the_conversation_takes_the_child_off_reach_out_early(client, wo
     teacher = world.people["teacher"]
     _three_minor_notes(world)
     client.force_login(teacher)
-    today_url = reverse("communication:today")
+    today_url = reverse("students:today")
     assert reverse("behavior:guide", args=[world.student.pk]) in _reach_out_early_section(
         client.get(today_url).content.decode()
     )

@@ -15,8 +15,10 @@ from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 from django.utils.translation import get_language, gettext, ngettext
 
-from communication.models import Delivery, DeliveryChannel, DeliveryStatus, Tone
-from communication.selectors import Ratio, Reason, TodayRow
+from communication.models import Tone
+from communication.selectors import Ratio
+from communication.today import Reason, TodayRow
+from delivery.models import Delivery, DeliveryChannel, DeliveryStatus
 from roster.languages import FAMILY_LANGUAGE_NAMES
 from roster.models import Guardian, Relationship, StudentGuardian
 from roster.phone import format_phone

@@ -17,34 +17,24 @@ from django.test import Client
 from django.urls import reverse
 from twilio.request_validator import RequestValidator
 
-from communication.models import (
+from communication.conversations import reply_from_family, set_office_hours
+from communication.models import Direction, Interaction, OfficeHours, Reply, Tone
+from communication.selectors import families_of_school, office_hours_opening
+from communication.services import send_message, send_notice
+from communication.tests.conftest import NOW, TODAY, at
+from delivery.compose import unsubscribe_token
+from delivery.models import (
     Delivery,
     DeliveryChannel,
     DeliveryStatus,
-    Direction,
     EmailOptOut,
-    Interaction,
     Message,
     MessageKind,
-    OfficeHours,
     PhoneOptOut,
-    Reply,
     Thread,
-    Tone,
 )
-from communication.selectors import families_of_school, office_hours_opening
-from communication.services import (
-    DeliveryOutcome,
-    deliver,
-    deliver_batch,
-    reply_from_family,
-    send_message,
-    send_notice,
-    set_office_hours,
-    unsubscribe_token,
-)
-from communication.sms import MemorySmsBackend, SmsError
-from communication.tests.conftest import NOW, TODAY, at
+from delivery.outbox import DeliveryOutcome, deliver, deliver_batch
+from delivery.sms import MemorySmsBackend, SmsError
 from roster.models import Channel, Guardian
 from roster.tests.factories import EnrollmentFactory, GuardianFactory, StudentGuardianFactory
 
@@ -60,7 +50,7 @@ THURSDAY = TODAY + datetime.timedelta(days=1)
 @pytest.fixture(autouse=True)
 def texts(settings, monkeypatch):
     """Texts go to the memory backend's outbox, emptied for each test; webhooks are signed with a known token."""
-    settings.HOMEROOM_SMS_BACKEND = "communication.sms.MemorySmsBackend"
+    settings.HOMEROOM_SMS_BACKEND = "delivery.sms.MemorySmsBackend"
     settings.TWILIO_AUTH_TOKEN = AUTH_TOKEN
     monkeypatch.setattr(MemorySmsBackend, "fail_with", None)
     MemorySmsBackend.outbox.clear()
@@ -98,7 +88,7 @@ def _copy_for(guardian: Guardian) -> Delivery:
 
 def _twilio_post(client: Client, name: str, params: dict[str, str], *, token: str = AUTH_TOKEN):
     """Calls a webhook the way Twilio does: the POSTed params, signed with the auth token over the public URL."""
-    path = reverse(f"communication:{name}")
+    path = reverse(f"delivery:{name}")
     signature = RequestValidator(token).compute_signature(settings.HOMEROOM_BASE_URL + path, params)
     return client.post(path, params, HTTP_X_TWILIO_SIGNATURE=signature)
 
@@ -307,7 +297,7 @@ def test_a_number_that_texts_stop_after_the_message_was_queued_gets_email_instea
 
 
 def test_a_text_not_signed_by_twilio_is_refused(client, world, parent):
-    path = reverse("communication:incoming_text")
+    path = reverse("delivery:incoming_text")
     params = {"From": PARENT_PHONE, "Body": "STOP", "MessageSid": "SM" + "2" * 32}
 
     unsigned = client.post(path, params)
@@ -429,7 +419,7 @@ def test_a_report_that_the_text_arrived_marks_it_delivered(client, world, parent
     delivery = _texted(world, parent)
     params = {"MessageSid": delivery.provider_id, "MessageStatus": "delivered"}
 
-    assert client.post(reverse("communication:text_status"), params).status_code == 403  # unsigned: ignored
+    assert client.post(reverse("delivery:text_status"), params).status_code == 403  # unsigned: ignored
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.SENT
 
@@ -528,7 +518,8 @@ def test_a_notice_is_no_contact_about_a_child_and_starts_no_conversation(world, 
     assert sent.families == 2
     deliveries = Delivery.objects.filter(message__kind=MessageKind.NOTICE)
     assert {d.guardian for d in deliveries} == {parent, ben_family}
-    assert all(d.interaction_id is None and d.thread_id is None for d in deliveries)
+    assert not Interaction.objects.filter(delivery__in=deliveries).exists()
+    assert all(d.thread_id is None for d in deliveries)
     assert not Interaction.objects.exists() and not Thread.objects.exists()
 
 
@@ -683,7 +674,7 @@ def test_a_reply_at_night_waits_for_the_teacher_and_the_family_is_told_when(worl
 
     assert reply.notify_at == at(THURSDAY, 8)
     [answer] = _automatic_answers()
-    assert answer.interaction_id is None and answer.thread_id == thread.pk
+    assert not Interaction.objects.filter(delivery=answer).exists() and answer.thread_id == thread.pk
     assert (answer.channel, answer.status, answer.language) == ("app", DeliveryStatus.SENT, "es")
     assert answer.body.startswith("Gracias por su mensaje.")
     assert "8:00" in answer.body and "jueves" in answer.body
@@ -818,7 +809,7 @@ def test_removing_office_hours_ends_the_automatic_answer(client, world, office_h
 
 
 def _unsubscribe_url(email: str) -> str:
-    return reverse("communication:unsubscribe", args=[unsubscribe_token(email)])
+    return reverse("delivery:unsubscribe", args=[unsubscribe_token(email)])
 
 
 def test_opening_the_unsubscribe_link_only_asks(client, world, parent):
@@ -860,10 +851,10 @@ def test_a_tampered_unsubscribe_link_is_not_found(client, world, parent):
     token = unsubscribe_token(parent.email)
     tampered = token[:-1] + ("A" if token[-1] != "A" else "B")
 
-    assert client.post(reverse("communication:unsubscribe", args=[tampered])).status_code == 404
-    assert client.get(reverse("communication:unsubscribe", args=[tampered])).status_code == 404
+    assert client.post(reverse("delivery:unsubscribe", args=[tampered])).status_code == 404
+    assert client.get(reverse("delivery:unsubscribe", args=[tampered])).status_code == 404
     assert not EmailOptOut.objects.exists()
-    assert client.get(reverse("communication:unsubscribe", args=[token])).status_code == 200
+    assert client.get(reverse("delivery:unsubscribe", args=[token])).status_code == 200
 
 
 def test_a_family_that_unsubscribed_can_get_email_again(client, world, parent):

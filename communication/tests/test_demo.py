@@ -8,8 +8,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from communication.models import ContactSummary, Interaction, Outcome
-from communication.selectors import Reason, class_ratio, threads_of_staff, today_for
+from communication.selectors import class_ratio, threads_of_staff
 from communication.services import recount_contact_summaries
+from communication.today import Reason, today_for
 from roster.models import School, Section, Term
 from seeding.management.commands import seed_demo
 

@@ -18,31 +18,14 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from communication.forms import CHOSEN_FAMILIES
-from communication.models import (
-    MESSAGE_MAX_LENGTH,
-    Delivery,
-    DeliveryChannel,
-    DeliveryStatus,
-    Direction,
-    Interaction,
-    Message,
-    Reply,
-    Thread,
-    Tone,
-)
-from communication.services import (
-    DeliveryOutcome,
-    EmailReplyOutcome,
-    deliver,
-    deliver_batch,
-    email_of_unsubscribe_token,
-    receive_email_reply,
-    reply_address,
-    send_message,
-    send_notice,
-    thread_of_reply_address,
-)
+from communication.models import Direction, Interaction, Reply, Tone
+from communication.services import send_message, send_notice
 from communication.tests.conftest import NOW, log
+from delivery.compose import email_of_unsubscribe_token, reply_address, thread_of_reply_address
+from delivery.models import MESSAGE_MAX_LENGTH, Delivery, DeliveryChannel, DeliveryStatus, Message, Thread
+from delivery.outbox import DeliveryOutcome, deliver, deliver_batch
+from delivery.receivers import EmailReplyOutcome
+from delivery.services import receive_email_reply
 from homeroom.testing import Mailbox, free_port
 from roster.tests.factories import EnrollmentFactory, GuardianFactory, StudentGuardianFactory
 
@@ -51,7 +34,7 @@ pytestmark = pytest.mark.usefixtures("on_a_wednesday_in_november")
 BASE_URL = "https://homeroom.example.org"
 REPLY_DOMAIN = "replies.example.org"
 SECRET = "s3cret-for-the-mail-server"
-# The fake LibreTranslate server knows these two sentences in Spanish (communication/tests/test_translation.py).
+# The fake LibreTranslate server knows these two sentences in Spanish (delivery/tests/test_translation.py).
 SUBJECT, BODY = "Hello", "Maya read a whole book today."
 SUBJECT_ES, BODY_ES = "Hola", "Maya leyó un libro entero hoy."
 
@@ -446,7 +429,7 @@ def test_a_concern_to_a_family_without_good_news_asks_first_and_is_sent_anyway_o
     sent = _post_to_parent(client, world, parent, Tone.CONCERN, send_anyway="1")
 
     assert sent.status_code == 302 and sent.url == reverse("communication:conversations")
-    assert Message.objects.get().tone == Tone.CONCERN
+    assert Interaction.objects.get(delivery__message=Message.objects.get()).tone == Tone.CONCERN
     assert Delivery.objects.get().guardian == parent
 
 
@@ -456,14 +439,14 @@ def test_a_concern_to_a_family_that_had_good_news_this_term_is_sent_at_once(clie
     response = _post_to_parent(client, world, parent, Tone.CONCERN)
 
     assert response.status_code == 302
-    assert Message.objects.get().tone == Tone.CONCERN
+    assert Interaction.objects.get(delivery__message=Message.objects.get()).tone == Tone.CONCERN
 
 
 def test_a_positive_message_is_never_asked(client, world, parent):
     response = _post_to_parent(client, world, parent, Tone.POSITIVE)
 
     assert response.status_code == 302
-    assert Message.objects.get().tone == Tone.POSITIVE
+    assert Interaction.objects.get(delivery__message=Message.objects.get()).tone == Tone.POSITIVE
 
 
 def test_good_news_for_a_parent_living_apart_does_not_count_for_the_other_household(client, world, parent):

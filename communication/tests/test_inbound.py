@@ -15,10 +15,11 @@ from django.urls import reverse
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from communication.inbound import InboundEmailError, read_email
-from communication.models import MESSAGE_MAX_LENGTH, Reply, Thread, UnroutedReason, UnroutedReply
-from communication.services import reply_address
+from communication.models import Reply, UnroutedReason, UnroutedReply
 from communication.tests.conftest import NOW
+from delivery.compose import reply_address
+from delivery.inbound import InboundEmailError, read_email
+from delivery.models import MESSAGE_MAX_LENGTH, Thread
 from homeroom.testing import count_security_probes
 from roster.models import Guardian
 

@@ -11,10 +11,12 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from communication.letters import Letter, default_letter, merge_field_problems
-from communication.models import Delivery, DeliveryChannel, DeliveryStatus, Interaction, Source, Tone
+from communication.models import Interaction, Source, Tone
 from communication.selectors import introduction_recipients, student_ratio
-from communication.services import DeliveryOutcome, deliver, send_introduction_letter
+from communication.services import send_introduction_letter
 from communication.tests.conftest import TODAY, at
+from delivery.models import Delivery, DeliveryChannel, DeliveryStatus
+from delivery.outbox import DeliveryOutcome, deliver
 from roster.tests.factories import EnrollmentFactory, GuardianFactory, StudentGuardianFactory
 
 pytestmark = pytest.mark.usefixtures("on_a_wednesday_in_november")

@@ -8,9 +8,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from audit.models import AccessEvent, AuditAction
 from communication.forms import LogContactForm
 from communication.models import ContactSummary, Interaction, Outcome, Tone
-from communication.selectors import class_ratio, family_ratios, student_ratio, today_for, with_family_links
+from communication.selectors import class_ratio, family_ratios, student_ratio
 from communication.services import recount_contact_summaries
 from communication.tests.conftest import NOW, TODAY, at, days_ago, log
+from communication.today import today_for, with_family_links
 from roster.models import Term
 from roster.tests.factories import EnrollmentFactory, StudentGuardianFactory, TermFactory
 

@@ -11,22 +11,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from audit.models import AccessEvent
-from communication.models import (
-    MESSAGE_MAX_LENGTH,
-    Delivery,
-    DeliveryChannel,
-    DeliveryStatus,
-    Direction,
-    Interaction,
-    Message,
-    Reply,
-    Source,
-    Thread,
-    Tone,
-)
+from communication.conversations import reply_from_family
+from communication.models import Direction, Interaction, Reply, Source, Tone
 from communication.selectors import student_ratio
-from communication.services import reply_from_family, send_message
+from communication.services import send_message
 from communication.tests.conftest import TODAY, at
+from delivery.models import MESSAGE_MAX_LENGTH, Delivery, DeliveryChannel, DeliveryStatus, Message, Thread
 from roster.tests.factories import EnrollmentFactory, GuardianFactory, StudentGuardianFactory
 
 pytestmark = pytest.mark.usefixtures("on_a_wednesday_in_november")

@@ -13,7 +13,7 @@ from roster.tests.factories import EnrollmentFactory, StudentGuardianFactory
 
 pytestmark = pytest.mark.usefixtures("on_a_wednesday_in_november")
 
-TODAY_URL = reverse("communication:today")
+TODAY_URL = reverse("students:today")
 
 
 def log_url(student, **params):

@@ -5,14 +5,8 @@ import datetime
 import pytest
 
 from communication.models import Tone
-from communication.selectors import (
-    Ratio,
-    Reason,
-    TodayRow,
-    is_due_for_contact,
-    positive_first_applies,
-    reason_to_reach,
-)
+from communication.selectors import Ratio, positive_first_applies
+from communication.today import Reason, TodayRow, is_due_for_contact, reason_to_reach
 from roster.models import School, Student
 
 TODAY = datetime.date(2026, 11, 25)

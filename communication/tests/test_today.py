@@ -10,14 +10,14 @@ from django.urls import reverse
 from audit.models import AccessEvent
 from behavior.models import BehaviorNote, Cause
 from communication.models import Outcome, Tone
-from communication.selectors import Reason, today_for
 from communication.tests.conftest import TODAY, at, days_ago, log
-from communication.views import TODAY_PAGE_SIZE
+from communication.today import Reason, today_for
 from roster.tests.factories import EnrollmentFactory, StudentGuardianFactory, enroll_class
+from students.views import TODAY_PAGE_SIZE
 
 pytestmark = pytest.mark.usefixtures("on_a_wednesday_in_november")
 
-TODAY_URL = reverse("communication:today")
+TODAY_URL = reverse("students:today")
 
 
 def pupil(world, first_name, last_name, *, contactable=True):

@@ -246,13 +246,13 @@ def test_the_class_overview_lists_each_student_s_goals_in_a_fixed_number_of_quer
 def test_today_lists_the_goals_whose_check_in_is_due(client, world, goal):
     client.force_login(world.people["teacher"])
 
-    page = client.get(reverse("communication:today")).content.decode()
+    page = client.get(reverse("students:today")).content.decode()
 
     # Set with a baseline two weeks ago and a check-in every two weeks: due today.
     assert "Goal check-ins due" in page
     assert reverse("goals:goal", args=[goal.pk]) in page
     record_checkin(user=world.people["teacher"], goal=goal, on=timezone.localdate(), value=45)
-    assert "Goal check-ins due" not in client.get(reverse("communication:today")).content.decode()
+    assert "Goal check-ins due" not in client.get(reverse("students:today")).content.decode()
 
 
 def test_a_future_check_in_is_refused(client, world, goal):

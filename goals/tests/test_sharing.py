@@ -13,8 +13,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AccessEvent, AuditAction
-from communication.models import Delivery, MessageKind, Thread
-from communication.services import deliver, receive_reply
+from communication.conversations import receive_reply
+from delivery.models import Delivery, MessageKind, Thread
+from delivery.outbox import deliver
 from goals.models import CheckIn, Goal
 from goals.selectors import family_link
 from goals.services import add_home_activity, approve_translation, count_reply, tell_family

@@ -17,8 +17,11 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from accounts.models import User
 from behavior.services import record_note
-from communication.models import ContactChannel, Delivery, Interaction, Moment, Outcome, Thread, Tone
-from communication.services import receive_reply, reply_from_family, send_message, unsubscribe_token
+from communication.conversations import receive_reply, reply_from_family
+from communication.models import ContactChannel, Interaction, Moment, Outcome, Tone
+from communication.services import send_message
+from delivery.compose import unsubscribe_token
+from delivery.models import Delivery, Thread
 from goals.models import Goal
 from goals.selectors import family_link
 from goals.services import add_home_activity, record_checkin, record_home_checkin, save_goal, tell_family

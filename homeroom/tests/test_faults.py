@@ -92,12 +92,12 @@ def test_a_page_that_loses_its_database_after_its_first_query_gets_the_same_clea
     client.force_login(world.people["teacher"])
 
     with database_lost(after=lambda sql: True):
-        response = client.get(reverse("communication:today"))
+        response = client.get(reverse("students:today"))
 
     count_security_probes("database gone mid-request", probes=1, errors=int(response.status_code == 500))
     assert response.status_code == 503
     assert "Homeroom is briefly unavailable" in response.content.decode()
-    assert client.get(reverse("communication:today")).status_code == 200
+    assert client.get(reverse("students:today")).status_code == 200
 
 
 def test_any_other_error_still_gets_the_plain_error_page(world, monkeypatch):
@@ -107,7 +107,7 @@ def test_any_other_error_still_gets_the_plain_error_page(world, monkeypatch):
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("communication.views.today_for", broken)
-    response = client.get(reverse("communication:today"))
+    monkeypatch.setattr("students.views.today_for", broken)
+    response = client.get(reverse("students:today"))
     assert response.status_code == 500
     assert "Something went wrong" in response.content.decode()

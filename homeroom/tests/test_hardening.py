@@ -65,7 +65,7 @@ def test_any_token_in_a_family_link_is_a_page_or_a_refusal_never_a_500(client, w
     paths = [
         reverse("intake:answer", args=[token]),
         reverse("goals:link_goal", args=[token]),
-        reverse("communication:unsubscribe", args=[token]),
+        reverse("delivery:unsubscribe", args=[token]),
     ]
     statuses = [client.get(path).status_code for path in paths]
     count_security_probes("ids and tokens in URLs fuzzed", probes=len(paths), errors=statuses.count(500))

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AccessEvent, AuditAction
-from communication.models import Delivery
+from delivery.models import Delivery
 from intake.models import ANSWER_MAX_LENGTH, Answer, Invitation
 from intake.selectors import link_of
 from intake.services import invite_families, translate_answers

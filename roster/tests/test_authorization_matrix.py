@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from audit.models import AccessEvent
-from communication.models import Thread
+from delivery.models import Thread
 from homeroom.testing import count_security_probes
 from roster.models import (
     CaseloadAssignment,
@@ -85,7 +85,7 @@ COVERED_BY_THEIR_APPS = {
     "goals:family_activity_done",
     # goals/tests/test_sharing.py: a family member's own link, signed, dated and checked on each use
     "goals:link_activity_done",
-    # communication/tests/test_sms.py: test_a_teacher_of_another_school_sees_none_of_the_waiting_replies
+    # delivery/tests/test_sms.py: test_a_teacher_of_another_school_sees_none_of_the_waiting_replies
     "communication:place_unrouted",
 }
 

@@ -7,8 +7,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from communication.conversations import reply_from_family
 from communication.models import Interaction, Moment
-from communication.services import reply_from_family, send_good_news
+from communication.services import send_good_news
 from homeroom.testing import count_security_probes
 from intake.services import invitation_of_link, invite_families
 from roster.models import Role, StudentGuardian

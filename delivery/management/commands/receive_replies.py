@@ -4,8 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from communication.inbound import InboundEmailError
-from communication.services import receive_email_reply
+from delivery.inbound import InboundEmailError
+from delivery.services import receive_email_reply
 
 
 class Command(BaseCommand):

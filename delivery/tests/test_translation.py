@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import translation
 
-from communication.translation import LibreTranslate, NoTranslation, TranslationError, translator
+from delivery.translation import LibreTranslate, NoTranslation, TranslationError, translator
 from homeroom.testing import FakeLibreTranslate
 
 

@@ -6,10 +6,12 @@ from io import BytesIO
 
 import pytest
 
-from communication.mime import quick_folding
-from communication.models import Delivery, Tone
-from communication.selectors import schools_of_guardians
-from communication.services import email_for, send_message
+from communication.models import Tone
+from communication.services import send_message
+from delivery.compose import email_for
+from delivery.mime import quick_folding
+from delivery.models import Delivery
+from delivery.selectors import schools_of_guardians
 from roster.tests.factories import EnrollmentFactory, GuardianFactory, StudentGuardianFactory
 
 LIMIT = compat32.max_line_length

@@ -29,20 +29,15 @@ from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
 from audit.models import AccessEvent
-from communication.models import (
-    Delivery,
-    Direction,
-    Interaction,
-    PhoneOptOut,
-    Reply,
-    Thread,
-    Tone,
-    UnroutedReason,
-    UnroutedReply,
-)
+from communication.conversations import reply_from_family
+from communication.models import Direction, Interaction, Reply, Tone, UnroutedReason, UnroutedReply
 from communication.selectors import placements_for
-from communication.services import deliver_batch, reply_code, reply_from_family, send_message
-from communication.sms import (
+from communication.services import send_message
+from communication.tests.conftest import NOW
+from delivery.compose import reply_code
+from delivery.models import Delivery, PhoneOptOut, Thread
+from delivery.outbox import deliver_batch
+from delivery.sms import (
     ConsoleSmsBackend,
     Keyword,
     MemorySmsBackend,
@@ -53,7 +48,6 @@ from communication.sms import (
     keyword_of,
     sms_backend,
 )
-from communication.tests.conftest import NOW
 from homeroom.testing import count_security_probes
 from roster.models import Guardian
 
@@ -296,9 +290,9 @@ def test_memory_backend_raises_the_failure_it_was_given_and_sends_nothing(empty_
 @pytest.mark.parametrize(
     ("dotted_path", "backend_class"),
     [
-        ("communication.sms.ConsoleSmsBackend", ConsoleSmsBackend),
-        ("communication.sms.MemorySmsBackend", MemorySmsBackend),
-        ("communication.sms.TwilioSmsBackend", TwilioSmsBackend),
+        ("delivery.sms.ConsoleSmsBackend", ConsoleSmsBackend),
+        ("delivery.sms.MemorySmsBackend", MemorySmsBackend),
+        ("delivery.sms.TwilioSmsBackend", TwilioSmsBackend),
     ],
 )
 def test_the_backend_is_the_one_the_settings_name(settings, dotted_path, backend_class):
@@ -307,7 +301,7 @@ def test_the_backend_is_the_one_the_settings_name(settings, dotted_path, backend
 
 
 def test_the_backend_sends_through_the_settings_choice(settings, empty_outbox):
-    settings.HOMEROOM_SMS_BACKEND = "communication.sms.MemorySmsBackend"
+    settings.HOMEROOM_SMS_BACKEND = "delivery.sms.MemorySmsBackend"
 
     message_id = sms_backend().send(to=FAMILY, body="Hello")
 
@@ -481,7 +475,7 @@ SMS_AUTH_TOKEN = "test-twilio-auth-token"
 
 @pytest.fixture
 def two_families(world, settings, empty_outbox) -> tuple[Guardian, Guardian]:
-    settings.HOMEROOM_SMS_BACKEND = "communication.sms.MemorySmsBackend"
+    settings.HOMEROOM_SMS_BACKEND = "delivery.sms.MemorySmsBackend"
     settings.TWILIO_AUTH_TOKEN = SMS_AUTH_TOKEN
     ana_parent = Guardian.objects.get(user=world.people["guardian"])
     ben_parent = Guardian.objects.get(user=world.people["other_family"])
@@ -502,7 +496,7 @@ def _text_family(sender, guardian: Guardian, *, at: datetime.datetime, body: str
 
 def _text_back(client, body: str, *, sid: str = "SM" + "7" * 32, phone: str = SHARED_PHONE):
     params = {"From": phone, "To": "+15555550100", "Body": body, "MessageSid": sid}
-    path = reverse("communication:incoming_text")
+    path = reverse("delivery:incoming_text")
     signature = RequestValidator(SMS_AUTH_TOKEN).compute_signature(settings.HOMEROOM_BASE_URL + path, params)
     return client.post(path, params, HTTP_X_TWILIO_SIGNATURE=signature)
 
@@ -692,7 +686,7 @@ def test_a_text_with_nul_bytes_is_stored_without_them(client, world, two_familie
 
 
 def test_a_delivery_report_with_nul_bytes_or_a_number_too_long_is_no_error(client, two_families):
-    path = reverse("communication:text_status")
+    path = reverse("delivery:text_status")
     params = {"MessageSid": "SM\x00x", "MessageStatus": "deliv\x00ered", "ErrorCode": "\x00"}
     signature = RequestValidator(SMS_AUTH_TOKEN).compute_signature(settings.HOMEROOM_BASE_URL + path, params)
 
@@ -764,7 +758,7 @@ def test_no_text_or_delivery_report_whatever_its_fields_is_a_500_or_stored_broke
     @given(request=requests())
     def post(request: tuple[str, dict[str, str]]) -> None:
         name, params = request
-        path = reverse(f"communication:{name}")
+        path = reverse(f"delivery:{name}")
         signature = RequestValidator(SMS_AUTH_TOKEN).compute_signature(settings.HOMEROOM_BASE_URL + path, params)
         response = client.post(path, params, HTTP_X_TWILIO_SIGNATURE=signature)
         seen.append((request, response.status_code))

@@ -20,18 +20,11 @@ from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
 from communication.letters import default_letter
-from communication.models import Delivery, DeliveryChannel, DeliveryStatus
-from communication.selectors import retry_delay, send_window_opens
-from communication.services import (
-    DeliveryOutcome,
-    _Outbox,
-    deliver,
-    deliver_batch,
-    deliver_pending,
-    send_introduction_letter,
-    send_message,
-)
+from communication.services import send_introduction_letter, send_message
 from communication.tests.conftest import NEW_YORK, NOW, at
+from delivery.models import Delivery, DeliveryChannel, DeliveryStatus
+from delivery.outbox import DeliveryOutcome, _Outbox, deliver, deliver_batch, deliver_pending
+from delivery.selectors import retry_delay, send_window_opens
 from homeroom.testing import Mailbox, count_security_probes, free_port
 from roster.models import Guardian, StudentGuardian
 from roster.tests.factories import EnrollmentFactory, GuardianFactory, StudentGuardianFactory

@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from communication.services import deliver_pending
+from delivery.outbox import deliver_pending
 
 
 class Command(BaseCommand):

@@ -23,17 +23,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from communication.inbound import InboundEmailError, without_control_characters
-from communication.models import EmailOptOut, PhoneOptOut
-from communication.services import (
-    email_of_unsubscribe_token,
-    receive_email_reply,
-    receive_text_message,
-    record_text_status,
-    resubscribe_email,
-    unsubscribe_email,
-)
-from communication.sms import is_valid_twilio_request
+from delivery.compose import email_of_unsubscribe_token
+from delivery.inbound import InboundEmailError, without_control_characters
+from delivery.models import EmailOptOut, PhoneOptOut
+from delivery.outbox import record_text_status
+from delivery.services import receive_email_reply, receive_text_message, resubscribe_email, unsubscribe_email
+from delivery.sms import is_valid_twilio_request
 
 
 def _signed_by_twilio(request: HttpRequest) -> bool:
@@ -177,6 +172,6 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     unsubscribed = EmailOptOut.objects.filter(email=email).exists()
     return render(
         request,
-        "communication/unsubscribe.html",
+        "delivery/unsubscribe.html",
         {"email": email, "unsubscribed": unsubscribed, "done": request.method == "POST"},
     )
