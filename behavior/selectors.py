@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.models import User
 from behavior.models import BehaviorNote, Cause, SuspectedCause
 from behavior.patterns import Fact, Pattern, Rules, find_patterns, weekly_counts
-from communication.models import Interaction, Outcome, Tone, Topic
+from communication.models import Interaction, Tone, Topic
 from roster.access import schools_led_by, staff_students_visible_to, students_in_care_of
 from roster.models import School, Student
 
@@ -102,12 +102,8 @@ def _reached_about_behavior(latest_note_at: datetime.datetime | None, student_id
     if latest_note_at is None:
         return None
     contact = (
-        Interaction.objects.filter(
-            student_links__student_id=student_id,
-            topic=Topic.BEHAVIOR,
-            outcome=Outcome.REACHED,
-            occurred_at__gte=latest_note_at,
-        )
+        Interaction.objects.contacts()
+        .filter(student_links__student_id=student_id, topic=Topic.BEHAVIOR, occurred_at__gte=latest_note_at)
         .order_by("-occurred_at")
         .first()
     )
@@ -134,9 +130,8 @@ def reach_out_early_for(*, user: User, today: datetime.date | None = None) -> li
     for note in notes:
         by_student[note.student_id].append(note)
     reached = dict(
-        Interaction.objects.filter(
-            student_links__student_id__in=by_student, topic=Topic.BEHAVIOR, outcome=Outcome.REACHED
-        )
+        Interaction.objects.contacts()
+        .filter(student_links__student_id__in=by_student, topic=Topic.BEHAVIOR)
         .values_list("student_links__student_id")
         .annotate(latest=Max("occurred_at"))
     )

@@ -104,7 +104,7 @@ def receive_reply(
     actor = thread.guardian.user or thread.staff
     what = f"reply by {channel} in conversation {thread.pk}"
     record_many(actor=actor, students=students, action=AuditAction.CHANGED, what=what)
-    Thread.objects.filter(pk=thread.pk).update(last_message_at=now)
+    Thread.objects.filter(pk=thread.pk).update(last_message_at=now, last_personal_at=now)
     opening = office_hours_opening(OfficeHours.objects.filter(staff_id=thread.staff_id).first(), now)
     reply = Reply.objects.create(
         thread=thread,

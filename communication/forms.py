@@ -236,6 +236,13 @@ class IntroductionLetterForm(forms.Form):
 CHOSEN_FAMILIES = "chosen"
 
 
+class FamilyLetterForm(forms.Form):
+    """The introduction letter as the teacher writes it for one family."""
+
+    subject = forms.CharField(label=_("Subject"), max_length=SUBJECT_MAX_LENGTH)
+    body = forms.CharField(label=_("Letter"), max_length=MESSAGE_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 16}))
+
+
 class MessageTextForm(forms.Form):
     """What a message says, and in what tone: every message is logged as a contact."""
 

@@ -89,9 +89,31 @@ class Source(models.TextChoices):
     RECEIVED = "received", _("Received through Homeroom")
 
 
+# What counts as a contact with a family, for every figure Homeroom shows (Today's reasons and order, the cadence,
+# follow-ups, the good news queue, the positive-to-concern ratio, the term summaries, the leader's overview):
+# a *personal* contact that reached the family. Personal: about one child (or one family's children) and written to
+# or with that family — a call, a meeting, a message to that family alone, a family's reply (to anything, a class
+# notice included), good news, a conversation from the behaviour guide, an introduction letter the teacher
+# rewrote for that family. A *notice* goes to many families at once in the same words — a class message, the
+# introduction letter as a form letter, a school notice, a reminder, a questionnaire: it is kept in the log and
+# shown once on a child's timeline ("to the whole class"), but it counts for nothing, and closes no follow-up.
+# The research the product rests on (Kraft & Rogers 2015) is about personal messages; a field-trip notice reaches
+# nobody in that sense.
+def personal_contact(through: str = "") -> Q:
+    """The rule above as a filter of interactions, or of rows that reach them `through` a relation
+    ("interaction__")."""
+    return Q(**{f"{through}outcome": Outcome.REACHED, f"{through}personal": True})
+
+
+def personal_attempt(through: str = "") -> Q:
+    """A try at a personal contact, reached or not: a notice is not an attempt either."""
+    return Q(**{f"{through}personal": True})
+
+
 class InteractionQuerySet(models.QuerySet["Interaction"]):
     def contacts(self) -> Self:
-        return self.filter(outcome=Outcome.REACHED)
+        """Personal contacts that reached the family: what every figure counts (`personal_contact`)."""
+        return self.filter(personal_contact())
 
     def between(self, starts_at: object, ends_at: object) -> Self:
         return self.filter(occurred_at__gte=starts_at, occurred_at__lt=ends_at)
@@ -119,6 +141,8 @@ class Interaction(models.Model):
     follow_up_on = models.DateField(_("follow up on"), null=True, blank=True)
     follow_up_closed_at = models.DateTimeField(_("follow-up done"), null=True, blank=True)
     source = models.CharField(_("source"), max_length=8, choices=Source.choices, default=Source.LOGGED)
+    # False for a notice: a copy of something sent to many families at once (`personal_contact` says what counts).
+    personal = models.BooleanField(_("personal contact"), default=True)
     created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
     # The family's copy, when Homeroom sent it; none for what staff logged by hand.
     delivery = models.OneToOneField(
@@ -184,7 +208,12 @@ class Interaction(models.Model):
 
     @property
     def is_contact(self) -> bool:
-        return self.outcome == Outcome.REACHED
+        """A personal contact that reached the family (`personal_contact`)."""
+        return self.personal and self.outcome == Outcome.REACHED
+
+    @property
+    def is_notice(self) -> bool:
+        return not self.personal
 
 
 class InteractionStudent(models.Model):

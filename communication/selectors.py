@@ -10,22 +10,23 @@ from django.utils import timezone
 from django.utils.dates import WEEKDAYS
 
 from accounts.models import User
-from communication.letters import Letter, translated_languages
+from communication.letters import Letter, default_letter, translated_languages
 from communication.models import (
     ContactSummary,
     Interaction,
     InteractionStudent,
     OfficeHours,
-    Outcome,
     Reply,
     Source,
     Tone,
     UnroutedReply,
+    personal_contact,
 )
 from delivery.models import (
     NO_LONGER_CONTACTABLE,
     Delivery,
     DeliveryStatus,
+    Message,
     MessageKind,
     Thread,
 )
@@ -172,10 +173,10 @@ def good_news_first_for(*, tone: str, guardian: Guardian, students: Iterable[Stu
     starts_at, ends_at = term_bounds(term, term.school)
     heard = Counter(
         InteractionStudent.objects.filter(
+            personal_contact("interaction__"),
             student__in=students,
             interaction__guardian_id__in=set().union(*households.values()),
             interaction__tone=Tone.POSITIVE,
-            interaction__outcome=Outcome.REACHED,
             interaction__occurred_at__gte=starts_at,
             interaction__occurred_at__lt=ends_at,
         ).values_list("student_id", "interaction__guardian_id")
@@ -261,7 +262,17 @@ def student_timeline(
         interactions = interactions.filter(source=Source.SENT)
     if before is not None:
         interactions = interactions.filter(occurred_at__lt=before)
-    return list(interactions.order_by("-occurred_at", "-id")[:TIMELINE_LENGTH])
+    # A notice went to each family of the child in a copy of its own: the timeline shows it once.
+    shown, notices_seen = [], set()
+    for interaction in interactions.select_related("delivery__message").order_by("-occurred_at", "-id")[
+        : TIMELINE_LENGTH * 2
+    ]:
+        if interaction.is_notice and interaction.delivery is not None:
+            if interaction.delivery.message_id in notices_seen:
+                continue
+            notices_seen.add(interaction.delivery.message_id)
+        shown.append(interaction)
+    return shown[:TIMELINE_LENGTH]
 
 
 def contactable_guardians(*, user: User, student: Student) -> QuerySet[Guardian]:
@@ -376,6 +387,18 @@ def merge_values(
     }
 
 
+def family_letter_draft(*, recipient: Recipient, sender: User, section: Section) -> Letter:
+    """Where a teacher starts the letter written for one family: the form letter in the family's language (English
+    where Homeroom has none), with its names, the teacher's address and their office hours filled in."""
+    language = recipient.guardian.preferred_language
+    letter = default_letter(language if language in translated_languages() else "en")
+    hours = OfficeHours.objects.filter(staff=sender).first()
+    when = f"{office_days(hours)}, {hours.opens_at:%H:%M} to {hours.closes_at:%H:%M}" if hours is not None else ""
+    return letter.personalised(
+        merge_values(recipient=recipient, sender=sender, section=section, how_to_reach=sender.email, office_hours=when)
+    )
+
+
 @dataclass(frozen=True)
 class LetterLanguages:
     languages: list[str]  # English first, then each other language the families read and the letter exists in
@@ -468,18 +491,24 @@ class ThreadSummary:
     thread: Thread
     unread: int
     children: list[Student] = field(default_factory=list)
+    to_many = False
+
+    @property
+    def at(self) -> datetime.datetime:
+        return self.thread.last_personal_at or self.thread.last_message_at
 
 
 def threads_of_staff(*, staff: User, limit: int = 50) -> list[ThreadSummary]:
-    """A member of staff's conversations, the latest first, with the replies they have not read and the children
-    each family has in their care, in three queries whatever their number."""
+    """A member of staff's personal conversations, the latest first, with the replies they have not read and the
+    children each family has in their care, in two queries whatever their number. A conversation that holds only
+    messages sent to many families at once is not one yet: it joins the list when either side writes in it."""
     threads = (
-        Thread.objects.filter(staff=staff)
+        Thread.objects.filter(staff=staff, last_personal_at__isnull=False)
         .select_related("guardian")
         .annotate(
             unread=Count("replies", filter=Q(replies__read_at__isnull=True, replies__notify_at__lte=timezone.now()))
         )
-        .order_by("-last_message_at", "-id")[:limit]
+        .order_by("-last_personal_at", "-id")[:limit]
     )
     summaries = {thread.guardian_id: ThreadSummary(thread, thread.unread) for thread in threads}
     links = StudentGuardian.objects.filter(
@@ -488,6 +517,41 @@ def threads_of_staff(*, staff: User, limit: int = 50) -> list[ThreadSummary]:
     for link in links.order_by("student__first_name", "student_id"):
         summaries[link.guardian_id].children.append(link.student)
     return list(summaries.values())
+
+
+@dataclass(frozen=True)
+class SentToMany:
+    """A message a member of staff sent to many families at once: one entry of their list, with its reach."""
+
+    message: Message
+    families: int
+    read: int
+    failed: int
+    to_many = True
+
+    @property
+    def at(self) -> datetime.datetime:
+        return self.message.created_at
+
+
+def messages_of_staff(*, staff: User, limit: int = 50) -> list[ThreadSummary | SentToMany]:
+    """A member of staff's list of messages, the latest first: each personal conversation, and each message sent to
+    many families at once (a class message, the introduction letter, the questionnaire) as one entry."""
+    sent = (
+        Message.objects.filter(sender=staff, to_many=True)
+        .select_related("section")
+        .annotate(
+            families=Count("deliveries"),
+            read=Count("deliveries", filter=Q(deliveries__read_at__isnull=False)),
+            failed=Count("deliveries", filter=Q(deliveries__status=DeliveryStatus.FAILED)),
+        )
+        .order_by("-created_at", "-id")[:limit]
+    )
+    entries: list[ThreadSummary | SentToMany] = [
+        *threads_of_staff(staff=staff, limit=limit),
+        *(SentToMany(message, message.families, message.read, message.failed) for message in sent),
+    ]
+    return sorted(entries, key=lambda entry: entry.at, reverse=True)[:limit]
 
 
 @dataclass(frozen=True)

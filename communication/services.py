@@ -25,6 +25,8 @@ from communication.models import (
     Outcome,
     Source,
     Tone,
+    personal_attempt,
+    personal_contact,
 )
 from communication.selectors import (
     families_in_care_of,
@@ -80,9 +82,10 @@ def log_interaction(
     source: str = Source.LOGGED,
     moment: str = "",
     delivery: Delivery | None = None,
+    personal: bool = True,
 ) -> Interaction:
     """Records one contact or attempt with a family about one or more of their children (`delivery`: the
-    family's copy, when Homeroom sent it)."""
+    family's copy, when Homeroom sent it; not `personal`: a notice, which counts for nothing)."""
     if not students:
         raise ValidationError(_("Choose at least one student."))
     # Custody: the guardian must be one this user may contact about every one of these students.
@@ -107,6 +110,7 @@ def log_interaction(
         follow_up_on=follow_up_on,
         source=source,
         delivery=delivery,
+        personal=personal,
     )
     interaction.full_clean()
     if interaction.occurred_at > timezone.now() + datetime.timedelta(minutes=5):
@@ -145,10 +149,12 @@ def recount_contact_summaries(*, term: Term, students: "QuerySet[Student] | Sequ
     links = InteractionStudent.objects.filter(
         student_id__in=students, interaction__occurred_at__gte=starts_at, interaction__occurred_at__lt=ends_at
     )
-    reached = Q(interaction__outcome=Outcome.REACHED)
+    reached = personal_contact("interaction__")
     positive = reached & Q(interaction__tone=Tone.POSITIVE)
+    attempted = personal_attempt("interaction__")
     rows = (
-        links.order_by()
+        links.filter(attempted)
+        .order_by()
         .values("student_id")
         .annotate(
             attempts=Count("id"),
@@ -199,18 +205,17 @@ def send_introduction_letter(
     *, sender: User, section: Section, letters: dict[str, Letter], how_to_reach: str, office_hours: str
 ) -> int:
     """Sends each family of a class that has not had it yet its introduction letter, personalised and in its
-    language where the teacher has the letter in it (English otherwise). Each one is logged as a positive contact.
-    Returns how many families it went to."""
+    language where the teacher has the letter in it (English otherwise). A form letter: logged as a notice, which
+    counts for nothing (`send_family_introduction` is the letter written for one family). Returns how many
+    families it went to."""
     if not sections_taught_by(sender).filter(pk=section.pk).exists():
         raise PermissionDenied
-    message = Message.objects.create(sender=sender, section=section, kind=MessageKind.INTRODUCTION)
     recipients = introduction_recipients(section=section)
-    opt_outs = opt_outs_of(recipient.guardian for recipient in recipients)
-    now = timezone.now()
-    plan, letters_sent = [], []
+    message = Message.objects.create(sender=sender, section=section, kind=MessageKind.INTRODUCTION, to_many=True)
+    letters_sent = []
     for recipient in recipients:
-        guardian = recipient.guardian
-        language = guardian.preferred_language if guardian.preferred_language in letters else "en"
+        language = recipient.guardian.preferred_language
+        language = language if language in letters else "en"
         letter = letters[language].personalised(
             merge_values(
                 recipient=recipient,
@@ -220,21 +225,33 @@ def send_introduction_letter(
                 office_hours=office_hours,
             )
         )
-        plan.append(plan_delivery(recipient, now, opt_outs=opt_outs))
         letters_sent.append((recipient, Words(language, letter.subject[:SUBJECT_MAX_LENGTH], letter.body)))
-    deliveries = write_copies(message, letters_sent, plan, threads={}, now=now)
-    for (recipient, words), delivery in zip(letters_sent, deliveries, strict=True):
-        log_interaction(
-            logged_by=sender,
-            students=recipient.students,
-            guardian=recipient.guardian,
-            tone=Tone.POSITIVE,
-            summary=words.subject,
-            channel=CONTACT_CHANNEL_OF[delivery.channel],
-            source=Source.SENT,
-            delivery=delivery,
+    if letters_sent:
+        _send_as_contacts(
+            message, letters_sent, tone=Tone.POSITIVE, summary=None, now=timezone.now(), in_conversation=False
         )
     return len(recipients)
+
+
+@transaction.atomic
+def send_family_introduction(
+    *, sender: User, section: Section, guardian_id: int, subject: str, body: str, now: datetime.datetime | None = None
+) -> SentMessage:
+    """The introduction letter the teacher rewrote for one family of the class that has not had it yet: written to
+    that family alone, so a personal, positive contact, in its conversation with the teacher."""
+    if not sections_taught_by(sender).filter(pk=section.pk).exists():
+        raise PermissionDenied
+    recipient = next((r for r in introduction_recipients(section=section) if r.guardian.pk == guardian_id), None)
+    if recipient is None:
+        raise ValidationError(_("This family has had your introduction letter, or may not be contacted."))
+    subject, body = check_message_text(subject=subject, body=body)
+    message = Message.objects.create(
+        sender=sender, section=section, kind=MessageKind.INTRODUCTION, subject=subject, body=body
+    )
+    words = Words(recipient.guardian.preferred_language, subject, body)
+    return _send_as_contacts(
+        message, [(recipient, words)], tone=Tone.POSITIVE, summary=subject, now=now or timezone.now()
+    )
 
 
 CONTACT_CHANNEL_OF: dict[str, str] = {
@@ -259,7 +276,8 @@ def send_message(
     now: datetime.datetime | None = None,
 ) -> SentMessage:
     """Writes to the families of a class, or to families chosen one by one, that the sender may contact: one
-    copy per family in its conversation with the sender, logged as a contact in the message's tone. Email goes
+    copy per family in its conversation with the sender, logged in the message's tone, as a personal contact
+    when it goes to one family and as a notice otherwise (`communication.models.personal_contact`). Email goes
     out in the background, in the families' waking hours; the in-app copy is there at once. All or nothing:
     every family gets it or none does."""
     subject, body = check_message_text(subject=subject, body=body)
@@ -282,7 +300,11 @@ def send_message(
         source=sender.language or "en",
         languages=[r.guardian.preferred_language for r in recipients],
     )
-    message = Message.objects.create(sender=sender, section=section, kind=MessageKind.NOTE, subject=subject, body=body)
+    # A class message, or the same words to several families, is a notice; a message to one family is personal.
+    to_many = section is not None or len(recipients) > 1
+    message = Message.objects.create(
+        sender=sender, section=section, kind=MessageKind.NOTE, subject=subject, body=body, to_many=to_many
+    )
     letters = [(recipient, words_for(message, recipient.guardian, translations)) for recipient in recipients]
     return _send_as_contacts(message, letters, tone=tone, summary=subject, now=now)
 
@@ -292,17 +314,24 @@ def _send_as_contacts(
     letters: Sequence[tuple["Recipient", "Words"]],
     *,
     tone: str,
-    summary: str,
+    summary: str | None,
     moment: str = "",
     now: datetime.datetime,
+    in_conversation: bool = True,
 ) -> SentMessage:
-    """Each family's copy of a message from a member of staff, in its conversation with them, logged as a contact
-    about its children in the message's tone; email and texts go out in the background, in waking hours."""
+    """Each family's copy of a message from a member of staff, in its conversation with them (`in_conversation`),
+    logged about its children in the message's tone (`summary`: what the log says, else each copy's subject): a
+    personal contact, or a notice when the message went to many families at once. Email and texts go out in the
+    background, in waking hours."""
     sender = message.sender
+    personal = not message.to_many
     recipients = [recipient for recipient, _words in letters]
     opt_outs = opt_outs_of(recipient.guardian for recipient in recipients)
     plan = [plan_delivery(recipient, now, opt_outs=opt_outs) for recipient in recipients]
-    threads = threads_with(staff=sender, guardian_ids=[recipient.guardian.pk for recipient in recipients], now=now)
+    guardian_ids = [recipient.guardian.pk for recipient in recipients]
+    threads = (
+        threads_with(staff=sender, guardian_ids=guardian_ids, now=now, personal=personal) if in_conversation else {}
+    )
     deliveries = write_copies(message, letters, plan, threads=threads, now=now)
     interactions = Interaction.objects.bulk_create(
         [
@@ -312,12 +341,13 @@ def _send_as_contacts(
                 channel=CONTACT_CHANNEL_OF[delivery.channel],
                 tone=tone,
                 moment=moment,
-                summary=summary,
+                summary=summary if summary is not None else words.subject,
                 occurred_at=now,
                 source=Source.SENT,
                 delivery=delivery,
+                personal=personal,
             )
-            for recipient, delivery in zip(recipients, deliveries, strict=True)
+            for (recipient, words), delivery in zip(letters, deliveries, strict=True)
         ],
         batch_size=1000,
     )
@@ -330,8 +360,9 @@ def _send_as_contacts(
         ],
         batch_size=1000,
     )
-    _close_follow_ups(logged_by=sender, students=students, at=now)
-    recount_for_students(students, at=now)
+    if personal:  # a notice reaches nobody in particular: it never answers a follow-up
+        _close_follow_ups(logged_by=sender, students=students, at=now)
+        recount_for_students(students, at=now)
     record_many(actor=sender, students=students, action=AuditAction.CHANGED, what=f"sent message {message.pk}")
     return sent_summary(message, plan)
 
@@ -449,7 +480,7 @@ def send_notice(
         languages=[recipient.guardian.preferred_language for recipient in recipients],
     )
     message = Message.objects.create(
-        sender=sender, kind=MessageKind.NOTICE, subject=subject, body=body, is_urgent=urgent
+        sender=sender, kind=MessageKind.NOTICE, subject=subject, body=body, is_urgent=urgent, to_many=True
     )
     opt_outs = opt_outs_of(recipient.guardian for recipient in recipients)
     plan = [plan_delivery(recipient, now, opt_outs=opt_outs, urgent=urgent) for recipient in recipients]

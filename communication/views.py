@@ -25,6 +25,7 @@ from communication.conversations import (
 )
 from communication.forms import (
     CHOSEN_FAMILIES,
+    FamilyLetterForm,
     GoodNewsForm,
     IntroductionLetterForm,
     LogContactForm,
@@ -36,15 +37,18 @@ from communication.forms import (
 from communication.letters import MERGE_FIELDS, default_letter
 from communication.models import OfficeHours, Tone
 from communication.selectors import (
+    ThreadSummary,
     contactable_guardians,
     families_in_care_of,
     families_of_school,
+    family_letter_draft,
     good_news_first_for,
     good_news_first_for_families,
     introduction_recipients,
     introduction_status,
     letter_languages,
     letter_previews,
+    messages_of_staff,
     office_days,
     placements_for,
     placements_of_each,
@@ -52,12 +56,12 @@ from communication.selectors import (
     students_without_positive_contact,
     thread_entries,
     thread_students,
-    threads_of_staff,
     unrouted_replies_visible_to,
 )
 from communication.services import (
     log_good_news_call,
     log_interaction,
+    send_family_introduction,
     send_good_news,
     send_introduction_letter,
     send_message,
@@ -306,6 +310,38 @@ def introduction_letter(request: AuthenticatedRequest, section_id: int) -> HttpR
     )
 
 
+@require_http_methods(["GET", "POST"])
+@staff_required
+def family_introduction(request: AuthenticatedRequest, section_id: int, guardian_id: int) -> HttpResponse:
+    """The introduction letter written for one family: a personal contact, where the form letter is a notice."""
+    section = get_object_or_404(sections_taught_by(request.user).select_related("term__school"), pk=section_id)
+    recipient = next((r for r in introduction_recipients(section=section) if r.guardian.pk == guardian_id), None)
+    if recipient is None:
+        raise Http404
+    record_views(actor=request.user, students=recipient.students, what="introduction letter", request=request)
+    draft = family_letter_draft(recipient=recipient, sender=request.user, section=section)
+    form = FamilyLetterForm(request.POST or None, initial={"subject": draft.subject, "body": draft.body})
+    if form.is_bound and form.is_valid():
+        try:
+            sent = send_family_introduction(
+                sender=request.user,
+                section=section,
+                guardian_id=recipient.guardian.pk,
+                subject=form.cleaned_data["subject"],
+                body=form.cleaned_data["body"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            _say_message_sent(request, sent)
+            return redirect("communication:introduction_letter", section_id=section.pk)
+    return render(
+        request,
+        "communication/family_introduction.html",
+        {"section": section, "recipient": recipient, "form": form},
+    )
+
+
 def _say_when_held(request: AuthenticatedRequest, families_time: datetime.datetime | None) -> None:
     """Email and texts held for the families' quiet hours: the sender is told when they go, in the families' time."""
     if families_time is not None:
@@ -325,15 +361,15 @@ def _say_when_held(request: AuthenticatedRequest, families_time: datetime.dateti
 @require_safe
 @staff_required
 def conversations(request: AuthenticatedRequest) -> HttpResponse:
-    threads = threads_of_staff(staff=request.user)
-    children = [child for summary in threads for child in summary.children]
+    entries = messages_of_staff(staff=request.user)
+    children = [child for entry in entries if isinstance(entry, ThreadSummary) for child in entry.children]
     record_views(actor=request.user, students=children, what="Conversations", request=request)
     hours = OfficeHours.objects.filter(staff=request.user).first()
     return render(
         request,
         "communication/conversations.html",
         {
-            "threads": threads,
+            "entries": entries,
             "undelivered": undelivered_from(sender=request.user),
             "office_hours": hours,
             "office_days": office_days(hours),

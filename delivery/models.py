@@ -33,6 +33,9 @@ class Thread(models.Model):
     )
     guardian = models.ForeignKey(Guardian, models.PROTECT, related_name="threads", verbose_name=_("family member"))
     last_message_at = models.DateTimeField(_("last message"))
+    # The last message written to this family alone, or from it: a message sent to many families at once shows in
+    # the family's conversation but does not bring the conversation up the member of staff's list.
+    last_personal_at = models.DateTimeField(_("last personal message"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("conversation")
@@ -44,6 +47,7 @@ class Thread(models.Model):
         indexes: ClassVar = [
             models.Index(fields=["staff", "-last_message_at"], name="thread_of_staff"),
             models.Index(fields=["guardian", "-last_message_at"], name="thread_of_guardian"),
+            models.Index(fields=["staff", "-last_personal_at"], name="thread_personal_of_staff"),
         ]
 
     def __str__(self) -> str:
@@ -76,6 +80,9 @@ class Message(models.Model):
     body = models.TextField(_("message"), max_length=MESSAGE_MAX_LENGTH, blank=True)
     # An urgent school-wide notice goes out in quiet hours too, and says so.
     is_urgent = models.BooleanField(_("urgent"), default=False)
+    # Sent to many families at once in the same words (a class message, a form letter, a notice, a questionnaire):
+    # the sender's list of messages shows it once, not as one conversation per family.
+    to_many = models.BooleanField(_("sent to many families"), default=False)
     created_at = models.DateTimeField(_("sent"), auto_now_add=True)
 
     class Meta:

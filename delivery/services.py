@@ -151,20 +151,22 @@ def sent_summary(message: Message, plan: Sequence[PlannedDelivery]) -> SentMessa
     )
 
 
-def threads_with(*, staff: User, guardian_ids: list[int], now: datetime.datetime) -> dict[int, Thread]:
-    """Each family's conversation with this member of staff, started where there is none, now its latest."""
+def threads_with(*, staff: User, guardian_ids: list[int], now: datetime.datetime, personal: bool) -> dict[int, Thread]:
+    """Each family's conversation with this member of staff, started where there is none, now its latest. A
+    `personal` message (to this one family) also brings it up the member of staff's list."""
     existing = Thread.objects.filter(staff=staff, guardian_id__in=guardian_ids)
     known = set(existing.values_list("guardian_id", flat=True))
+    personal_at = now if personal else None
     Thread.objects.bulk_create(
         [
-            Thread(staff=staff, guardian_id=guardian_id, last_message_at=now)
+            Thread(staff=staff, guardian_id=guardian_id, last_message_at=now, last_personal_at=personal_at)
             for guardian_id in guardian_ids
             if guardian_id not in known
         ],
         batch_size=1000,
         ignore_conflicts=True,  # a second message sent at the same moment started it first
     )
-    existing.update(last_message_at=now)
+    existing.update(last_message_at=now, **({"last_personal_at": now} if personal else {}))
     return {thread.guardian_id: thread for thread in existing}
 
 
@@ -198,18 +200,21 @@ def send_to_each_family(
     letters: Sequence[tuple[Recipient, Words]],
     section: Section | None = None,
     in_conversation: bool = False,
+    to_many: bool = False,
     now: datetime.datetime | None = None,
 ) -> SentMessage:
     """Homeroom's own message on a member of staff's behalf, in words of each family's own (a link that is
-    theirs alone), by the family's channel, in its waking hours. Not a contact about the child: not in the log.
-    `in_conversation` puts it in each family's conversation with the sender, so that an answer reaches them
-    there. The caller has checked that the sender may write to these families."""
+    theirs alone), by the family's channel, in its waking hours. `in_conversation` puts it in each family's
+    conversation with the sender, so that an answer reaches them there; `to_many`: a form letter to many families
+    at once. The caller has checked that the sender may write to these families."""
     now = now or timezone.now()
-    message = Message.objects.create(sender=sender, section=section, kind=kind)
+    message = Message.objects.create(sender=sender, section=section, kind=kind, to_many=to_many)
     opt_outs = opt_outs_of(recipient.guardian for recipient, _words in letters)
     plan = [plan_delivery(recipient, now, opt_outs=opt_outs) for recipient, _words in letters]
     guardian_ids = [recipient.guardian.pk for recipient, _words in letters]
-    threads = threads_with(staff=sender, guardian_ids=guardian_ids, now=now) if in_conversation else {}
+    threads = (
+        threads_with(staff=sender, guardian_ids=guardian_ids, now=now, personal=not to_many) if in_conversation else {}
+    )
     write_copies(message, letters, plan, threads=threads, now=now)
     return sent_summary(message, plan)
 

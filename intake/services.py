@@ -235,7 +235,9 @@ def _send_links(
     for own in by_guardian.values():
         recipient = Recipient(own[0].guardian, [invitation.student for invitation in own])
         letters.append((recipient, _words(recipient, own, sender=sender, section=section, reminder=reminder)))
-    sent = send_to_each_family(sender=sender, kind=MessageKind.QUESTIONNAIRE, letters=letters, section=section, now=now)
+    sent = send_to_each_family(
+        sender=sender, kind=MessageKind.QUESTIONNAIRE, letters=letters, section=section, to_many=True, now=now
+    )
     return Invited(sent.families, sent.held_until)
 
 

@@ -104,14 +104,13 @@ def test_brothers_and_sisters_in_one_class_share_one_letter_naming_both(world):
     assert set(delivery.interaction.students.all()) == {world.student, sibling}
 
 
-def test_sending_it_logs_a_positive_contact_per_family(world):
-    assert student_ratio(world.student).positives == 0
-
+def test_the_form_letter_is_logged_as_a_notice_that_counts_for_nothing(world):
     _send(world)
 
     interaction = Interaction.objects.get()
     assert (interaction.tone, interaction.source, interaction.channel) == (Tone.POSITIVE, Source.SENT, "email")
-    assert student_ratio(world.student).positives == 1
+    assert interaction.is_notice
+    assert student_ratio(world.student).positives == 0
 
 
 def test_sending_again_reaches_only_families_who_have_not_had_it(world):

@@ -58,7 +58,7 @@ def test_a_class_message_reaches_each_family_we_may_contact_once_and_never_a_res
     assert spanish.status == DeliveryStatus.QUEUED  # sent by a worker, never inside the request
 
 
-def test_each_copy_is_logged_as_a_contact_in_the_tone_of_the_message(world, parent):
+def test_a_class_message_is_logged_as_a_notice_that_counts_for_nothing(world, parent):
     before = student_ratio(world.student)
 
     _send(world, tone=Tone.POSITIVE, subject="A great week in 3A")
@@ -67,8 +67,30 @@ def test_each_copy_is_logged_as_a_contact_in_the_tone_of_the_message(world, pare
     assert (interaction.tone, interaction.source, interaction.direction) == (Tone.POSITIVE, Source.SENT, "to_family")
     assert interaction.summary == "A great week in 3A"
     assert list(interaction.students.all()) == [world.student]
-    assert student_ratio(world.student).positives == before.positives + 1
+    assert (interaction.personal, interaction.is_contact, interaction.is_notice) == (False, False, True)
+    assert student_ratio(world.student) == before
     assert AccessEvent.objects.filter(actor=world.people["teacher"], student=world.student, action="changed").exists()
+
+
+def test_a_message_to_one_family_is_a_personal_contact_in_its_tone(world, parent):
+    before = student_ratio(world.student)
+
+    _send(world, tone=Tone.POSITIVE, subject="A great week for Ana", guardian_ids=[parent.pk])
+
+    interaction = Interaction.objects.get(guardian=parent)
+    assert (interaction.personal, interaction.is_contact) == (True, True)
+    assert student_ratio(world.student).positives == before.positives + 1
+    assert not Message.objects.get().to_many
+
+
+def test_the_same_words_to_several_chosen_families_are_a_notice(world, parent):
+    _lia, other = _family_in_class(world)
+
+    _send(world, tone=Tone.POSITIVE, guardian_ids=[parent.pk, other.pk])
+
+    assert Message.objects.get().to_many
+    assert list(Interaction.objects.values_list("personal", flat=True)) == [False, False]
+    assert student_ratio(world.student).positives == 0
 
 
 def test_a_family_without_email_or_phone_has_it_in_its_portal_inbox_at_once(world):
@@ -312,7 +334,8 @@ def test_the_teacher_writes_again_from_the_conversation(client, world, parent):
 @pytest.mark.parametrize("families", [2, 6])
 def test_the_conversations_page_reads_a_fixed_number_of_queries(client, world, families):
     for number in range(families):
-        _family_in_class(world, first_name=f"Kid{number}")
+        _lia, guardian = _family_in_class(world, first_name=f"Kid{number}")
+        _send(world, guardian_ids=[guardian.pk])
     _send(world)
     client.force_login(world.people["teacher"])
     client.get(reverse("communication:conversations"))  # warm the session
@@ -320,10 +343,12 @@ def test_the_conversations_page_reads_a_fixed_number_of_queries(client, world, f
     with CaptureQueriesContext(connection) as queries:
         response = client.get(reverse("communication:conversations"))
 
+    # Each family written to alone is a conversation; the class message is one entry, whatever its families.
     assert response.status_code == 200 and response.text.count('class="card conversation') == families + 1
+    assert response.text.count("sent-to-many") == 1
     assert len(queries) == QUERIES_FOR_CONVERSATIONS
 
 
-# session, user, roles, the threads with their unread counts, the families' children, the audit INSERT, the
-# teacher's office hours, what did not reach a family
-QUERIES_FOR_CONVERSATIONS = 8
+# session, user, roles, the threads with their unread counts, the families' children, the messages sent to many
+# families with their reach, the audit INSERT, the teacher's office hours, what did not reach a family
+QUERIES_FOR_CONVERSATIONS = 9
