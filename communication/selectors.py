@@ -6,8 +6,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.dates import WEEKDAYS
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from communication.letters import Letter, default_letter, translated_languages
@@ -391,12 +392,19 @@ def family_letter_draft(*, recipient: Recipient, sender: User, section: Section)
     """Where a teacher starts the letter written for one family: the form letter in the family's language (English
     where Homeroom has none), with its names, the teacher's address and their office hours filled in."""
     language = recipient.guardian.preferred_language
-    letter = default_letter(language if language in translated_languages() else "en")
+    language = language if language in translated_languages() else "en"
     hours = OfficeHours.objects.filter(staff=sender).first()
-    when = f"{office_days(hours)}, {hours.opens_at:%H:%M} to {hours.closes_at:%H:%M}" if hours is not None else ""
-    return letter.personalised(
-        merge_values(recipient=recipient, sender=sender, section=section, how_to_reach=sender.email, office_hours=when)
+    with translation.override(language):
+        when = (
+            _("%(days)s, %(opens)s to %(closes)s")
+            % {"days": office_days(hours), "opens": f"{hours.opens_at:%H:%M}", "closes": f"{hours.closes_at:%H:%M}"}
+            if hours is not None
+            else ""
+        )
+    values = merge_values(
+        recipient=recipient, sender=sender, section=section, how_to_reach=sender.email, office_hours=when
     )
+    return default_letter(language).personalised(values)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from functools import partial
 from operator import itemgetter
 from typing import Any, overload
 
+from django.conf import settings
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -173,6 +174,9 @@ class TodayList:
     # The good news queue: the first few children waiting longest (never first), and how many wait in all.
     good_news_queue: list[GoodNewsDue] = field(default_factory=list)
     good_news_due: int = 0
+    # The school's settings the figures were counted with (the first school's, for staff at two).
+    cadence_days: int = settings.HOMEROOM_DEFAULT_CADENCE_DAYS
+    good_news_days: int = settings.HOMEROOM_DEFAULT_GOOD_NEWS_DAYS
 
     @property
     def total(self) -> int:
@@ -283,7 +287,15 @@ def today_for(*, user: User, now: datetime.datetime | None = None) -> TodayList:
             for _waiting, student_values, last_positive_on, today in waiting_for_good_news[:GOOD_NEWS_QUEUE_SHOWN]
         ],
         good_news_due=len(waiting_for_good_news),
+        **_settings_counted_with(students),
     )
+
+
+def _settings_counted_with(students: list[tuple[Any, ...]]) -> dict[str, int]:
+    if not students:
+        return {}
+    *_student, _zone, cadence_days, _ratio_target, good_news_days, _contactable = students[0]
+    return {"cadence_days": cadence_days, "good_news_days": good_news_days}
 
 
 def _today_row(student_values: list[Any], *, ratio: tuple[int, int, int], **fields: Any) -> TodayRow:

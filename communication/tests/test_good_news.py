@@ -617,7 +617,7 @@ def test_the_today_page_shows_the_queue_with_a_link_to_each_child_s_good_news_pa
     assert links == [good_news_url(ana), good_news_url(abe)]
     assert "no good news yet this term" in section
     assert "last good news 20 days ago" in section
-    assert "2 children's families have heard no good news from school lately." in section
+    assert "2 children's families have heard no good news from school in the last 14 days." in section
 
 
 def test_the_today_page_hides_the_queue_when_every_family_has_heard_good_news_lately(
