@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from accounts.models import User
-from communication.conversations import reply_from_family
+from communication.conversations import receive_reply, reply_from_family
 from communication.models import (
     ContactChannel,
     Direction,
@@ -24,7 +24,7 @@ from communication.models import (
     Topic,
 )
 from communication.services import recount_contact_summaries, send_message
-from delivery.models import Thread
+from delivery.models import DeliveryChannel, Thread
 from roster.models import Guardian, School, Section, Student, StudentGuardian, Term
 
 # Classes whose history leans on concerns: the ratio panels then have something to show.
@@ -218,8 +218,18 @@ DEMO_CONVERSATIONS = (
 )
 
 
+DEMO_NOTICE = (
+    "Field trip on Friday",
+    "On Friday we visit the science museum. We leave at 9:00 and are back by 2:30. Please send a packed lunch "
+    "and a water bottle.",
+    "Is it all right if Liam brings a sandwich from the cafeteria instead? We can't do a packed lunch on Fridays.",
+)
+
+
 def build_demo_conversations(*, teacher_email: str = "teacher@example.org") -> int:
-    """Good news from the demo teacher to two families, each answered: Messages has something on first sign-in."""
+    """Good news from the demo teacher to two families, each answered, then a notice to the whole of their first
+    class this week and one family's answer to it: Messages has a class message as one entry beside the
+    conversations, and Today's follow-ups stay open, as a notice never closes one."""
     teacher = User.objects.get(email=teacher_email)
     for email, subject, body, answer in DEMO_CONVERSATIONS:
         guardian = Guardian.objects.select_related("user").get(email=email)
@@ -228,4 +238,18 @@ def build_demo_conversations(*, teacher_email: str = "teacher@example.org") -> i
             reply_from_family(
                 user=guardian.user, thread=Thread.objects.get(staff=teacher, guardian=guardian), body=answer
             )
-    return len(DEMO_CONVERSATIONS)
+    section = Section.objects.filter(code="K-A", term__is_current=True, teachers=teacher).first()
+    if section is None:
+        return len(DEMO_CONVERSATIONS)
+    subject, body, answer = DEMO_NOTICE
+    send_message(sender=teacher, section=section, subject=subject, body=body, tone=Tone.NEUTRAL)
+    answering = (
+        Thread.objects.filter(
+            staff=teacher, last_personal_at__isnull=True, guardian__email__gt="", guardian__preferred_language="en"
+        )
+        .order_by("guardian__last_name", "id")
+        .first()
+    )
+    if answering is not None:
+        receive_reply(thread=answering, body=answer, channel=DeliveryChannel.EMAIL)
+    return len(DEMO_CONVERSATIONS) + 1

@@ -892,6 +892,7 @@ INTERACTION_COLUMNS = (
     "follow_up_on",
     "follow_up_closed_at",
     "source",
+    "personal",
     "created_at",
 )
 INTERACTION_STUDENT_COLUMNS = ("id", "interaction_id", "student_id")
@@ -1009,6 +1010,7 @@ class _Log:
                 self.adapt_date(follow_up_on),
                 follow_up_closed_at,
                 source,
+                True,  # each is with one family: the district's history holds no notice
                 self.adapt_datetime(created_at),
             )
         )

@@ -30,6 +30,7 @@ AUDITED_STAFF_PAGES: dict[str, tuple[str, Any]] = {
     "communication:conversations": ("teacher", lambda r: []),
     "communication:conversation": ("teacher", lambda r: [r["thread"].pk]),
     "communication:introduction_letter": ("teacher", lambda r: [r["section"].pk]),
+    "communication:family_introduction": ("teacher", lambda r: [r["section"].pk, r["link"].guardian_id]),
     "communication:unrouted_replies": ("teacher", lambda r: []),
     "goals:new_goal": ("teacher", lambda r: [r["student"].pk]),
     "goals:goal": ("teacher", lambda r: [r["goal"].pk]),
@@ -99,7 +100,8 @@ def test_every_staff_url_is_classified():
 def records(world):
     teacher = world.people["teacher"]
     link = StudentGuardian.objects.get(student=world.student, guardian__user=world.people["guardian"])
-    thread = Thread.objects.create(staff=teacher, guardian=link.guardian, last_message_at=timezone.now())
+    now = timezone.now()
+    thread = Thread.objects.create(staff=teacher, guardian=link.guardian, last_message_at=now, last_personal_at=now)
     waiting = UnroutedReply.objects.create(
         channel=DeliveryChannel.SMS,
         sender="+16175550100",

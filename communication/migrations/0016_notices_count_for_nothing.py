@@ -2,7 +2,8 @@
 
 A message was sent to many families when it went to a class (class messages, introduction letters), when it was a
 school notice or a questionnaire, or when the same words went to more than one family chosen one by one. Every
-introduction letter sent so far was the form letter: no letter could be written for one family yet. Each
+introduction letter sent so far was the form letter: no letter could be written for one family yet. The
+follow-ups a notice closed are open again. Each
 conversation's place on its member of staff's list becomes its last personal message or reply.
 
 Undoing it leaves the marks and the recounted summaries in place; undoing 0015 and the delivery app's 0003 drops
@@ -30,6 +31,7 @@ def mark_notices(apps, schema_editor):
         Q(section__isnull=False) | Q(kind__in=BULK_KINDS) | Q(pk__in=several.filter(families__gt=1).values("pk"))
     ).update(to_many=True)
     Interaction.objects.filter(delivery__message__to_many=True).update(personal=False)
+    _reopen_follow_ups_closed_by_notices(Interaction)
 
     last_personal: dict[int, datetime.datetime] = dict(
         Delivery.objects.filter(thread__isnull=False, message__to_many=False)
@@ -45,6 +47,18 @@ def mark_notices(apps, schema_editor):
         thread.last_personal_at = last_personal[thread.pk]
     Thread.objects.bulk_update(threads, ["last_personal_at"], batch_size=1000)
     _recount(apps)
+
+
+def _reopen_follow_ups_closed_by_notices(Interaction):
+    """A copy of a notice closed its sender's follow-ups on the children it was about, dated with its own moment:
+    those, and only those, are open again (a contact logged at the very same moment would have closed them too)."""
+    notices = Interaction.objects.filter(personal=False).order_by()
+    for logged_by_id, at in notices.values_list("logged_by_id", "occurred_at").distinct():
+        if Interaction.objects.filter(logged_by_id=logged_by_id, occurred_at=at, personal=True).exists():
+            continue
+        Interaction.objects.filter(
+            logged_by_id=logged_by_id, follow_up_on__isnull=False, follow_up_closed_at=at
+        ).update(follow_up_closed_at=None)
 
 
 def _recount(apps):

@@ -7,8 +7,9 @@ import time_machine
 from django.utils import timezone
 
 from accounts.models import User
-from communication.models import ContactSummary, Interaction, Outcome
-from communication.selectors import class_ratio, threads_of_staff
+from communication.demo import DEMO_NOTICE
+from communication.models import ContactSummary, Interaction, Outcome, Reply
+from communication.selectors import SentToMany, ThreadSummary, class_ratio, messages_of_staff, threads_of_staff
 from communication.services import recount_contact_summaries
 from communication.today import Reason, today_for
 from roster.models import School, Section, Term
@@ -82,7 +83,29 @@ def test_the_demo_teacher_has_answered_conversations_one_of_them_in_spanish(demo
 
     threads = threads_of_staff(staff=teacher)
 
-    # Two families answered the class message, one in Spanish; Ava's also answered the goal it was sent.
+    # Two families answered good news, one in Spanish (Ava's also answered the goal it was sent), and one family
+    # the class notice.
     answered = [summary for summary in threads if summary.unread]
-    assert sorted(summary.unread for summary in answered) == [1, 2]
+    assert sorted(summary.unread for summary in answered) == [1, 1, 2]
     assert {summary.thread.guardian.preferred_language for summary in answered} == {"en", "es"}
+
+
+def test_the_demo_class_notice_is_one_entry_its_answer_a_conversation_and_the_follow_ups_stay_open(
+    demo: School,
+) -> None:
+    teacher = User.objects.get(email="teacher@example.org")
+
+    entries = messages_of_staff(staff=teacher)
+
+    notices = [entry for entry in entries if isinstance(entry, SentToMany) and entry.message.kind == "note"]
+    assert [entry.message.subject for entry in notices] == ["Field trip on Friday"]
+    assert notices[0].families > 10
+    answer = Reply.objects.get(body=DEMO_NOTICE[2])
+    [answered] = [entry for entry in entries if isinstance(entry, ThreadSummary) and entry.thread == answer.thread]
+    assert (answered.unread, answered.thread.guardian.preferred_language) == (1, "en")
+    assert answer.thread.deliveries.filter(message=notices[0].message).exists()
+    assert (
+        Interaction.objects.filter(personal=False, delivery__message=notices[0].message).count() == notices[0].families
+    )
+    today = today_for(user=teacher, now=DEMO_NOW)
+    assert today.counts_by_reason["FOLLOW_UP_DUE"] == 3

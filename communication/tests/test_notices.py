@@ -267,12 +267,26 @@ def test_the_letter_page_offers_each_family_its_own_letter(client, world, teache
     assert client.get(url).status_code == 404  # had it: the form letter's page no longer lists the family
 
 
-def test_a_stranger_cannot_write_a_class_s_letter_for_a_family(client, world, parent):
-    client.force_login(world.people["other_teacher"])
+@pytest.mark.parametrize(
+    ("person", "status"),
+    [("other_teacher", 404), ("counselor", 404), ("leader", 404), ("guardian", 403), ("stranger", 403)],
+)
+def test_no_one_but_the_class_s_teacher_writes_its_letter_for_a_family(client, world, parent, person, status):
+    client.force_login(world.people[person])
 
     url = reverse("communication:family_introduction", args=[world.section.pk, parent.pk])
 
-    assert client.get(url).status_code == 404
+    assert client.get(url).status_code == status
+    assert client.post(url, {"subject": "Hi", "body": "Hello"}).status_code == status
+    assert not Interaction.objects.exists()
+
+
+def test_the_class_s_teacher_cannot_write_to_a_family_outside_the_class(client, world, teacher):
+    outsider = GuardianFactory()
+    client.force_login(teacher)
+
+    url = reverse("communication:family_introduction", args=[world.section.pk, outsider.pk])
+
     assert client.post(url, {"subject": "Hi", "body": "Hello"}).status_code == 404
     assert not Interaction.objects.exists()
 
@@ -286,7 +300,12 @@ def test_marking_existing_copies_as_notices_recounts_as_a_fresh_recount_would(wo
     migration = __import__("communication.migrations.0016_notices_count_for_nothing", fromlist=["mark_notices"])
     zed, zed_parent = pupil(world, "Zed", "Zimmer")
     log(by=teacher, guardian=parent, students=[ana], tone=Tone.CONCERN, occurred_at=days_ago(4))
+    asked = with_follow_up_due(
+        by=teacher, guardian=zed_parent, student=zed, due_on=TODAY, logged_on=TODAY - datetime.timedelta(days=5)
+    )
     _field_trip(world)
+    sent_at = Interaction.objects.filter(personal=False).values_list("occurred_at", flat=True).first()
+    Interaction.objects.filter(pk=asked.pk).update(follow_up_closed_at=sent_at)  # the old sending closed it
     _form_letter(world)
     send_message(
         sender=teacher, guardian_ids=[parent.pk, zed_parent.pk], subject="Picture day", body="Smile!", tone="neutral"
@@ -307,7 +326,9 @@ def test_marking_existing_copies_as_notices_recounts_as_a_fresh_recount_would(wo
     assert {k: [getattr(v, f) for f in fields] for k, v in after.items()} == {
         k: [getattr(v, f) for f in fields] for k, v in fresh.items()
     }
-    assert after[ana.pk].contacts == 1 and zed.pk not in after
+    assert after[ana.pk].contacts == 1 and after[zed.pk].contacts == 1
+    asked.refresh_from_db()
+    assert asked.follow_up_closed_at is None
     assert set(Message.objects.values_list("to_many", flat=True)) == {True}
     assert not Interaction.objects.filter(personal=True, delivery__isnull=False).exists()
     assert list(Thread.objects.values_list("last_personal_at", flat=True)) == [None] * Thread.objects.count()
