@@ -149,9 +149,11 @@ def reach_out_early_for(*, user: User, today: datetime.date | None = None) -> li
 
 
 def recent_positive(*, student: Student) -> Interaction | None:
-    """The latest good news about the child in the log: how the conversation with the family opens."""
+    """The latest good news about the child told to the family in person (a positive class notice is about no one
+    child): how the conversation with the family opens."""
     return (
-        Interaction.objects.filter(student_links__student=student, tone=Tone.POSITIVE)
+        Interaction.objects.contacts()
+        .filter(student_links__student=student, tone=Tone.POSITIVE)
         .select_related("logged_by")
         .order_by("-occurred_at")
         .first()
