@@ -20,6 +20,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from typing import Any
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -43,6 +44,29 @@ def median_ms(pages: dict[str, Callable[[], object]], runs: int) -> dict[str, fl
 
 
 MIN_DISTRICT_RUNS = 30
+
+
+def _today_figures(today: Any) -> tuple[Any, ...]:
+    order = [(row.student.pk, row.reason, row.last_contact_on) for row in today.rows[: len(today.rows)]]
+    return (today.counts_by_reason, today.good_news_due, order)
+
+
+def _send_class_notices(teacher: Any) -> int:
+    from communication.models import Tone
+    from communication.services import send_message
+    from roster.models import Section
+
+    families = 0
+    for section in Section.objects.filter(teachers=teacher, term__is_current=True):
+        sent = send_message(
+            sender=teacher,
+            section=section,
+            subject="Field trip on Friday",
+            body="We leave at 9:00. Please send a packed lunch.",
+            tone=Tone.POSITIVE,
+        )
+        families += sent.families
+    return families
 
 
 def main() -> None:
@@ -114,11 +138,19 @@ def main() -> None:
             # Measure the page we think we measure: a full list, not an error page or an empty one.
             assert response.status_code == 200, response.status_code
             assert response.context["today"].total == report.teacher150.students == 150
+            # A class notice to each of the teacher's classes this week: Today must read as it did before them.
+            before = _today_figures(response.context["today"])
+            sent_to = _send_class_notices(User.objects.get(email=TEACHER150_EMAIL))
+            after = _today_figures(teacher150.get(today_url).context["today"])
+            assert after == before, (before, after)
+            print(f"  a class notice to {sent_to} families left Today as it was: {before}", file=sys.stderr)
             runs = max(args.runs, MIN_DISTRICT_RUNS)
+            messages_url = reverse("communication:conversations")
             district = median_ms(
                 {
                     "bare signed-in page": lambda: bare.get("/"),
                     f"Today ({report.teacher150.students} students)": lambda: teacher150.get(today_url),
+                    "Messages (5 class notices)": lambda: teacher150.get(messages_url),
                 },
                 runs,
             )
