@@ -143,7 +143,7 @@ def main() -> None:
             sent_to = _send_class_notices(User.objects.get(email=TEACHER150_EMAIL))
             after = _today_figures(teacher150.get(today_url).context["today"])
             assert after == before, (before, after)
-            print(f"  a class notice to {sent_to} families left Today as it was: {before}", file=sys.stderr)
+            print(f"  class notices to {sent_to} families left Today as it was: {before[0]}", file=sys.stderr)
             runs = max(args.runs, MIN_DISTRICT_RUNS)
             messages_url = reverse("communication:conversations")
             district = median_ms(

@@ -333,6 +333,32 @@ def _send_as_contacts(
         threads_with(staff=sender, guardian_ids=guardian_ids, now=now, personal=personal) if in_conversation else {}
     )
     deliveries = write_copies(message, letters, plan, threads=threads, now=now)
+    summaries = [summary if summary is not None else words.subject for _recipient, words in letters]
+    _log_copies(message, list(zip(recipients, deliveries, summaries, strict=True)), tone=tone, moment=moment, now=now)
+    return sent_summary(message, plan)
+
+
+def log_sent_copies(
+    *, sent: SentMessage, students: Sequence[Student], tone: str, topic: str, summary: str, now: datetime.datetime
+) -> None:
+    """Each family's copy of a message Homeroom sent about these students on a member of staff's behalf (a goal
+    told to the family), logged as a contact about them: personal, unless it went to many families at once."""
+    deliveries = list(sent.message.deliveries.select_related("guardian").order_by("id"))
+    copies = [(Recipient(delivery.guardian, list(students)), delivery, summary) for delivery in deliveries]
+    _log_copies(sent.message, copies, tone=tone, topic=topic, now=now)
+
+
+def _log_copies(
+    message: Message,
+    copies: Sequence[tuple["Recipient", Delivery, str]],
+    *,
+    tone: str,
+    now: datetime.datetime,
+    moment: str = "",
+    topic: str = "",
+) -> None:
+    sender = message.sender
+    personal = not message.to_many
     interactions = Interaction.objects.bulk_create(
         [
             Interaction(
@@ -340,22 +366,23 @@ def _send_as_contacts(
                 logged_by=sender,
                 channel=CONTACT_CHANNEL_OF[delivery.channel],
                 tone=tone,
+                topic=topic,
                 moment=moment,
-                summary=summary if summary is not None else words.subject,
+                summary=summary,
                 occurred_at=now,
                 source=Source.SENT,
                 delivery=delivery,
                 personal=personal,
             )
-            for (recipient, words), delivery in zip(letters, deliveries, strict=True)
+            for recipient, delivery, summary in copies
         ],
         batch_size=1000,
     )
-    students = [student for recipient in recipients for student in recipient.students]
+    students = list({student.pk: student for recipient, _d, _s in copies for student in recipient.students}.values())
     InteractionStudent.objects.bulk_create(
         [
             InteractionStudent(interaction=interaction, student=student)
-            for interaction, recipient in zip(interactions, recipients, strict=True)
+            for interaction, (recipient, _delivery, _summary) in zip(interactions, copies, strict=True)
             for student in recipient.students
         ],
         batch_size=1000,
@@ -364,7 +391,6 @@ def _send_as_contacts(
         _close_follow_ups(logged_by=sender, students=students, at=now)
         recount_for_students(students, at=now)
     record_many(actor=sender, students=students, action=AuditAction.CHANGED, what=f"sent message {message.pk}")
-    return sent_summary(message, plan)
 
 
 # --- Good news ------------------------------------------------------------------------------------------------

@@ -17,7 +17,8 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from audit.models import AuditAction
 from audit.services import record, record_by_link
-from communication.models import Reply
+from communication.models import Reply, Tone, Topic
+from communication.services import log_sent_copies
 from delivery.models import MessageKind
 from delivery.selectors import Recipient
 from delivery.services import SentMessage, Words, send_to_each_family
@@ -223,7 +224,8 @@ def acknowledge_goal(
 def tell_family(*, user: User, goal: Goal, now: datetime.datetime | None = None) -> SentMessage:
     """Sends each family member who may see the child's record the goal, in their language, with a link of their
     own: to read it, agree, and say what they see at home, no password needed. It goes in each one's
-    conversation with the teacher, so that an answer reaches the teacher there and can count as a check-in."""
+    conversation with the teacher, so that an answer reaches the teacher there and can count as a check-in, and is
+    logged as a personal contact about the child's learning (neutral: a goal is neither good news nor a concern)."""
     _check_may_set(user, goal.student)
     if not goal.visible_to_family:
         raise ValidationError(_("The family does not see this goal: share it with them first."))
@@ -238,6 +240,12 @@ def tell_family(*, user: User, goal: Goal, now: datetime.datetime | None = None)
     now = now or timezone.now()
     letters = [(Recipient(link.guardian, [link.student]), _goal_words(goal, link.guardian, user)) for link in links]
     sent = send_to_each_family(sender=user, kind=MessageKind.GOAL, letters=letters, in_conversation=True, now=now)
+    # A goal written for one child and sent to their family is personal contact about their learning.
+    with translation.override(settings.LANGUAGE_CODE):
+        summary = _("Sent the family the goal: %(goal)s") % {"goal": goal.statement}
+    log_sent_copies(
+        sent=sent, students=[goal.student], tone=Tone.NEUTRAL, topic=Topic.ACADEMIC, summary=summary, now=now
+    )
     goal.family_told_at = now
     goal.save(update_fields=["family_told_at"])
     record(actor=user, student=goal.student, action=AuditAction.CHANGED, what="sent the family a goal")

@@ -14,6 +14,8 @@ from django.utils import timezone
 
 from audit.models import AccessEvent, AuditAction
 from communication.conversations import receive_reply
+from communication.models import Interaction
+from communication.today import Reason, today_for
 from delivery.models import Delivery, MessageKind, Thread
 from delivery.outbox import deliver
 from goals.models import CheckIn, Goal
@@ -333,3 +335,13 @@ def test_a_reply_to_another_member_of_staff_or_about_another_child_is_not_counte
     with pytest.raises(PermissionDenied):
         count_reply(user=world.people["other_teacher"], goal=other, reply=answered)
     assert not CheckIn.objects.exists()
+
+
+def test_telling_the_family_the_goal_is_a_personal_contact_about_learning(world, goal):
+    tell_family(user=world.people["teacher"], goal=goal)
+
+    [logged] = Interaction.objects.filter(delivery__message__kind="goal")
+    assert (logged.is_contact, logged.topic, logged.tone) == (True, "academic", "neutral")
+    assert list(logged.students.all()) == [goal.student]
+    [row] = [row for row in today_for(user=world.people["teacher"]).rows if row.student == goal.student]
+    assert row.reason is not Reason.NOT_CONTACTED_THIS_TERM
