@@ -4,11 +4,13 @@ import datetime
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from communication.letters import Letter, default_letter, translated_languages
@@ -40,6 +42,9 @@ from roster.access import (
     students_in_care_of,
 )
 from roster.models import Guardian, School, Section, Student, StudentGuardian, Term
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrOrPromise as StrOrPromise
 
 # --- The rules, as plain functions of their inputs -------------------------------------------------------------
 
@@ -540,6 +545,18 @@ class SentToMany:
     @property
     def at(self) -> datetime.datetime:
         return self.message.created_at
+
+    @property
+    def title(self) -> str:
+        """What the sender wrote as its subject, or what Homeroom sent for them, in staff's words."""
+        return self.message.subject or str(SENT_FOR_STAFF.get(self.message.kind, self.message.get_kind_display()))
+
+
+# Homeroom's own messages as the staff who sent them call them: the kind's label is the family's.
+SENT_FOR_STAFF: "dict[str, StrOrPromise]" = {
+    MessageKind.QUESTIONNAIRE: gettext_lazy("Questions to the families about their children"),
+    MessageKind.INTRODUCTION: gettext_lazy("Introduction letter"),
+}
 
 
 def messages_of_staff(*, staff: User, limit: int = 50) -> list[ThreadSummary | SentToMany]:
