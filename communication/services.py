@@ -82,10 +82,9 @@ def log_interaction(
     source: str = Source.LOGGED,
     moment: str = "",
     delivery: Delivery | None = None,
-    personal: bool = True,
 ) -> Interaction:
     """Records one contact or attempt with a family about one or more of their children (`delivery`: the
-    family's copy, when Homeroom sent it; not `personal`: a notice, which counts for nothing)."""
+    family's copy, when Homeroom sent it)."""
     if not students:
         raise ValidationError(_("Choose at least one student."))
     # Custody: the guardian must be one this user may contact about every one of these students.
@@ -110,7 +109,6 @@ def log_interaction(
         follow_up_on=follow_up_on,
         source=source,
         delivery=delivery,
-        personal=personal,
     )
     interaction.full_clean()
     if interaction.occurred_at > timezone.now() + datetime.timedelta(minutes=5):
@@ -227,7 +225,7 @@ def send_introduction_letter(
         )
         letters_sent.append((recipient, Words(language, letter.subject[:SUBJECT_MAX_LENGTH], letter.body)))
     if letters_sent:
-        _send_as_contacts(
+        _send_and_log(
             message, letters_sent, tone=Tone.POSITIVE, summary=None, now=timezone.now(), in_conversation=False
         )
     return len(recipients)
@@ -249,9 +247,7 @@ def send_family_introduction(
         sender=sender, section=section, kind=MessageKind.INTRODUCTION, subject=subject, body=body
     )
     words = Words(recipient.guardian.preferred_language, subject, body)
-    return _send_as_contacts(
-        message, [(recipient, words)], tone=Tone.POSITIVE, summary=subject, now=now or timezone.now()
-    )
+    return _send_and_log(message, [(recipient, words)], tone=Tone.POSITIVE, summary=subject, now=now or timezone.now())
 
 
 CONTACT_CHANNEL_OF: dict[str, str] = {
@@ -306,10 +302,10 @@ def send_message(
         sender=sender, section=section, kind=MessageKind.NOTE, subject=subject, body=body, to_many=to_many
     )
     letters = [(recipient, words_for(message, recipient.guardian, translations)) for recipient in recipients]
-    return _send_as_contacts(message, letters, tone=tone, summary=subject, now=now)
+    return _send_and_log(message, letters, tone=tone, summary=subject, now=now)
 
 
-def _send_as_contacts(
+def _send_and_log(
     message: Message,
     letters: Sequence[tuple["Recipient", "Words"]],
     *,
@@ -469,7 +465,7 @@ def send_good_news(
                 machine_translated=translated is not None,
             )
         letters.append((Recipient(link.guardian, [link.student]), words))
-    return _send_as_contacts(
+    return _send_and_log(
         message, letters, tone=Tone.POSITIVE, summary=sentence, moment=moment, now=now or timezone.now()
     )
 
