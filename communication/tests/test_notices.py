@@ -6,6 +6,8 @@ import re
 
 import pytest
 from django.apps import apps as installed_apps
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from communication.conversations import reply_from_family
@@ -332,3 +334,26 @@ def test_marking_existing_copies_as_notices_recounts_as_a_fresh_recount_would(wo
     assert set(Message.objects.values_list("to_many", flat=True)) == {True}
     assert not Interaction.objects.filter(personal=True, delivery__isnull=False).exists()
     assert list(Thread.objects.values_list("last_personal_at", flat=True)) == [None] * Thread.objects.count()
+
+
+def _student_page_queries(client, ana):
+    client.get(reverse("students:student_detail", args=[ana.pk]))  # warm the session
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("students:student_detail", args=[ana.pk]))
+    assert response.status_code == 200
+    return len(queries)
+
+
+def test_the_student_page_reads_a_fixed_number_of_queries_whatever_its_notices_and_contacts(
+    client, world, teacher, ana, parent
+):
+    client.force_login(teacher)
+    log(by=teacher, guardian=parent, students=[ana], occurred_at=days_ago(3))
+    _field_trip(world)
+    few = _student_page_queries(client, ana)
+
+    for days in range(4, 10):
+        log(by=teacher, guardian=parent, students=[ana], occurred_at=days_ago(days))
+        _field_trip(world, tone=Tone.NEUTRAL)
+
+    assert _student_page_queries(client, ana) == few
