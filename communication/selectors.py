@@ -104,7 +104,7 @@ def term_on(school: School, moment: datetime.datetime) -> Term | None:
     return Term.objects.filter(school=school, starts_on__lte=day, ends_on__gte=day).first()
 
 
-# --- Delivery ------------------------------------------------------------------------------------------------
+# --- Office hours --------------------------------------------------------------------------------------------
 
 
 def office_hours_opening(hours: OfficeHours | None, moment: datetime.datetime) -> datetime.datetime | None:
@@ -124,9 +124,6 @@ def office_hours_opening(hours: OfficeHours | None, moment: datetime.datetime) -
         if local < opens:
             return opens
     return None  # no day at all: the form never saves that
-
-
-# --- Today -----------------------------------------------------------------------------------------------------
 
 
 # --- A student's contacts --------------------------------------------------------------------------------------
