@@ -63,6 +63,9 @@ URLS_WITH_IDS = {
 
 # Pages that change something (POST) or name two records: walked by their own app's tests.
 COVERED_BY_THEIR_APPS = {
+    # roster/tests/test_import_pages.py: test_a_held_deactivation_is_shown_confirmed_then_applied,
+    # test_only_the_uploader_confirms_a_held_import
+    "roster:import_confirm",
     # intake/tests/test_pages.py: test_only_the_classs_teacher_*, test_no_one_else_*
     "intake:ask_families",
     "intake:customise",
