@@ -46,6 +46,12 @@ from roster.models import (
 )
 
 Progress = Callable[[str, int, int], None]
+OWN_KEY_PREFIX = "homeroom-"  # the sourcedIds Homeroom's export makes up for records without one
+
+
+def key_only(stored: str, given: str) -> bool:
+    """A record Homeroom's own export named, read back: it takes the key, and nothing else of it changed."""
+    return not stored and given.startswith(OWN_KEY_PREFIX)
 NO_EMAIL_DOMAIN = "@no-email.invalid"  # a reserved domain: no mail is ever delivered, no one signs in with it
 
 
@@ -300,9 +306,10 @@ class RosterWriter:
                 )
                 continue
             elif (school.name, school.sourced_id) != (org.name, key or school.sourced_id):
+                quiet = school.name == org.name and key_only(school.sourced_id, key)
                 school.name, school.sourced_id = org.name, key or school.sourced_id
                 school.save(update_fields=["name", "sourced_id"])
-                self.summary.add("schools", "updated")
+                self.summary.add("schools", "unchanged" if quiet else "updated")
             else:
                 self.summary.add("schools", "unchanged")
             self.school_ids[sourced_id] = school.pk
@@ -364,6 +371,8 @@ class RosterWriter:
                 ends_on,
                 sid or term.sourced_id,
             ):
+                quiet = (term.name, term.starts_on, term.ends_on) == (name, starts_on, ends_on)
+                quiet = quiet and key_only(term.sourced_id, sid)
                 term.name, term.starts_on, term.ends_on, term.sourced_id = (
                     name,
                     starts_on,
@@ -371,7 +380,7 @@ class RosterWriter:
                     sid or term.sourced_id,
                 )
                 term.save(update_fields=["name", "starts_on", "ends_on", "sourced_id"])
-                self.summary.add("terms", "updated")
+                self.summary.add("terms", "unchanged" if quiet else "updated")
             else:
                 self.summary.add("terms", "unchanged")
             self.term_ids[(school_id, term_key)] = term.pk
@@ -408,6 +417,7 @@ class RosterWriter:
         create_keys: list[str] = []
         update: list[Section] = []
         taken = {(row[2], row[3]): row[0] for row in existing.values()}
+        quiet = 0  # updates that only give a record the key Homeroom's export made up for it
         for key, record in classes.items():
             term_id = self.term_ids.get((self.school_ids.get(record.school, 0), record.term))
             if term_id is None:
@@ -440,6 +450,7 @@ class RosterWriter:
                 taken[(term_id, code)] = -1
             else:
                 if (row[2], row[3], row[4], row[5], row[6]) != values or (sid and row[1] != sid):
+                    quiet += (row[2], row[3], row[4], row[5], row[6]) == values and key_only(row[1], sid)
                     update.append(
                         Section(
                             pk=row[0],
@@ -458,7 +469,8 @@ class RosterWriter:
             update, ["term", "code", "name", "grade_level", "sourced_id", "is_active"], batch_size=BATCH
         )
         self.summary.add("classes", "created", len(create))
-        self.summary.add("classes", "updated", len(update))
+        self.summary.add("classes", "updated", len(update) - quiet)
+        self.summary.add("classes", "unchanged", quiet)
         self.section_ids.update(zip(create_keys, (section.pk for section in create), strict=True))
         for row in existing.values():  # classes whose row was skipped stay as they are, with their members
             if row[1] and row[1] in self.roster.skipped.get("classes", ()):
@@ -560,6 +572,8 @@ class RosterWriter:
                 continue
             # A plain CSV may leave the name of a teacher Homeroom knows empty: the name stays.
             full_name = f"{record.first_name} {record.last_name}".strip()[:150] or (user.full_name if user else "")
+            if user is not None and record.first_name == record.last_name == user.full_name:
+                full_name = user.full_name  # a one-word name, which Homeroom's export writes in both columns
             if not record.email:  # a teacher without an email: staff who cannot sign in until a leader adds it
                 record.email = user.email if user is not None else no_email_address(sid or full_name)
                 if record.email.endswith(NO_EMAIL_DOMAIN):
@@ -579,10 +593,12 @@ class RosterWriter:
                 record.enabled,
                 sid or user.sourced_id,
             ):
+                quiet = (user.email, user.full_name, user.is_active) == (record.email, full_name, record.enabled)
+                quiet = quiet and key_only(user.sourced_id, sid)
                 user.email, user.full_name, user.is_active = record.email, full_name, record.enabled
                 user.sourced_id = sid or user.sourced_id
                 user.save(update_fields=["email", "full_name", "is_active", "sourced_id"])
-                self.summary.add("teachers", "updated")
+                self.summary.add("teachers", "unchanged" if quiet else "updated")
             else:
                 self.summary.add("teachers", "unchanged")
             self.teacher_ids[key] = user.pk
@@ -651,6 +667,7 @@ class RosterWriter:
         create: list[Student] = []
         create_keys: list[str] = []
         update: list[Student] = []
+        quiet = 0  # updates that only give a record the key Homeroom's export made up for it
         total = len(students)
         for n, (key, record) in enumerate(students.items()):
             if n % 10_000 == 0:
@@ -691,6 +708,7 @@ class RosterWriter:
                 if row[2:] == values and (not sid or row[1] == sid):
                     self.summary.add("students", "unchanged")
                     continue
+                quiet += row[2:] == values and key_only(row[1], sid)
             # Instances only for rows to write: building 50,000 unchanged ones took a third of a re-import.
             student = Student(
                 school_id=school_id,
@@ -725,7 +743,8 @@ class RosterWriter:
         ]
         Student.objects.bulk_update(update, fields_updated, batch_size=BATCH)
         self.summary.add("students", "created", len(create))
-        self.summary.add("students", "updated", len(update))
+        self.summary.add("students", "updated", len(update) - quiet)
+        self.summary.add("students", "unchanged", quiet)
         self.student_ids.update(zip(create_keys, (student.pk for student in create), strict=True))
         self.touch((student.pk for student in create), AuditAction.CREATED)
         self.touch(student.pk for student in update)
@@ -768,6 +787,7 @@ class RosterWriter:
         create: list[Guardian] = []
         create_keys: list[str] = []
         update: list[Guardian] = []
+        quiet = 0
         for key, record in guardians.items():
             sid = key if self.roster.sourced else ""
             row = by_sid.get(key) if sid else None
@@ -784,6 +804,7 @@ class RosterWriter:
                 if row[2:] == values and (not sid or row[1] == sid):
                     self.summary.add("guardians", "unchanged")
                     continue
+                quiet += row[2:] == values and key_only(row[1], sid)
             guardian = Guardian(
                 first_name=record.first_name,
                 last_name=record.last_name,
@@ -805,7 +826,8 @@ class RosterWriter:
             batch_size=BATCH,
         )
         self.summary.add("guardians", "created", len(create))
-        self.summary.add("guardians", "updated", len(update))
+        self.summary.add("guardians", "updated", len(update) - quiet)
+        self.summary.add("guardians", "unchanged", quiet)
         self.changed_guardians.update(guardian.pk for guardian in update)
         self.guardian_ids.update(zip(create_keys, (guardian.pk for guardian in create), strict=True))
         for row in existing:
