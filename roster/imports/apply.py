@@ -52,6 +52,8 @@ OWN_KEY_PREFIX = "homeroom-"  # the sourcedIds Homeroom's export makes up for re
 def key_only(stored: str, given: str) -> bool:
     """A record Homeroom's own export named, read back: it takes the key, and nothing else of it changed."""
     return not stored and given.startswith(OWN_KEY_PREFIX)
+
+
 NO_EMAIL_DOMAIN = "@no-email.invalid"  # a reserved domain: no mail is ever delivered, no one signs in with it
 
 

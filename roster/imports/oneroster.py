@@ -443,6 +443,7 @@ class OneRosterReader:
             self.read_sessions,
             self.read_orgs,
             self.read_classes,
+            self.check_schools,
             self.read_demographics,
             self.read_roles,
             self.read_users,
@@ -1023,10 +1024,17 @@ class OneRosterReader:
                 own=False,
             )
 
+    def check_schools(self) -> None:
+        """No school anywhere in the set (and none in Homeroom for a delta): one message, not a row each."""
+        if self.schools_by_reference and not self.roster.schools:
+            return  # users may still name the orgs that are its schools: check_limits says it at the end
+        if not self.roster.schools and not self.known.schools:
+            self.problem("orgs.csv", 0, "", _("The set holds no school: add the schools to orgs.csv."))
+
     def check_limits(self) -> None:
         """What stops an import after every row was read: no school at all, an empty bulk file of users or
         enrollments, or more rows skipped than a file that is what the school meant to send would have."""
-        if not self.roster.schools and not self.known.schools and not self.roster.school_pk:
+        if not self.roster.schools and not self.known.schools:
             self.problem("orgs.csv", 0, "", _("The set holds no school: add the schools to orgs.csv."))
             return
         for name in ("users.csv", "enrollments.csv"):

@@ -83,6 +83,7 @@ def import_oneroster(
         return ImportResult(report)
     finally:
         files.close()
+    roster.district_name = district_name
     return _write(roster, report, district, allowed_schools, dry_run, progress, today, imported_by, allow_deactivations)
 
 
