@@ -11,6 +11,7 @@ import difflib
 import io
 import zipfile
 import zlib
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO
@@ -181,12 +182,13 @@ def read_rows(
     written_by_homeroom: bool = False,
     aliases: dict[str, str] | None = None,
     standard: frozenset[str] = frozenset(),
+    tally: tuple[Counter[str], str] | None = None,
 ) -> Iterator[Row]:
     """Rows of one CSV file, read by canonical column name. `columns` maps each known column, lower-cased, to its
     canonical name; `aliases` the older names vendors still send ("grade" for "grades"), used when the canonical
     column is absent. Other columns are ignored: `standard` (lower-cased) names those the format defines and
     Homeroom does not read; any other that looks like a misspelling of a column read gets a notice. A missing
-    required column is one problem for the file and no rows.
+    required column is one problem for the file and no rows. `tally`: (counter, key) that counts the rows read.
     `written_by_homeroom`: a file of Homeroom's own export, whose cells are read back as they were before the
     export kept spreadsheets from running them (homeroom/spreadsheets.py).
 
@@ -229,6 +231,7 @@ def read_rows(
         named -= 1
     needed = max(index.values()) + 1
     line = reader.line_num
+    count = 0
     try:
         for record in reader:
             start, line = line + 1, reader.line_num
@@ -242,6 +245,7 @@ def read_rows(
                         "expected": width,
                     }
                     values = {name: record[p].strip() for name, p in positions if p < len(record)}
+                    count += 1
                     yield Row(start, values, (("", message),))
                     continue
                 if len(record) < width:
@@ -250,12 +254,16 @@ def read_rows(
                 values = {name: restore(record[position].strip()) for name, position in positions}
             else:
                 values = {name: record[position].strip() for name, position in positions}
+            count += 1
             if CONTROL.search("".join(values.values())):
                 yield _checked(values, start)
                 continue
             yield Row(start, values)
     except (NotUtf8, csv.Error, *DAMAGED) as error:
         report.add(file, error.line if isinstance(error, NotUtf8) else line + 1, "", _not_readable(error))
+    finally:
+        if tally is not None:
+            tally[0][tally[1]] += count
 
 
 def _trailing_empty(record: list[str], width: int, needed: int) -> bool:

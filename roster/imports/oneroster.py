@@ -281,7 +281,7 @@ class OneRosterReader:
             return
         columns = {column.lower(): column for column in COLUMNS[name]}
         with self.files.open(name) as stream:
-            for row in read_rows(
+            yield from read_rows(
                 stream,
                 file=self.files.display_name(name),
                 columns=columns,
@@ -290,9 +290,8 @@ class OneRosterReader:
                 written_by_homeroom=self.written_by_homeroom and name != "manifest.csv",
                 aliases=ALIASES.get(name),
                 standard=STANDARD,
-            ):
-                self.rows_read[name] += 1
-                yield row
+                tally=(self.rows_read, name),
+            )
 
     def problem(self, file: str, row: Row | int, column: str, message: str) -> None:
         """A row's problem skips the row (SkipRow, caught by the file's loop); a file's stops the import."""
@@ -344,13 +343,15 @@ class OneRosterReader:
         seen: dict[str, int] = {}
         duplicated = self.duplicated[name]
         kind = kind or KIND_OF_FILE.get(name, "")
+        keyed = "sourcedId" in REQUIRED[name]
         for row in self.rows(name):
             try:
                 if row.refused:
                     column, reason = row.refused[0]
                     raise SkipRow(column, reason)
-                key = row.get("sourcedId")
-                if "sourcedId" in REQUIRED[name]:
+                values = row.values
+                key = values.get("sourcedId", "")
+                if keyed:
                     if not key:
                         self.problem(name, row, "sourcedId", _("Every row needs a sourcedId."))
                     if key in seen:
@@ -363,7 +364,7 @@ class OneRosterReader:
                             % {"id": key, "line": seen[key]},
                         )
                     seen[key] = row.line
-                status = row.get("status").lower()
+                status = values.get("status", "").lower()
                 if status in ("tobedeleted", "inactive"):
                     yield row.deleted()
                 elif status in ("", "active"):
@@ -885,7 +886,9 @@ class OneRosterReader:
         known = self.known
         skipped_pairs = self.roster.skipped_pairs
         for row in self.live_rows(file):
-            class_id, user_id, role = row.get("classSourcedId"), row.get("userSourcedId"), row.get("role").lower()
+            values = row.values
+            class_id, user_id = values.get("classSourcedId", ""), values.get("userSourcedId", "")
+            role = values.get("role", "").lower()
             try:
                 if role not in (STUDENT, TEACHER):
                     if role not in KNOWN_ROLES:
@@ -913,7 +916,8 @@ class OneRosterReader:
                         "classSourcedId",
                         _("No class in classes.csv has the sourcedId %(id)s.") % {"id": class_id},
                     )
-                self.optional(file, row, "primary", parse_primary)
+                if values.get("primary", "").lower() not in PLAIN_BOOLEANS:
+                    self.optional(file, row, "primary", parse_primary)
                 if role == STUDENT:
                     student = students.get(user_id)
                     if student is not None:
@@ -1062,6 +1066,9 @@ class OneRosterReader:
                     )
                     % {"skipped": skipped, "rows": rows},
                 )
+
+
+PLAIN_BOOLEANS = frozenset({"", "true", "false"})  # what nearly every row holds: nothing to parse
 
 
 def parse_primary(text: str) -> bool:
