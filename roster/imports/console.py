@@ -85,7 +85,7 @@ def print_result(result: ImportResult, out: OutputWrapper, err: OutputWrapper, *
         if dry_run:
             out.write(_("Checked: nothing was changed."))
         elif report.skipped_count:
-            out.write(_("Imported, except the rows skipped above."))
+            out.write(_("Imported, except the rows listed as skipped."))
         else:
             out.write(_("Imported."))
     return result.exit_code
