@@ -774,7 +774,7 @@ class RosterWriter:
         existing = list(guardians_in_district(self.district).values_list(*fields))
         if self.skipped and self.roster.sourced:
             self.kept_guardians = {row[0] for row in existing if row[1] in self.skipped}
-        self.refuse_keys_held_elsewhere(guardians, {row[0] for row in existing})
+        self.refuse_keys_held_elsewhere(guardians, {row[1] for row in existing if row[1]})
         if not self.report.ok:
             return
         by_sid = {row[1]: row for row in existing if row[1]}
@@ -836,14 +836,15 @@ class RosterWriter:
             if row[1]:
                 self.guardian_ids.setdefault(row[1], row[0])
 
-    def refuse_keys_held_elsewhere(self, guardians: dict[str, GuardianRecord], here: set[int]) -> None:
-        """An SIS key is unique in Homeroom: a guardian whose key a family of another district holds is skipped."""
+    def refuse_keys_held_elsewhere(self, guardians: dict[str, GuardianRecord], here: set[str]) -> None:
+        """An SIS key is unique in Homeroom: a guardian whose key a family of another district holds is skipped.
+        `here`: the keys of the district's own guardians, which need no look-up (a re-import: all of them)."""
         if not self.roster.sourced:
             return
-        for chunk in _chunks(list(guardians)):
+        for chunk in _chunks([key for key in guardians if key not in here]):
             held = Guardian.objects.filter(sourced_id__in=chunk).values_list("pk", "sourced_id")
-            for pk, key in held:
-                if pk not in here:
+            for _pk, key in held:
+                if key not in here:
                     self.skip(
                         "users.csv",
                         guardians.pop(key).line,

@@ -652,12 +652,19 @@ class OneRosterReader:
     def read_demographics(self) -> None:
         file = "demographics.csv"
         self.roster.birth_dates_given = file in self.files
-        rows = [(row.get("sourcedId"), row.get("birthDate"), row) for row in self.live_rows(file) if row.line > 0]
-        order = slash_order(text for _key, text, _row in rows if "/" in text)
+        # The dates first, as they are (50,000 short strings), for the order of slash dates the file settles.
+        rows = [
+            (row.values.get("sourcedId", ""), row.values.get("birthDate", ""), row.line) for row in self.live_rows(file)
+        ]
+        order = slash_order(text for _key, text, _line in rows if "/" in text)
         birth_dates: dict[str, object] = {}
-        for key, text, row in rows:
-            if text:
-                birth_dates[key] = self.optional(file, row, "birthDate", lambda value: parse_date(value, order))
+        for key, text, line in rows:
+            if text and line > 0:
+                try:
+                    birth_dates[key] = parse_date(text, order)
+                except BadValue:  # said in a notice, and the birth date left out
+                    row = Row(line, {"birthDate": text})
+                    birth_dates[key] = self.optional(file, row, "birthDate", lambda value: parse_date(value, order))
         for key in self.duplicated[file]:
             birth_dates.pop(key, None)
         self.birth_dates = birth_dates
@@ -697,7 +704,11 @@ class OneRosterReader:
                 primary = row.get("primaryOrgSourcedId")
                 if primary:
                     orgs.insert(0, primary)
-                enabled = self.optional(file, row, "enabledUser", parse_enabled)
+                enabled_text = row.values.get("enabledUser", "").lower()
+                if enabled_text in PLAIN_BOOLEANS:
+                    enabled: bool | None = enabled_text != "false"
+                else:
+                    enabled = self.optional(file, row, "enabledUser", parse_enabled)
                 person = _User(row, names, orgs, enabled is not False, teaching_orgs)
                 if STUDENT in names:
                     self.read_student(person, birth_dates.get(sourced_id))
