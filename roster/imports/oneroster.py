@@ -652,19 +652,21 @@ class OneRosterReader:
     def read_demographics(self) -> None:
         file = "demographics.csv"
         self.roster.birth_dates_given = file in self.files
-        # The dates first, as they are (50,000 short strings), for the order of slash dates the file settles.
-        rows = [
-            (row.values.get("sourcedId", ""), row.values.get("birthDate", ""), row.line) for row in self.live_rows(file)
-        ]
-        order = slash_order(text for _key, text, _line in rows if "/" in text)
+        # Slash dates wait for the end of the file, which settles their order; the others are read as they come.
         birth_dates: dict[str, object] = {}
-        for key, text, line in rows:
-            if text and line > 0:
-                try:
-                    birth_dates[key] = parse_date(text, order)
-                except BadValue:  # said in a notice, and the birth date left out
-                    row = Row(line, {"birthDate": text})
-                    birth_dates[key] = self.optional(file, row, "birthDate", lambda value: parse_date(value, order))
+        slashed: list[tuple[str, str, int]] = []
+        for row in self.live_rows(file):
+            key, text = row.values.get("sourcedId", ""), row.values.get("birthDate", "")
+            if not text or row.line < 0:
+                continue
+            if "/" in text:
+                slashed.append((key, text, row.line))
+                continue
+            birth_dates[key] = self.optional(file, row, "birthDate", parse_date)
+        order = slash_order(text for _key, text, _line in slashed)
+        for key, text, line in slashed:
+            row = Row(line, {"birthDate": text})
+            birth_dates[key] = self.optional(file, row, "birthDate", lambda value: parse_date(value, order))
         for key in self.duplicated[file]:
             birth_dates.pop(key, None)
         self.birth_dates = birth_dates
