@@ -728,6 +728,7 @@ class OneRosterReader:
             for records in (self.roster.students, self.roster.guardians, self.roster.teachers):
                 records.pop(key, None)
         self.forget_duplicates(file, {})
+        self.roles_of, self.birth_dates = {}, {}  # 140,000 users' roles: not kept while the roster is written
         self.link_agents(agents, kinds)
         if self.report.skipped_kinds["students"] and not self.roster.students and self.mode_of(file) == Mode.BULK:
             self.problem(
