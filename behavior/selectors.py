@@ -185,7 +185,9 @@ def suspected_causes(notes: Iterable[BehaviorNote]) -> list[Cause]:
 class SchoolPatterns:
     school: School
     students: list[EarlyOutreach]  # students with a pattern, most patterns first
-    causes_by_grade: list[tuple[int, list[tuple[str, int]]]]  # grade, then (cause label, notes) most often first
+    causes_by_grade: list[
+        tuple[int | None, list[tuple[str, int]]]
+    ]  # grade (None: unknown), then (cause label, notes) most often first
 
 
 def school_patterns(*, user: User, today: datetime.date | None = None) -> list[SchoolPatterns]:
