@@ -15,6 +15,7 @@ from behavior.models import BehaviorNote, Cause, SuspectedCause
 from behavior.patterns import Fact, Pattern, Rules, find_patterns, weekly_counts
 from communication.models import Interaction, Tone, Topic
 from roster.access import schools_led_by, staff_students_visible_to, students_in_care_of
+from roster.grades import grade_order
 from roster.models import School, Student
 
 RULES = Rules()
@@ -181,7 +182,9 @@ def suspected_causes(notes: Iterable[BehaviorNote]) -> list[Cause]:
 class SchoolPatterns:
     school: School
     students: list[EarlyOutreach]  # students with a pattern, most patterns first
-    causes_by_grade: list[tuple[int, list[tuple[str, int]]]]  # grade, then (cause label, notes) most often first
+    causes_by_grade: list[
+        tuple[int | None, list[tuple[str, int]]]
+    ]  # grade (None: unknown), then (cause label, notes) most often first
 
 
 def school_patterns(*, user: User, today: datetime.date | None = None) -> list[SchoolPatterns]:
@@ -205,7 +208,7 @@ def _patterns_of_school(
 ) -> SchoolPatterns:
     today = _school_today(school, today)
     students = []
-    by_grade: dict[int, Counter[str]] = defaultdict(Counter)
+    by_grade: dict[int | None, Counter[str]] = defaultdict(Counter)
     for notes in by_student.values():
         student = notes[0].student
         patterns = find_patterns([fact_of(note, school.time_zone) for note in notes], today, RULES)
@@ -217,7 +220,7 @@ def _patterns_of_school(
     students.sort(key=lambda row: (-len(row.patterns), row.student.last_name, row.student.first_name))
     causes_by_grade = [
         (grade, [(str(Cause(cause).label), count) for cause, count in counts.most_common(3)])
-        for grade, counts in sorted(by_grade.items())
+        for grade, counts in sorted(by_grade.items(), key=lambda item: grade_order(item[0]))
     ]
     return SchoolPatterns(school, students, causes_by_grade)
 

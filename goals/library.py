@@ -25,8 +25,9 @@ class Band:
     }
 
 
-def band_of(grade_level: int) -> str:
-    if grade_level <= 2:
+def band_of(grade_level: int | None) -> str:
+    """The grade band of the examples; a grade the SIS did not give shows the early band first."""
+    if grade_level is None or grade_level <= 2:
         return Band.EARLY
     if grade_level <= 5:
         return Band.ELEMENTARY
@@ -346,7 +347,7 @@ EXAMPLES = {
 }
 
 
-def examples_for(grade_level: int) -> list[Example]:
+def examples_for(grade_level: int | None) -> list[Example]:
     """The examples of the child's grade band first, then the others: a teacher may need any of them."""
     band = band_of(grade_level)
     return sorted(EXAMPLES.values(), key=lambda example: (example.band != band, example.area, example.key))

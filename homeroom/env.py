@@ -29,5 +29,13 @@ def env_int(name: str, *, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
 
 
+def env_float(name: str, *, default: float) -> float:
+    value = env_str(name, default=str(default))
+    try:
+        return float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number such as 0.1, not {value!r}") from None
+
+
 def env_list(name: str, *, default: str) -> list[str]:
     return [item.strip() for item in env_str(name, default=default).split(",") if item.strip()]

@@ -11,7 +11,7 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from homeroom.env import env_bool, env_int, env_list, env_str
+from homeroom.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -282,6 +282,12 @@ HOMEROOM_IMPORT_MAX_BYTES = env_int("HOMEROOM_IMPORT_MAX_BYTES", default=200 * 1
 HOMEROOM_IMPORT_MAX_ZIP_ENTRIES = env_int("HOMEROOM_IMPORT_MAX_ZIP_ENTRIES", default=64)
 HOMEROOM_IMPORT_MAX_UNCOMPRESSED_BYTES = env_int("HOMEROOM_IMPORT_MAX_UNCOMPRESSED_BYTES", default=1024 * 1024 * 1024)
 HOMEROOM_IMPORT_MAX_COMPRESSION_RATIO = env_int("HOMEROOM_IMPORT_MAX_COMPRESSION_RATIO", default=100)
+# A bulk file that would deactivate more than this share of a kind of the schools it covers (and more than the
+# floor) is held until a person confirms; one that skips more than this share and this many of its rows stops.
+HOMEROOM_IMPORT_HOLD_DEACTIVATION_SHARE = env_float("HOMEROOM_IMPORT_HOLD_DEACTIVATION_SHARE", default=0.10)
+HOMEROOM_IMPORT_HOLD_DEACTIVATION_FLOOR = env_int("HOMEROOM_IMPORT_HOLD_DEACTIVATION_FLOOR", default=5)
+HOMEROOM_IMPORT_SKIP_STOP_SHARE = env_float("HOMEROOM_IMPORT_SKIP_STOP_SHARE", default=0.05)
+HOMEROOM_IMPORT_SKIP_STOP_ROWS = env_int("HOMEROOM_IMPORT_SKIP_STOP_ROWS", default=20)
 
 # Where families reach this installation: links in emails are built from it.
 HOMEROOM_BASE_URL = env_str("HOMEROOM_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")

@@ -589,7 +589,7 @@ def build_demo_school() -> SeedReport:
     # The counselor follows the named Spanish-speaking and two-household families (NAMED_FAMILIES[1:3]).
     named = family_students[1] + family_students[2]
     others = [student for children in family_students[len(NAMED_FAMILIES) :] for student in children]
-    others = [student for student in others if student.grade_level >= 3]
+    others = [student for student in others if (student.grade_level or 0) >= 3]
     caseload = named + rng.sample(others, CASELOAD_SIZE - len(named))
     counselor = staff["counselor@example.org"]
     CaseloadAssignment.objects.bulk_create(CaseloadAssignment(counselor=counselor, student=s) for s in caseload)

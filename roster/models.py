@@ -199,7 +199,10 @@ class Student(models.Model):
     first_name = models.CharField(_("first name"), max_length=100)
     last_name = models.CharField(_("last name"), max_length=100)
     preferred_name = models.CharField(_("preferred name"), max_length=100, blank=True)
-    grade_level = models.SmallIntegerField(_("grade"), validators=[MinValueValidator(-1), MaxValueValidator(12)])
+    # Empty when the student information system gives none (OneRoster leaves a student's grades optional).
+    grade_level = models.SmallIntegerField(
+        _("grade"), null=True, blank=True, validators=[MinValueValidator(-1), MaxValueValidator(12)]
+    )
     date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
     # The student information system's key for this record (OneRoster sourcedId); empty when entered in Homeroom.
     sourced_id = models.CharField(_("SIS identifier"), max_length=255, blank=True, default="")
@@ -467,6 +470,7 @@ class ImportStatus(models.TextChoices):
     RUNNING = "running", _("Running")
     IMPORTED = "imported", _("Imported")
     CHECKED = "checked", _("Checked, nothing changed")
+    HELD = "held", _("Waiting for you to confirm the deactivations")
     REJECTED = "rejected", _("Not imported: the file has problems")
     FAILED = "failed", _("Failed")
 
@@ -492,6 +496,12 @@ class RosterImport(models.Model):
     problems = models.JSONField(_("problems"), default=list, blank=True)
     problem_count = models.PositiveIntegerField(_("problems found"), default=0)
     notices = models.JSONField(default=list, blank=True)
+    # Rows left out while the rest was imported, and how many in all.
+    skipped = models.JSONField(default=list, blank=True)
+    skipped_count = models.PositiveIntegerField(default=0)
+    # Deactivations beyond the safety limits, held until the uploader confirms: kind -> [count, some names].
+    held = models.JSONField(default=dict, blank=True)
+    allow_deactivations = models.BooleanField(_("deactivations confirmed"), default=False)
     created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 

@@ -227,10 +227,12 @@ def run_roster_import(*, import_id: int) -> str:
         with translation.override(roster_import.uploaded_by.language or settings.LANGUAGE_CODE):
             _import_upload(roster_import, stored)
     finally:
-        if stored:
+        # A held import keeps its upload until the uploader confirms (or uploads another file).
+        if stored and roster_import.status != ImportStatus.HELD:
             Path(stored).unlink(missing_ok=True)
         clear_progress(import_id)
-    roster_import.stored_path = ""
+    if roster_import.status != ImportStatus.HELD:
+        roster_import.stored_path = ""
     roster_import.finished_at = timezone.now()
     roster_import.save(
         update_fields=[
@@ -239,11 +241,29 @@ def run_roster_import(*, import_id: int) -> str:
             "problems",
             "problem_count",
             "notices",
+            "skipped",
+            "skipped_count",
+            "held",
             "stored_path",
             "finished_at",
         ]
     )
     return roster_import.status
+
+
+def confirm_roster_import(*, roster_import: RosterImport, confirmed_by: User) -> bool:
+    """The uploader confirms the deactivations a held import would make: it runs again, applying them. False when
+    the import is not (or no longer) held."""
+    if roster_import.uploaded_by_id != confirmed_by.pk or not roster_import.stored_path:
+        return False
+    with transaction.atomic():
+        claimed = RosterImport.objects.filter(pk=roster_import.pk, status=ImportStatus.HELD).update(
+            status=ImportStatus.QUEUED, allow_deactivations=True, finished_at=None
+        )
+        if claimed != 1:
+            return False
+        transaction.on_commit(lambda: _enqueue_roster_import(roster_import.pk))
+    return True
 
 
 def _import_upload(roster_import: RosterImport, stored: str) -> None:
@@ -264,6 +284,8 @@ def _import_upload(roster_import: RosterImport, stored: str) -> None:
                 dry_run=roster_import.dry_run,
                 progress=progress,
                 imported_by=roster_import.uploaded_by,
+                allow_deactivations=roster_import.allow_deactivations,
+                file_name=roster_import.file_name,
             )
         elif roster_import.format == ImportFormat.ONEROSTER:
             result = import_oneroster(
@@ -274,6 +296,7 @@ def _import_upload(roster_import: RosterImport, stored: str) -> None:
                 dry_run=roster_import.dry_run,
                 progress=progress,
                 imported_by=roster_import.uploaded_by,
+                allow_deactivations=roster_import.allow_deactivations,
             )
         else:
             raise ValueError(f"a {roster_import.format} import needs a school")
@@ -286,8 +309,13 @@ def _import_upload(roster_import: RosterImport, stored: str) -> None:
     roster_import.problems = [problem.as_dict() for problem in report.problems]
     roster_import.problem_count = report.problem_count
     roster_import.notices = [str(notice) for notice in report.notices]
+    roster_import.skipped = [problem.as_dict() for problem in report.skipped]
+    roster_import.skipped_count = report.skipped_count
+    roster_import.held = {kind: [count, names] for kind, (count, names) in report.held.items()}
     if not report.ok:
         roster_import.status = ImportStatus.REJECTED
+    elif result.held and not roster_import.dry_run:
+        roster_import.status = ImportStatus.HELD
     elif result.imported:
         roster_import.status = ImportStatus.IMPORTED
     elif roster_import.dry_run:

@@ -11,4 +11,5 @@ urlpatterns = [
     path("roster/import/", views.import_roster, name="import_roster"),
     path("roster/import/template.csv", views.import_template, name="import_template"),
     path("roster/import/<id:import_id>/", views.import_detail, name="import_detail"),
+    path("roster/import/<id:import_id>/confirm/", views.import_confirm, name="import_confirm"),
 ]

@@ -25,7 +25,7 @@ from roster.imports.progress import read_progress, stage_label
 from roster.imports.report import CHANGES, KINDS
 from roster.models import ImportStatus
 from roster.selectors import recent_roster_imports, sections_for_user
-from roster.services import invite_families_to_portal, start_roster_import
+from roster.services import confirm_roster_import, invite_families_to_portal, start_roster_import
 
 
 @require_safe
@@ -120,8 +120,27 @@ def import_detail(request: AuthenticatedRequest, import_id: int) -> HttpResponse
             "stage": stage_label(progress["stage"]) if progress else "",
             "summary_rows": _summary_rows(roster_import.summary),
             "more_problems": max(roster_import.problem_count - len(roster_import.problems), 0),
+            "more_skipped": max(roster_import.skipped_count - len(roster_import.skipped), 0),
+            "held_rows": [
+                {"label": KIND_LABELS.get(kind, kind), "count": count, "names": names, "more": count > len(names)}
+                for kind, (count, names) in roster_import.held.items()
+            ],
+            "may_confirm": roster_import.status == ImportStatus.HELD
+            and roster_import.uploaded_by_id == request.user.pk,
         },
     )
+
+
+@require_POST
+@login_required
+def import_confirm(request: AuthenticatedRequest, import_id: int) -> HttpResponse:
+    """The uploader confirms a held import's deactivations (the checkbox says they mean it): it runs again."""
+    roster_import = get_visible_roster_import_or_404(request.user, import_id)
+    if request.POST.get("confirm") != "yes":
+        messages.error(request, _("Tick the box to confirm the deactivations, or upload another file."))
+    elif not confirm_roster_import(roster_import=roster_import, confirmed_by=request.user):
+        messages.error(request, _("This import is no longer waiting for a confirmation."))
+    return redirect("roster:import_detail", import_id=roster_import.pk)
 
 
 def _summary_rows(summary: dict[str, dict[str, int]]) -> list[dict[str, Any]]:

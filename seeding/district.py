@@ -629,7 +629,7 @@ def _build_school(
             student = StudentRecord(
                 id=child.pk,
                 name=child.first_name,
-                grade=child.grade_level,
+                grade=child.grade_level or 0,  # the seed gives every child a grade
                 teachers=(homeroom_teachers[seat].pk,),
                 family=family,
                 reachable_until=_reachable_until(rng, now),

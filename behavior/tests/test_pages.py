@@ -16,7 +16,8 @@ from behavior.models import BehaviorNote, Cause, SuspectedCause
 from behavior.services import record_note
 from communication.models import Interaction, Topic
 from communication.services import log_interaction
-from roster.models import Guardian
+from roster.grades import grade_label
+from roster.models import Guardian, Student
 
 WORDS = "Ana pushed a classmate in the lunch line."
 CLUSTER = "3 minor notes in the last 14 days."
@@ -345,9 +346,23 @@ def test_the_leader_sees_the_school_s_patterns_without_the_notes_words(client, w
     assert escape(world.student.display_name) in page
     assert CLUSTER in page
     assert "Suspected causes by grade" in page
-    assert f'<th scope="row">{world.student.grade_level}</th><td>{Cause.PEER_CONFLICT.label} (3)</td>' in page
+    grade = grade_label(world.student.grade_level)
+    assert f'<th scope="row">{grade}</th><td>{Cause.PEER_CONFLICT.label} (3)</td>' in page
     assert WORDS not in page
     assert AccessEvent.objects.filter(actor=leader, student=world.student, what="behavior patterns").exists()
+
+
+@pytest.mark.parametrize(("level", "label"), [(0, "Kindergarten"), (None, "Grade unknown")])
+def test_the_school_s_patterns_name_a_kindergarten_and_an_unknown_grade_in_words(client, world, level, label):
+    Student.objects.filter(pk=world.student.pk).update(grade_level=level)
+    _three_minor_notes(world)
+    client.force_login(world.people["leader"])
+
+    page = client.get(reverse("behavior:school")).content.decode()
+
+    assert f'<th scope="row">{label}</th>' in page
+    assert f"· {label}</span>" in page
+    assert "Grade 0" not in page and "Grade None" not in page
 
 
 def test_a_teacher_does_not_open_the_school_s_patterns(client, world):

@@ -69,7 +69,7 @@ class RowWords:
     tone_badges: dict[str, SafeString | str]
     relationships: dict[str, str]
     languages: dict[str, str]
-    grades: dict[int, str]
+    grades: dict[int | None, str]
     no_contact_yet: str
     separate_household: str
     no_family: str
@@ -85,7 +85,7 @@ def row_words(language: str) -> RowWords:
             tone_badges={tone: tone_badge(tone) for tone in Tone.values},
             relationships={value: str(label) for value, label in Relationship.choices},
             languages={code: str(name) for code, name in FAMILY_LANGUAGE_NAMES.items()},
-            grades={level: grade(level) for level in range(-1, 13)},
+            grades={level: grade(level) for level in (None, *range(-1, 13))},
             no_contact_yet=gettext("No contact yet this term."),
             separate_household=gettext("separate household"),
             no_family=gettext(

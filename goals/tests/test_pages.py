@@ -295,3 +295,17 @@ def test_the_teacher_adds_and_removes_a_home_activity(client, world, goal):
 
     assert empty.status_code == 400 and "Choose an activity or write your own." in empty.content.decode()
     assert [activity.text for activity in goal.activities.all()] == ["Count the stairs together."]
+
+
+def test_the_goal_form_of_a_student_whose_grade_is_unknown_offers_every_example(client, world):
+    type(world.student).objects.filter(pk=world.student.pk).update(grade_level=None)  # the SIS gave no grade
+    client.force_login(world.people["teacher"])
+
+    response = client.get(reverse("goals:new_goal", args=[world.student.pk]))
+
+    assert response.status_code == 200
+    assert len(response.context["examples"]) > 0
+    student_page = client.get(reverse("students:student_detail", args=[world.student.pk])).content.decode()
+    assert "Grade unknown" in student_page
+    class_page = client.get(reverse("goals:class_goals", args=[world.section.pk]))
+    assert class_page.status_code == 200

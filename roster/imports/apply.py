@@ -15,13 +15,16 @@ signs in elsewhere (staff of another district, another district's family, a supe
 """
 
 import datetime
+import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db.models import Model, Q, QuerySet
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import User
 from audit.models import AuditAction
@@ -43,6 +46,31 @@ from roster.models import (
 )
 
 Progress = Callable[[str, int, int], None]
+OWN_KEY_PREFIX = "homeroom-"  # the sourcedIds Homeroom's export makes up for records without one
+
+
+def key_only(stored: str, given: str) -> bool:
+    """A record Homeroom's own export named, read back: it takes the key, and nothing else of it changed."""
+    return not stored and given.startswith(OWN_KEY_PREFIX)
+
+
+NO_EMAIL_DOMAIN = "@no-email.invalid"  # a reserved domain: no mail is ever delivered, no one signs in with it
+
+
+def no_email_address(key: str) -> str:
+    """The stand-in address of a teacher the file gives no email: unique, and never anyone's."""
+    return f"teacher-{hashlib.sha256(key.encode()).hexdigest()[:16]}{NO_EMAIL_DOMAIN}"
+
+
+def deactivation_limits() -> tuple[float, int]:
+    """A bulk file may deactivate up to this share of a kind's active records (and never fewer than the floor)
+    before a person must confirm."""
+    return (
+        settings.HOMEROOM_IMPORT_HOLD_DEACTIVATION_SHARE,
+        settings.HOMEROOM_IMPORT_HOLD_DEACTIVATION_FLOOR,
+    )
+
+
 BATCH = 2000
 CHUNK = 500  # ids per IN (…): SQLite's variable limit
 
@@ -111,6 +139,11 @@ class RosterWriter:
         self.kept_students: set[int] = set()
         self.kept_guardians: set[int] = set()
         self.kept_teachers: set[int] = set()
+        self.kept_sections: set[int] = set()
+        self.without_email: list[str] = []
+        # Active records of each kind in the schools the file covers, before it is applied: the safety limits.
+        self.active_before: dict[str, int] = {}
+        self.gone: dict[str, list[int]] = defaultdict(list)
         self.skipped = roster.skipped.get("users" if roster.sourced else "students", set())
 
     def touch(self, student_ids: Iterable[int], action: AuditAction = AuditAction.CHANGED) -> None:
@@ -121,15 +154,24 @@ class RosterWriter:
                 self.touched.setdefault(pk, action)
 
     def problem(self, file: str, line: int, column: str, message: str) -> None:
+        """What stops the whole import."""
         self.report.add(file, line, column, message)
 
+    def skip(self, file: str, line: int, column: str, message: str, kind: str) -> None:
+        """A record left out (a number or an email another record holds): the rest goes in."""
+        if not self.roster.sourced:
+            file = self.roster.file_name or file
+        self.report.skip(file, line, column, message, kind=kind)
+
     def teacher_refused(self, record: TeacherRecord, message: str) -> None:
-        """A teacher row this roster may not apply, on the email it names (`message` takes `%(email)s`)."""
-        self.problem(
+        """A teacher row this roster may not apply, on the email it names (`message` takes `%(email)s`): skipped,
+        and the user Homeroom has stays as they are."""
+        self.skip(
             "users.csv" if self.roster.sourced else "roster.csv",
             record.line,
             "email" if self.roster.sourced else "teacher_email",
             message % {"email": record.email},
+            "teachers",
         )
 
     def bulk(self, kind: str) -> bool:
@@ -154,8 +196,51 @@ class RosterWriter:
             step()
             if not self.report.ok:
                 break
+            if name == "schools":
+                self.count_active()
         self.progress("done", len(steps), len(steps))
+        for kind, count in self.report.skipped_kinds.items():
+            if kind in self.summary.counts:
+                self.summary.add(kind, "skipped", count)
+        if self.report.ok:
+            self.hold_deactivations()
         return self.summary
+
+    # --- safety limits ---------------------------------------------------------------------------------------
+
+    def count_active(self) -> None:
+        """Active students, teachers, classes and enrollments of the schools a bulk file covers, before it is
+        applied: what the share of deactivations is weighed against."""
+        covered = sorted(self.covered)
+        if not covered:
+            return
+        teachers = StaffRole.objects.filter(school_id__in=covered, role=Role.TEACHER).values("user_id")
+        self.active_before = {
+            "students": Student.objects.filter(school_id__in=covered, is_active=True).count(),
+            "teachers": User.objects.filter(pk__in=teachers, is_active=True).count(),
+            "classes": Section.objects.filter(term__school_id__in=covered, is_active=True).count(),
+            "enrollments": Enrollment.objects.filter(section__term__school_id__in=covered).count(),
+        }
+
+    def hold_deactivations(self) -> None:
+        """A bulk file that would deactivate more than the limit's share of a kind (with its floor) is held: the
+        report says what, and nothing is written unless a person confirmed."""
+        share, floor = deactivation_limits()
+        for kind, before in self.active_before.items():
+            count = self.summary.counts[kind]["deactivated"]
+            if not self.bulk(kind) or count <= max(floor, share * before):
+                continue
+            self.report.held[kind] = (count, self.names_of(kind, self.gone.get(kind, [])))
+
+    def names_of(self, kind: str, ids: list[int], limit: int = 20) -> list[str]:
+        some = sorted(set(ids))[:limit]
+        if kind == "students":
+            return [f"{s.first_name} {s.last_name}" for s in Student.objects.filter(pk__in=some)]
+        if kind == "teachers":
+            return [u.full_name or u.email for u in User.objects.filter(pk__in=some)]
+        if kind == "classes":
+            return [f"{c.name} ({c.code})" for c in Section.objects.filter(pk__in=some)]
+        return []
 
     # --- district and schools --------------------------------------------------------------------------------
 
@@ -183,8 +268,25 @@ class RosterWriter:
         if district is None and not record:
             only = list(District.objects.all()[:2])
             district = only[0] if len(only) == 1 else None  # a delta needs not repeat the district
+        if district is None and not record and self.roster.district_name:
+            district = District.objects.create(name=self.roster.district_name)
+        if district is None and not record and len(self.roster.schools) == 1 and self.allowed_schools is None:
+            # A single school's set with no district: the district is the school's, named after it.
+            only_school = next(iter(self.roster.schools.values()))
+            district = District.objects.filter(name=only_school.name).first() or District.objects.create(
+                name=only_school.name
+            )
+            self.report.notice(
+                _("The file names no district: the school was imported into a district named after it, %(name)s.")
+                % {"name": district.name}
+            )
         if district is None:
-            self.problem("orgs.csv", 0, "", _("The file names no district: add the district to orgs.csv."))
+            self.problem(
+                "orgs.csv",
+                0,
+                "",
+                _("The file names no district: add the district to orgs.csv, or name it (--district)."),
+            )
             return
         self.district = district
         existing = list(School.objects.filter(district=district))
@@ -206,9 +308,10 @@ class RosterWriter:
                 )
                 continue
             elif (school.name, school.sourced_id) != (org.name, key or school.sourced_id):
+                quiet = school.name == org.name and key_only(school.sourced_id, key)
                 school.name, school.sourced_id = org.name, key or school.sourced_id
                 school.save(update_fields=["name", "sourced_id"])
-                self.summary.add("schools", "updated")
+                self.summary.add("schools", "unchanged" if quiet else "updated")
             else:
                 self.summary.add("schools", "unchanged")
             self.school_ids[sourced_id] = school.pk
@@ -251,11 +354,12 @@ class RosterWriter:
             if term is None:
                 clash = next((t for t in existing if t.school_id == school_id and t.name == name), None)
                 if clash:
-                    self.problem(
+                    self.skip(
                         "academicSessions.csv",
                         record.line if record else 0,
                         "title",
                         _("The school already has another term named %(name)s.") % {"name": name},
+                        "terms",
                     )
                     continue
                 term = Term.objects.create(
@@ -269,6 +373,8 @@ class RosterWriter:
                 ends_on,
                 sid or term.sourced_id,
             ):
+                quiet = (term.name, term.starts_on, term.ends_on) == (name, starts_on, ends_on)
+                quiet = quiet and key_only(term.sourced_id, sid)
                 term.name, term.starts_on, term.ends_on, term.sourced_id = (
                     name,
                     starts_on,
@@ -276,7 +382,7 @@ class RosterWriter:
                     sid or term.sourced_id,
                 )
                 term.save(update_fields=["name", "starts_on", "ends_on", "sourced_id"])
-                self.summary.add("terms", "updated")
+                self.summary.add("terms", "unchanged" if quiet else "updated")
             else:
                 self.summary.add("terms", "unchanged")
             self.term_ids[(school_id, term_key)] = term.pk
@@ -313,6 +419,7 @@ class RosterWriter:
         create_keys: list[str] = []
         update: list[Section] = []
         taken = {(row[2], row[3]): row[0] for row in existing.values()}
+        quiet = 0  # updates that only give a record the key Homeroom's export made up for it
         for key, record in classes.items():
             term_id = self.term_ids.get((self.school_ids.get(record.school, 0), record.term))
             if term_id is None:
@@ -321,19 +428,22 @@ class RosterWriter:
             if codes_in_term[(term_id, code)] > 1:
                 code = f"{code} ({key})"[:64]  # the same course code on several sections, as SISs write
             grade = record.grade
-            if grade is None:
+            if grade is None:  # a class's grade is never unknown: its students', else kindergarten's
                 grade = student_grades[key].most_common(1)[0][0] if student_grades[key] else 0
             sid = key if self.roster.sourced else ""
             row = by_sid.get(key) if sid else None
             row = row or by_code.get((term_id, code))
             holder = taken.get((term_id, code))
             if holder is not None and (row is None or holder != row[0]):
-                self.problem(
+                self.skip(
                     "classes.csv",
                     record.line,
                     "classCode",
                     _("Another class of this term already has the code %(code)s.") % {"code": code},
+                    "classes",
                 )
+                if row is not None:
+                    self.kept_sections.add(row[0])
                 continue
             values = (term_id, code, record.name, grade, True)
             if row is None:
@@ -342,6 +452,7 @@ class RosterWriter:
                 taken[(term_id, code)] = -1
             else:
                 if (row[2], row[3], row[4], row[5], row[6]) != values or (sid and row[1] != sid):
+                    quiet += (row[2], row[3], row[4], row[5], row[6]) == values and key_only(row[1], sid)
                     update.append(
                         Section(
                             pk=row[0],
@@ -360,10 +471,14 @@ class RosterWriter:
             update, ["term", "code", "name", "grade_level", "sourced_id", "is_active"], batch_size=BATCH
         )
         self.summary.add("classes", "created", len(create))
-        self.summary.add("classes", "updated", len(update))
+        self.summary.add("classes", "updated", len(update) - quiet)
+        self.summary.add("classes", "unchanged", quiet)
         self.section_ids.update(zip(create_keys, (section.pk for section in create), strict=True))
+        for row in existing.values():  # classes whose row was skipped stay as they are, with their members
+            if row[1] and row[1] in self.roster.skipped.get("classes", ()):
+                self.kept_sections.add(row[0])
         if self.bulk("classes") or not self.roster.sourced:
-            kept = set(self.section_ids.values())
+            kept = set(self.section_ids.values()) | self.kept_sections
             gone = [row[0] for row in existing.values() if row[6] and row[7] in self.covered and row[0] not in kept]
         else:
             gone = [row[0] for row in existing.values() if row[1] in self.deleted("classes")]
@@ -386,6 +501,7 @@ class RosterWriter:
         return grades
 
     def deactivate(self, model: type[Model], ids: list[int], kind: str) -> None:
+        self.gone[kind].extend(ids)
         n = 0
         for chunk in _chunks(ids):
             n += model._default_manager.filter(pk__in=chunk, is_active=True).update(is_active=False)
@@ -418,22 +534,25 @@ class RosterWriter:
             holder = by_email.get(record.email)
             if user is None and holder is not None:
                 if holder.sourced_id and sid and holder.sourced_id != sid:
-                    self.problem(
+                    self.skip(
                         "users.csv",
                         record.line,
                         "email",
                         _("%(email)s belongs to another user of the SIS (%(id)s).")
                         % {"email": record.email, "id": holder.sourced_id},
+                        "teachers",
                     )
                     continue
                 user = holder
             elif user is not None and holder is not None and holder.pk != user.pk:
-                self.problem(
+                self.skip(
                     "users.csv",
                     record.line,
                     "email",
                     _("%(email)s already belongs to another user.") % {"email": record.email},
+                    "teachers",
                 )
+                self.kept_teachers.add(user.pk)
                 continue
             if user is not None and self.allowed_schools is not None and not self.teaches_here(user, roles):
                 self.teacher_refused(
@@ -455,6 +574,12 @@ class RosterWriter:
                 continue
             # A plain CSV may leave the name of a teacher Homeroom knows empty: the name stays.
             full_name = f"{record.first_name} {record.last_name}".strip()[:150] or (user.full_name if user else "")
+            if user is not None and record.first_name == record.last_name == user.full_name:
+                full_name = user.full_name  # a one-word name, which Homeroom's export writes in both columns
+            if not record.email:  # a teacher without an email: staff who cannot sign in until a leader adds it
+                record.email = user.email if user is not None else no_email_address(sid or full_name)
+                if record.email.endswith(NO_EMAIL_DOMAIN):
+                    self.without_email.append(full_name or sid)
             if user is None:
                 user = User.objects.create(
                     email=record.email,
@@ -470,10 +595,12 @@ class RosterWriter:
                 record.enabled,
                 sid or user.sourced_id,
             ):
+                quiet = (user.email, user.full_name, user.is_active) == (record.email, full_name, record.enabled)
+                quiet = quiet and key_only(user.sourced_id, sid)
                 user.email, user.full_name, user.is_active = record.email, full_name, record.enabled
                 user.sourced_id = sid or user.sourced_id
                 user.save(update_fields=["email", "full_name", "is_active", "sourced_id"])
-                self.summary.add("teachers", "updated")
+                self.summary.add("teachers", "unchanged" if quiet else "updated")
             else:
                 self.summary.add("teachers", "unchanged")
             self.teacher_ids[key] = user.pk
@@ -483,6 +610,17 @@ class RosterWriter:
                     new_roles.append(StaffRole(user=user, role=Role.TEACHER, school_id=school_id))
                     roles.add((user.pk, school_id))
         StaffRole.objects.bulk_create(new_roles)
+        if self.without_email:
+            self.report.notice(
+                ngettext(
+                    "%(count)d teacher has no email address and cannot sign in yet: %(names)s. A leader can add "
+                    "the address in Homeroom.",
+                    "%(count)d teachers have no email address and cannot sign in yet: %(names)s. A leader can add "
+                    "their addresses in Homeroom.",
+                    len(self.without_email),
+                )
+                % {"count": len(self.without_email), "names": ", ".join(sorted(self.without_email)[:50])}
+            )
         self.deactivate_teachers()
 
     def teaches_here(self, user: User, roles: set[tuple[int, int]]) -> bool:
@@ -500,11 +638,9 @@ class RosterWriter:
             gone = User.objects.filter(
                 sourced_id__in=list(self.deleted("users")), is_active=True, staff_roles__role=Role.TEACHER
             )
-        self.summary.add(
-            "teachers",
-            "deactivated",
-            User.objects.filter(pk__in=list(gone.values_list("pk", flat=True))).update(is_active=False),
-        )
+        ids = list(gone.values_list("pk", flat=True))
+        self.gone["teachers"].extend(ids)
+        self.summary.add("teachers", "deactivated", User.objects.filter(pk__in=ids).update(is_active=False))
 
     def write_students(self) -> None:
         students = self.roster.students
@@ -533,6 +669,7 @@ class RosterWriter:
         create: list[Student] = []
         create_keys: list[str] = []
         update: list[Student] = []
+        quiet = 0  # updates that only give a record the key Homeroom's export made up for it
         total = len(students)
         for n, (key, record) in enumerate(students.items()):
             if n % 10_000 == 0:
@@ -546,12 +683,15 @@ class RosterWriter:
             if row is None and holder is not None and not (sid and holder[1]):
                 row = holder
             elif holder is not None and (row is None or holder[0] != row[0]):
-                self.problem(
-                    "users.csv",
+                self.skip(
+                    "users.csv" if self.roster.sourced else "roster.csv",
                     record.line,
-                    "identifier",
+                    "identifier" if self.roster.sourced else "student_number",
                     _("Another student of this school already has the number %(number)s.") % {"number": record.number},
+                    "students",
                 )
+                if row is not None:
+                    self.kept_students.add(row[0])
                 continue
             if not self.roster.birth_dates_given and row is not None:
                 record.date_of_birth = row[8]  # no demographics.csv: the birth dates Homeroom has stay
@@ -570,6 +710,7 @@ class RosterWriter:
                 if row[2:] == values and (not sid or row[1] == sid):
                     self.summary.add("students", "unchanged")
                     continue
+                quiet += row[2:] == values and key_only(row[1], sid)
             # Instances only for rows to write: building 50,000 unchanged ones took a third of a re-import.
             student = Student(
                 school_id=school_id,
@@ -577,7 +718,7 @@ class RosterWriter:
                 first_name=record.first_name,
                 last_name=record.last_name,
                 preferred_name=record.preferred_name,
-                grade_level=record.grade if record.grade is not None else 0,  # reported by the reader
+                grade_level=record.grade,  # None: the grade is unknown
                 date_of_birth=record.date_of_birth,
                 sourced_id=sid,
             )
@@ -604,7 +745,8 @@ class RosterWriter:
         ]
         Student.objects.bulk_update(update, fields_updated, batch_size=BATCH)
         self.summary.add("students", "created", len(create))
-        self.summary.add("students", "updated", len(update))
+        self.summary.add("students", "updated", len(update) - quiet)
+        self.summary.add("students", "unchanged", quiet)
         self.student_ids.update(zip(create_keys, (student.pk for student in create), strict=True))
         self.touch((student.pk for student in create), AuditAction.CREATED)
         self.touch(student.pk for student in update)
@@ -632,7 +774,7 @@ class RosterWriter:
         existing = list(guardians_in_district(self.district).values_list(*fields))
         if self.skipped and self.roster.sourced:
             self.kept_guardians = {row[0] for row in existing if row[1] in self.skipped}
-        self.refuse_keys_held_elsewhere(guardians, {row[0] for row in existing})
+        self.refuse_keys_held_elsewhere(guardians, {row[1] for row in existing if row[1]})
         if not self.report.ok:
             return
         by_sid = {row[1]: row for row in existing if row[1]}
@@ -647,6 +789,7 @@ class RosterWriter:
         create: list[Guardian] = []
         create_keys: list[str] = []
         update: list[Guardian] = []
+        quiet = 0
         for key, record in guardians.items():
             sid = key if self.roster.sourced else ""
             row = by_sid.get(key) if sid else None
@@ -663,6 +806,7 @@ class RosterWriter:
                 if row[2:] == values and (not sid or row[1] == sid):
                     self.summary.add("guardians", "unchanged")
                     continue
+                quiet += row[2:] == values and key_only(row[1], sid)
             guardian = Guardian(
                 first_name=record.first_name,
                 last_name=record.last_name,
@@ -684,30 +828,33 @@ class RosterWriter:
             batch_size=BATCH,
         )
         self.summary.add("guardians", "created", len(create))
-        self.summary.add("guardians", "updated", len(update))
+        self.summary.add("guardians", "updated", len(update) - quiet)
+        self.summary.add("guardians", "unchanged", quiet)
         self.changed_guardians.update(guardian.pk for guardian in update)
         self.guardian_ids.update(zip(create_keys, (guardian.pk for guardian in create), strict=True))
         for row in existing:
             if row[1]:
                 self.guardian_ids.setdefault(row[1], row[0])
 
-    def refuse_keys_held_elsewhere(self, guardians: dict[str, GuardianRecord], here: set[int]) -> None:
-        """An SIS key is unique in Homeroom: one a family of another district holds is a conflict to report."""
+    def refuse_keys_held_elsewhere(self, guardians: dict[str, GuardianRecord], here: set[str]) -> None:
+        """An SIS key is unique in Homeroom: a guardian whose key a family of another district holds is skipped.
+        `here`: the keys of the district's own guardians, which need no look-up (a re-import: all of them)."""
         if not self.roster.sourced:
             return
-        for chunk in _chunks(list(guardians)):
+        for chunk in _chunks([key for key in guardians if key not in here]):
             held = Guardian.objects.filter(sourced_id__in=chunk).values_list("pk", "sourced_id")
-            for pk, key in held:
-                if pk not in here:
-                    self.problem(
+            for _pk, key in held:
+                if key not in here:
+                    self.skip(
                         "users.csv",
-                        guardians[key].line,
+                        guardians.pop(key).line,
                         "sourcedId",
                         _(
                             "%(id)s is the SIS identifier of a family outside this district: give this guardian "
                             "another sourcedId."
                         )
                         % {"id": key},
+                        "guardians",
                     )
 
     def guardians_by_name(self) -> dict[str, int]:
@@ -917,8 +1064,17 @@ class RosterWriter:
         new = sorted(wanted - existing.keys())
         insert_rows(model, columns, new)
         kept = self.kept_students if kind == "enrollments" else self.kept_teachers
+        # Skipped rows never end what Homeroom has: their class's members, their member's classes, their pair.
+        kept_pairs = {(sections.get(c), member_ids.get(m)) for c, m in self.roster.skipped_pairs}
         if self.roster.modes.get(kind) == Mode.BULK:
-            ended = [pair for pair in existing if pair not in wanted and pair[1] not in kept]
+            ended = [
+                pair
+                for pair in existing
+                if pair not in wanted
+                and pair[1] not in kept
+                and pair[0] not in self.kept_sections
+                and pair not in kept_pairs
+            ]
         else:
             ends = {(sections.get(c), member_ids.get(m)) for c, m in deleted}
             ended = [pair for pair in existing if pair in ends]

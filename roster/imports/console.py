@@ -52,20 +52,40 @@ class ProgressBar:
 
 
 def print_result(result: ImportResult, out: OutputWrapper, err: OutputWrapper, *, dry_run: bool) -> int:
-    """The exit status: 0 when the roster was imported (or, checking only, would be)."""
-    for notice in result.report.notices:
-        out.write(notice)
-    if not result.report.ok:
-        for problem in result.report.problems:
+    """What stopped the import, then the summary, what was skipped and the notices. The exit status: 0 when the
+    roster was imported whole (or, checking only, would be), 3 with rows skipped, 1 when nothing was."""
+    report = result.report
+    if not report.ok:
+        for problem in report.problems:
             err.write(str(problem))
-        hidden = result.report.problem_count - len(result.report.problems)
+        hidden = report.problem_count - len(report.problems)
         if hidden:
             err.write(_("…and %(count)d more problems.") % {"count": hidden})
-        err.write(_("Nothing was imported: %(count)d problems.") % {"count": result.report.problem_count})
-        return 1
+        err.write(_("Nothing was imported: %(count)d problems.") % {"count": report.problem_count})
+        return result.exit_code
     counts = result.summary.as_dict()
     out.write(f"{'':14}" + "".join(f"{change:>13}" for change in CHANGES))
     for kind in KINDS:
         out.write(f"{kind:14}" + "".join(f"{counts[kind][change]:>13,}" for change in CHANGES))
-    out.write(_("Checked: nothing was changed.") if dry_run else _("Imported."))
-    return 0
+    if report.held:
+        err.write(_("Held: this file would deactivate more records than the safety limits allow."))
+        for kind, (count, names) in report.held.items():
+            listed = f": {', '.join(names)}" + ("…" if count > len(names) and names else "")
+            err.write(f"  {kind}: {count:,}{listed if names else ''}")
+        err.write(
+            _("Nothing was imported. If these records really left, run the import again with --allow-deactivations.")
+        )
+    if report.skipped:
+        err.write(_("Skipped (%(count)d):") % {"count": report.skipped_count})
+        for problem in report.skipped:
+            err.write(f"  {problem}")
+    for notice in report.notices:
+        out.write(notice)
+    if not report.held:
+        if dry_run:
+            out.write(_("Checked: nothing was changed."))
+        elif report.skipped_count:
+            out.write(_("Imported, except the rows listed as skipped."))
+        else:
+            out.write(_("Imported."))
+    return result.exit_code

@@ -137,7 +137,8 @@ def link_item(
 
 def split_full_name(full_name: str) -> tuple[str, str]:
     """A member of staff's one name field as OneRoster's two, which the import joins again with a space. Both are
-    required: a one-word name is written as both, so the file still imports (as "Name Name")."""
+    required: a one-word name is written as both, so the file still imports (and a member of staff Homeroom has
+    under that one word keeps it)."""
     parts = full_name.split(maxsplit=1)
     if not parts:
         return "", ""

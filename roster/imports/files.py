@@ -7,9 +7,11 @@ in a folder inside it, as student information systems write them.
 """
 
 import csv
+import difflib
 import io
 import zipfile
 import zlib
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO
@@ -178,16 +180,22 @@ def read_rows(
     required: tuple[str, ...],
     report: Report,
     written_by_homeroom: bool = False,
-    names: frozenset[str] = frozenset(),
+    aliases: dict[str, str] | None = None,
+    standard: frozenset[str] = frozenset(),
+    tally: tuple[Counter[str], str] | None = None,
 ) -> Iterator[Row]:
     """Rows of one CSV file, read by canonical column name. `columns` maps each known column, lower-cased, to its
-    canonical name; unknown columns are ignored. A missing required column is one problem for the file and no rows.
+    canonical name; `aliases` the older names vendors still send ("grade" for "grades"), used when the canonical
+    column is absent. Other columns are ignored: `standard` (lower-cased) names those the format defines and
+    Homeroom does not read; any other that looks like a misspelling of a column read gets a notice. A missing
+    required column is one problem for the file and no rows. `tally`: (counter, key) that counts the rows read.
     `written_by_homeroom`: a file of Homeroom's own export, whose cells are read back as they were before the
     export kept spreadsheets from running them (homeroom/spreadsheets.py).
 
-    No field is stored with a control character (a NUL byte, a line break, a tab): in one of `names` (people's
-    names), the row comes with `refused` set and the reader leaves that row out on its own; in any other field read,
-    it is a problem of the file."""
+    A row shorter or longer than the header is read when what is missing or extra is trailing and empty (the
+    header ends in empty names, or the row in empty fields); otherwise it comes with `refused` set, and the reader
+    skips it. No field is stored with a control character (a NUL byte, a line break, a tab): such a row comes with
+    `refused` set too."""
     reader = csv.reader(decoded_lines(stream))
     try:
         header = next(reader, None)
@@ -198,58 +206,95 @@ def read_rows(
         report.add(file, 0, "", _("The file is empty: it needs at least its header row."))
         return
     index: dict[str, int] = {}
+    unknown: list[str] = []
     for position, name in enumerate(header):
-        canonical = columns.get(name.strip().lower())
+        key = name.strip().lower()
+        canonical = columns.get(key)
         if canonical:
             index.setdefault(canonical, position)
+        elif key and key not in standard and (not aliases or key not in aliases):
+            unknown.append(name.strip())
+    for alias, canonical in (aliases or {}).items():
+        found = next((p for p, name in enumerate(header) if name.strip().lower() == alias), None)
+        if found is not None and canonical not in index:
+            index[canonical] = found
     missing = [column for column in required if column not in index]
     if missing:
         report.add(file, 1, ", ".join(missing), _("The header row lacks these columns."))
         return
+    _misspellings(file, unknown, [c for c in columns.values() if c not in index], report)
     positions = tuple(index.items())  # only the columns Homeroom reads: users.csv has 25, a third unused
     width = len(header)
+    # A header that ends in empty names ("sourcedId,name,,,"): rows may stop before them.
+    named = width
+    while named > 0 and not header[named - 1].strip():
+        named -= 1
+    needed = max(index.values()) + 1
     line = reader.line_num
+    count = 0
     try:
         for record in reader:
             start, line = line + 1, reader.line_num
             if len(record) != width:
                 if not record or (len(record) == 1 and not record[0].strip()):
                     continue  # blank lines, as spreadsheets leave at the end
-                report.add(
-                    file,
-                    start,
-                    "",
-                    _("This row has %(found)d fields; the header has %(expected)d.")
-                    % {"found": len(record), "expected": width},
-                )
-                continue
+                if not _trailing_empty(record, width, max(named, needed)):
+                    # Skipped by the reader, with what can be read of its key: the record stays as it is.
+                    message = _("This row has %(found)d fields; the header has %(expected)d.") % {
+                        "found": len(record),
+                        "expected": width,
+                    }
+                    values = {name: record[p].strip() for name, p in positions if p < len(record)}
+                    count += 1
+                    yield Row(start, values, (("", message),))
+                    continue
+                if len(record) < width:
+                    record = record + [""] * (width - len(record))
             if written_by_homeroom:
                 values = {name: restore(record[position].strip()) for name, position in positions}
             else:
                 values = {name: record[position].strip() for name, position in positions}
+            count += 1
             if CONTROL.search("".join(values.values())):
-                row = _checked(file, start, values, names, report)
-                if row is not None:
-                    yield row
+                yield _checked(values, start)
                 continue
             yield Row(start, values)
     except (NotUtf8, csv.Error, *DAMAGED) as error:
         report.add(file, error.line if isinstance(error, NotUtf8) else line + 1, "", _not_readable(error))
+    finally:
+        if tally is not None:
+            tally[0][tally[1]] += count
 
 
-def _checked(file: str, line: int, values: dict[str, str], names: frozenset[str], report: Report) -> Row | None:
-    """A row with a control character somewhere: a name's makes the row one to leave out, another field's a problem."""
-    refused, bad = [], False
+def _trailing_empty(record: list[str], width: int, needed: int) -> bool:
+    """A row of another length that is read all the same: short of the header's empty trailing names only, or
+    longer by empty fields only."""
+    if len(record) > width:
+        return not any(field.strip() for field in record[width:])
+    return len(record) >= needed
+
+
+def _misspellings(file: str, unknown: list[str], unread: list[str], report: Report) -> None:
+    """A notice for each ignored column that looks like one Homeroom reads and did not find ("familyname_")."""
+    lowered = {column.lower(): column for column in unread}
+    for name in unknown:
+        close = difflib.get_close_matches(name.lower(), lowered, n=1, cutoff=0.8)
+        if close:
+            report.notice(
+                _("%(file)s: the column “%(name)s” was ignored. Did you mean “%(known)s”?")
+                % {"file": file, "name": name, "known": lowered[close[0]]}
+            )
+
+
+def _checked(values: dict[str, str], line: int) -> Row:
+    """A row with a control character somewhere: one the reader leaves out, with its key, so that the record
+    Homeroom has for it stays as it is."""
+    refused = []
     for column, value in values.items():
         reason = control_character(value)
-        if reason is None:
-            continue
-        if column in names:
+        if reason is not None:
             refused.append((column, reason))
-        else:
-            report.add(file, line, column, reason)
-            bad = True
-    return None if bad else Row(line, values, tuple(refused))
+    return Row(line, values, tuple(refused))
 
 
 # What a damaged zip entry raises part-way: a checksum that does not match, a compressed stream cut short.

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from homeroom import spreadsheets
 from roster.imports.files import Row, read_rows
+from roster.imports.oneroster import skip_limits
 from roster.imports.records import (
     ClassRecord,
     GuardianRecord,
@@ -49,7 +50,7 @@ COLUMNS = (
     "teacher_name",
     *(f"guardian{n}_{column}" for n in (1, 2) for column in GUARDIAN_COLUMNS),
 )
-REQUIRED = ("student_number", "first_name", "last_name", "grade")
+REQUIRED = ("student_number", "first_name", "last_name")
 # People's names: one with a line break or another control character leaves its row out, the rest is imported.
 NAMES = frozenset(
     {"first_name", "last_name", "preferred_name", "teacher_name"}
@@ -107,26 +108,46 @@ def _relationships() -> dict[str, str]:
     return labels | {value: value for value in Relationship.values}
 
 
+class SkipRow(Exception):
+    def __init__(self, column: str, message: str) -> None:
+        super().__init__(message)
+        self.column = column
+        self.message = message
+
+
 class PlainCsvReader:
-    def __init__(self, path: Path, school: School, report: Report) -> None:
+    """The OneRoster reader's rules where they apply: a row that cannot be imported is skipped (its student stays
+    as they are), a bad optional value is dropped with a notice, a number twice in the file skips both rows."""
+
+    def __init__(self, path: Path, school: School, report: Report, file_name: str = "") -> None:
         self.path = path
         self.report = report
-        self.roster = RosterSet(sourced=False, school_pk=school.pk)
+        self.file = file_name or FILE
+        self.roster = RosterSet(sourced=False, school_pk=school.pk, file_name=self.file)
         self.roster.schools[""] = OrgRecord("", school.name, 0)
         for kind in ("students", "guardians", "family_links", "classes", "enrollments", "teaching"):
             self.roster.modes[kind] = Mode.BULK
         self.languages = _languages()
         self.relationships = _relationships()
         self.numbers: dict[str, int] = {}
+        self.duplicated: dict[str, int] = {}
+        self.rows = 0
 
     def problem(self, row: Row, column: str, message: str) -> None:
-        self.report.add(FILE, row.line, column, message)
+        raise SkipRow(column, message)
 
     def parsed(self, row: Row, column: str, parse: Callable[[str], T]) -> T | None:
+        """An optional value: a bad one is dropped, with a notice, and the row imported."""
         try:
             return parse(row.get(column))
         except BadValue as error:
-            self.problem(row, column, str(error))
+            self.report.notice(
+                _(
+                    "%(file)s, line %(line)d, %(column)s: %(message)s The value was left out; the rest of the row "
+                    "was imported."
+                )
+                % {"file": self.file, "line": row.line, "column": column, "message": error}
+            )
             return None
 
     def read(self) -> RosterSet:
@@ -134,41 +155,106 @@ class PlainCsvReader:
             raise RosterFileError(_("The file is larger than the import allows."))
         columns = {column: column for column in COLUMNS}
         with open(self.path, "rb") as stream:
-            for row in read_rows(
-                stream, file=FILE, columns=columns, required=REQUIRED, report=self.report, names=NAMES
-            ):
-                if row.refused:
-                    self.skip(row)
-                else:
+            for row in read_rows(stream, file=self.file, columns=columns, required=REQUIRED, report=self.report):
+                self.rows += 1
+                try:
+                    if row.refused:
+                        raise SkipRow(*row.refused[0])
                     self.read_row(row)
+                except SkipRow as error:
+                    self.skip(row, error)
+        self.forget_duplicates()
+        if self.report.ok and not self.rows:
+            self.report.add(
+                self.file,
+                0,
+                "",
+                _(
+                    "The file has no rows: importing it would remove every student from the school. Nothing was "
+                    "imported; export the file again."
+                ),
+            )
+        share, floor = skip_limits()
+        skipped = self.report.skipped_rows[self.file.lower()]
+        if (skipped > floor and skipped > share * self.rows) or (self.rows and not self.roster.students):
+            self.report.add(
+                self.file,
+                0,
+                "",
+                _(
+                    "%(skipped)d of its %(rows)d rows would be skipped, too many to import the rest: the file is "
+                    "probably not the one the school meant to send."
+                )
+                % {"skipped": skipped, "rows": self.rows},
+            )
         return self.roster
 
-    def skip(self, row: Row) -> None:
+    def skip(self, row: Row, error: SkipRow, line: int = 0) -> None:
         """A row left out: the student Homeroom has under its number keeps their record, classes and family."""
-        for column, reason in row.refused:
-            self.report.skip(FILE, row.line, column, reason)
+        self.report.skip(self.file, line or row.line, error.column, error.message, kind="students")
         number = row.get("student_number")
+        student = self.roster.students.get(number)
+        if student is not None and student.line == row.line:  # what the row had put in already goes out again
+            del self.roster.students[number]
+            self.roster.enrollments = {pair for pair in self.roster.enrollments if pair[1] != number}
+            self.roster.links = {pair: link for pair, link in self.roster.links.items() if pair[0] != number}
+            self.forget_unlinked_guardians()
         if number:
             self.roster.skipped.setdefault("students", set()).add(number)
             self.numbers.setdefault(number, row.line)
 
+    def forget_unlinked_guardians(self) -> None:
+        linked = {guardian for _student, guardian in self.roster.links}
+        for key in [key for key in self.roster.guardians if key not in linked]:
+            del self.roster.guardians[key]
+
+    def forget_duplicates(self) -> None:
+        """The first of two rows with one student number, read before the second came: left out too."""
+        for number, line in self.duplicated.items():
+            self.roster.students.pop(number, None)
+            self.roster.enrollments = {pair for pair in self.roster.enrollments if pair[1] != number}
+            self.roster.links = {pair: link for pair, link in self.roster.links.items() if pair[0] != number}
+            self.forget_unlinked_guardians()
+            message = _("%(number)s appears again later in the file: neither row was imported.") % {"number": number}
+            self.skip(Row(line, {"student_number": number}), SkipRow("student_number", message))
+
+    def relationship(self, text: str) -> str:
+        relationship = self.relationships.get(text.lower(), "")
+        if text and not relationship:
+            raise BadValue(
+                _(
+                    "“%(value)s” is not a relationship Homeroom knows: use mother, father, parent, stepparent, "
+                    "grandparent, foster, guardian or other."
+                )
+                % {"value": text}
+            )
+        return relationship
+
+    def language(self, text: str) -> str:
+        language = self.languages.get(text.lower(), "")
+        if text and not language:
+            raise BadValue(_("“%(value)s” is not a language Homeroom offers.") % {"value": text})
+        return language
+
     def read_row(self, row: Row) -> None:
         number = row.get("student_number")
-        for column in REQUIRED:
+        for column in ("student_number", "first_name", "last_name"):
             if not row.get(column):
                 self.problem(row, column, _("This field is empty."))
         if number in self.numbers:
+            if number in self.roster.students:
+                self.duplicated.setdefault(number, self.numbers[number])
             self.problem(
                 row,
                 "student_number",
-                _("%(number)s is already on line %(line)d.") % {"number": number, "line": self.numbers[number]},
+                _("%(number)s is also on line %(line)d: neither row was imported.")
+                % {"number": number, "line": self.numbers[number]},
             )
-            return
         self.numbers[number] = row.line
         for column, limit in (("student_number", 64), ("first_name", 100), ("last_name", 100), ("preferred_name", 100)):
             if len(row.get(column)) > limit:
                 self.problem(row, column, _("This is longer than %(limit)d characters.") % {"limit": limit})
-        grade = self.parsed(row, "grade", parse_grade)
+        grade = self.parsed(row, "grade", parse_grade)  # none: the grade of the class, else unknown
         self.roster.students[number] = StudentRecord(
             "",
             number,
@@ -183,6 +269,11 @@ class PlainCsvReader:
         self.read_class(row, number)
         for n in (1, 2):
             self.read_guardian(row, number, n)
+        if grade is None:
+            self.report.notice(
+                _("%(file)s, line %(line)d: no grade; the student was imported with the grade unknown.")
+                % {"file": self.file, "line": row.line}
+            )
 
     def read_class(self, row: Row, number: str) -> None:
         code = row.get("class_code")
@@ -216,24 +307,8 @@ class PlainCsvReader:
                 self.problem(row, prefix + column, _("This is longer than %(limit)d characters.") % {"limit": 100})
         email = str(self.parsed(row, prefix + "email", parse_email) or "")
         phone = str(self.parsed(row, prefix + "phone", parse_phone) or "")
-        relationship = self.relationships.get(values["relationship"].lower(), "")
-        if values["relationship"] and not relationship:
-            self.problem(
-                row,
-                prefix + "relationship",
-                _(
-                    "“%(value)s” is not a relationship Homeroom knows: use mother, father, parent, stepparent, "
-                    "grandparent, foster, guardian or other."
-                )
-                % {"value": values["relationship"]},
-            )
-        language = self.languages.get(values["language"].lower(), "")
-        if values["language"] and not language:
-            self.problem(
-                row,
-                prefix + "language",
-                _("“%(value)s” is not a language Homeroom offers.") % {"value": values["language"]},
-            )
+        relationship = str(self.parsed(row, prefix + "relationship", self.relationship) or "")
+        language = str(self.parsed(row, prefix + "language", self.language) or "")
         key = email or f"{number}:{n}"
         if key not in self.roster.guardians:
             self.roster.guardians[key] = GuardianRecord(
@@ -249,5 +324,5 @@ class PlainCsvReader:
         self.roster.links[(number, key)] = LinkRecord(relationship=relationship or Relationship.PARENT, primary=None)
 
 
-def read_plain_csv(path: Path, school: School, report: Report) -> RosterSet:
-    return PlainCsvReader(path, school, report).read()
+def read_plain_csv(path: Path, school: School, report: Report, file_name: str = "") -> RosterSet:
+    return PlainCsvReader(path, school, report, file_name).read()

@@ -110,9 +110,15 @@ class RosterSet:
     sourced: bool = True
     # Whether the files hold students' birth dates (OneRoster's optional demographics.csv).
     birth_dates_given: bool = True
+    # The file's name as the school uploaded it (a plain CSV), for what the report says of its rows.
+    file_name: str = ""
+    # The district to create for a set that names none (the command's --district).
+    district_name: str = ""
     # A plain CSV is for one school, chosen by whoever imports it.
     school_pk: int | None = None
-    # Keys of rows the reader left out (a name with a line break): the records Homeroom has for them stay as they
-    # are, never deactivated nor unlinked because the file does not list them. "students": a plain CSV's student
-    # numbers; "users": OneRoster sourcedIds.
+    # Keys of rows the reader left out (a reference to nothing, a name with a line break): the records Homeroom has
+    # for them stay as they are, never deactivated nor unlinked because the file does not list them. "students": a
+    # plain CSV's student numbers; "users" and "classes": OneRoster sourcedIds.
     skipped: dict[str, set[str]] = field(default_factory=dict)
+    # (class, user) of enrollment rows skipped: an enrollment Homeroom has for them stays as it is.
+    skipped_pairs: set[tuple[str, str]] = field(default_factory=set)

@@ -4,8 +4,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.utils.translation import gettext as _
-
 # Enough to fix a file by; a file with a million bad rows still reports how many there were.
 MAX_PROBLEMS_KEPT = 1000
 
@@ -35,26 +33,45 @@ class RosterFileError(Exception):
 
 @dataclass
 class Report:
+    """Three lists, for three different things: `problems` stopped the import (nothing was written), `skipped`
+    names the rows left out while the rest went in, and `notices` are worth knowing but changed nothing."""
+
     problems: list[Problem] = field(default_factory=list)
     problem_count: int = 0
     notices: list[str] = field(default_factory=list)
-    # Rows left out on their own (a name with a line break): the rest of the file is imported all the same.
+    # Rows left out on their own (a reference to nothing, a name with a line break): the rest is imported.
     skipped: list[Problem] = field(default_factory=list)
+    skipped_count: int = 0
+    # How many rows each file lost for a reason of their own (what depends on them is not counted here): the
+    # safety limits weigh these against the file's rows.
+    skipped_rows: Counter[str] = field(default_factory=Counter)
+    # Per kind of record (students, classes…): the records skipped, dependants included, for the summary.
+    skipped_kinds: Counter[str] = field(default_factory=Counter)
+    # Deactivations held until a person confirms them: kind -> (count, some of their names).
+    held: dict[str, tuple[int, list[str]]] = field(default_factory=dict)
 
     def add(self, file: str, line: int, column: str, message: str) -> None:
+        """A reason to stop the whole import."""
         self.problem_count += 1
         if len(self.problems) < MAX_PROBLEMS_KEPT:
             self.problems.append(Problem(file, line, column, message))
 
     def notice(self, message: str) -> None:
-        self.notices.append(message)
+        if len(self.notices) < MAX_PROBLEMS_KEPT:
+            self.notices.append(message)
 
-    def skip(self, file: str, line: int, column: str, message: str) -> None:
-        """A row left out, and why; it is said among the notices, which the import page and the command show."""
-        problem = Problem(file, line, column, message)
-        self.skipped.append(problem)
-        if len(self.skipped) <= MAX_PROBLEMS_KEPT:
-            self.notices.append(_("%(problem)s The row was not imported.") % {"problem": problem})
+    def skip(
+        self, file: str, line: int, column: str, message: str, *, kind: str = "", count: int = 1, own: bool = True
+    ) -> None:
+        """`count` records of `kind` left out, and why. `own`: the row's own fault (it counts against the file);
+        a dependant of a skipped row is said in one line for all of them, with own=False."""
+        self.skipped_count += 1
+        if len(self.skipped) < MAX_PROBLEMS_KEPT:
+            self.skipped.append(Problem(file, line, column, message))
+        if own:
+            self.skipped_rows[file.lower()] += 1
+        if kind:
+            self.skipped_kinds[kind] += count
 
     @property
     def ok(self) -> bool:
@@ -62,7 +79,7 @@ class Report:
 
 
 KINDS = ("schools", "terms", "classes", "teachers", "students", "guardians", "family_links", "enrollments")
-CHANGES = ("created", "updated", "deactivated", "unchanged")
+CHANGES = ("created", "updated", "deactivated", "unchanged", "skipped")
 
 
 @dataclass

@@ -14,6 +14,7 @@ from audit import services as audit
 from audit.models import AuditAction
 from roster.imports.apply import Progress, RosterWriter, guardians_in_district
 from roster.imports.files import CsvFiles
+from roster.imports.formats import other_format
 from roster.imports.oneroster import KnownKeys, OneRosterReader
 from roster.imports.plain import read_plain_csv
 from roster.imports.records import RosterSet
@@ -25,7 +26,19 @@ from roster.models import District, Guardian, School, Section, StaffRole, Studen
 class ImportResult:
     report: Report
     summary: Summary = field(default_factory=Summary)
-    imported: bool = False  # written and committed: never for a check (dry run) or a file with problems
+    imported: bool = False  # written and committed: never for a check (dry run), a stop, or held deactivations
+
+    @property
+    def held(self) -> bool:
+        """Deactivations beyond the safety limits, waiting for a person to confirm them: nothing was written."""
+        return bool(self.report.held)
+
+    @property
+    def exit_code(self) -> int:
+        """0: everything imported (or, checking only, would be); 3: imported with rows skipped; 1: nothing."""
+        if not self.report.ok or self.held:
+            return 1
+        return 3 if self.report.skipped_count else 0
 
 
 def _no_progress(stage: str, done: int, total: int) -> None:
@@ -41,9 +54,13 @@ def import_oneroster(
     progress: Progress = _no_progress,
     today: datetime.date | None = None,
     imported_by: User | None = None,
+    allow_deactivations: bool = False,
+    district_name: str = "",
 ) -> ImportResult:
     """A OneRoster set (zip or folder). `allowed_schools`: the only schools the file may touch (a leader's).
-    `imported_by`: the member of staff whose upload it is, in the access log of every student it changes."""
+    `imported_by`: the member of staff whose upload it is, in the access log of every student it changes.
+    `allow_deactivations`: a person confirmed the deactivations beyond the safety limits. `district_name`: the
+    district to create for a set that names none."""
     report = Report()
     try:
         files = CsvFiles(path)
@@ -52,6 +69,10 @@ def import_oneroster(
         return ImportResult(report)
     try:
         progress("reading", 0, 1)
+        other = other_format(files)
+        if other:
+            report.add("", 0, "", other)
+            return ImportResult(report)
         reader = OneRosterReader(files, report, valid_phones=_stored("phone"), valid_emails=_stored("email"))
         reader.read_manifest()
         if report.ok and any(mode == "delta" for mode in reader.file_modes.values()):
@@ -62,7 +83,8 @@ def import_oneroster(
         return ImportResult(report)
     finally:
         files.close()
-    return _write(roster, report, district, allowed_schools, dry_run, progress, today, imported_by)
+    roster.district_name = district_name
+    return _write(roster, report, district, allowed_schools, dry_run, progress, today, imported_by, allow_deactivations)
 
 
 def import_plain_csv(
@@ -73,18 +95,23 @@ def import_plain_csv(
     progress: Progress = _no_progress,
     today: datetime.date | None = None,
     imported_by: User | None = None,
+    allow_deactivations: bool = False,
+    file_name: str = "",
 ) -> ImportResult:
+    """`file_name`: the file's name as the school uploaded it, for the report."""
     report = Report()
     try:
         progress("reading", 0, 1)
-        roster = read_plain_csv(path, school, report)
+        roster = read_plain_csv(path, school, report, file_name=file_name)
     except RosterFileError as error:
         report.add(error.problem.file, 0, "", error.problem.message)
         return ImportResult(report)
     except OSError:
         report.add("", 0, "", _("The file cannot be opened."))
         return ImportResult(report)
-    return _write(roster, report, school.district, {school.pk}, dry_run, progress, today, imported_by)
+    return _write(
+        roster, report, school.district, {school.pk}, dry_run, progress, today, imported_by, allow_deactivations
+    )
 
 
 def _write(
@@ -96,6 +123,7 @@ def _write(
     progress: Progress,
     today: datetime.date | None,
     imported_by: User | None,
+    allow_deactivations: bool = False,
 ) -> ImportResult:
     result = ImportResult(report)
     if not report.ok:
@@ -111,7 +139,9 @@ def _write(
     try:
         with transaction.atomic():
             result.summary = writer.write()
-            if dry_run or not report.ok:
+            if allow_deactivations:
+                report.held.clear()
+            if dry_run or not report.ok or report.held:
                 transaction.set_rollback(True)
             elif imported_by is not None:
                 _log_changes(writer.touched, imported_by)
@@ -121,7 +151,7 @@ def _write(
         )
     except DatabaseError as error:  # a value the database refuses: nothing was written
         report.add("", 0, "", _("The database refused the roster (%(error)s).") % {"error": error})
-    result.imported = report.ok and not dry_run
+    result.imported = report.ok and not dry_run and not report.held
     return result
 
 

@@ -2,6 +2,7 @@
 
 import datetime
 import re
+from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -36,33 +37,60 @@ class BadValue(ValueError):
 
 
 ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:T.*)?")
+SLASH_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+DAY_FIRST, MONTH_FIRST = "day", "month"
 
 
-def parse_date(text: str) -> datetime.date | None:
+def slash_order(texts: Iterable[str]) -> str:
+    """How a file writes its slash dates, as only the file itself can say: a first number above 12 is a day
+    (DAY_FIRST), a second one above 12 a day too (MONTH_FIRST). "" when the file does not settle it (no day above
+    12, or both orders)."""
+    orders = set()
+    for text in texts:
+        match = SLASH_DATE.fullmatch(text)
+        if match:
+            first, second = int(match.group(1)), int(match.group(2))
+            if first > 12:
+                orders.add(DAY_FIRST)
+            elif second > 12:
+                orders.add(MONTH_FIRST)
+    return orders.pop() if len(orders) == 1 else ""
+
+
+def parse_date(text: str, order: str = "") -> datetime.date | None:
     """Year-month-day, with or without leading zeros ("2023-5-1"). "1/05/2023" is 5 January in one country and
-    1 May in another: refused, never guessed."""
+    1 May in another: read only in the `order` the file settles (slash_order), never guessed."""
     if not text:
         return None
     match = ISO_DATE.fullmatch(text)
-    if not match:
+    slash = SLASH_DATE.fullmatch(text) if match is None and order else None
+    if not match and not slash:
         raise BadValue(
             _("“%(value)s” is not a date Homeroom can read for sure: write it year-month-day, as 2023-05-01.")
             % {"value": text}
         )
     try:
-        return datetime.date(*(int(part) for part in match.groups()))
+        if slash:
+            first, second, year = (int(part) for part in slash.groups())
+            day, month = (first, second) if order == DAY_FIRST else (second, first)
+            return datetime.date(year, month, day)
+        return datetime.date(*(int(part) for part in match.groups()))  # type: ignore[union-attr]
     except ValueError:
         raise BadValue(_("“%(value)s” is not a date that exists.") % {"value": text}) from None
 
 
+TRUE = frozenset({"true", "yes", "y", "1"})
+FALSE = frozenset({"false", "no", "n", "0"})
+
+
 def parse_bool(text: str, *, default: bool) -> bool:
-    """true or false in any case (TRUE, True, true); an empty field is the default."""
+    """true or false in any case (TRUE, True, true), yes or no, 1 or 0; an empty field is the default."""
     value = text.lower()
     if not value:
         return default
-    if value == "true":
+    if value in TRUE:
         return True
-    if value == "false":
+    if value in FALSE:
         return False
     raise BadValue(_("“%(value)s” should be true or false.") % {"value": text})
 

@@ -1,7 +1,6 @@
 from django import template
-from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
 
+from roster.grades import grade_label
 from roster.phone import format_phone
 
 register = template.Library()
@@ -13,9 +12,5 @@ def phone(value: str) -> str:
 
 
 @register.filter
-def grade(level: int) -> str:
-    if level == -1:
-        return _("Pre-K")
-    if level == 0:
-        return pgettext("grade", "Kindergarten")
-    return _("Grade %(level)s") % {"level": level}
+def grade(level: int | None) -> str:
+    return grade_label(level)

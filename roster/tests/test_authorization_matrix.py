@@ -65,6 +65,9 @@ URLS_WITH_IDS = {
 COVERED_BY_THEIR_APPS = {
     # communication/tests/test_notices.py: test_no_one_but_the_class_s_teacher_writes_its_letter_for_a_family
     "communication:family_introduction",
+    # roster/tests/test_import_pages.py: test_a_held_deactivation_is_shown_confirmed_then_applied,
+    # test_only_the_uploader_confirms_a_held_import
+    "roster:import_confirm",
     # intake/tests/test_pages.py: test_only_the_classs_teacher_*, test_no_one_else_*
     "intake:ask_families",
     "intake:customise",

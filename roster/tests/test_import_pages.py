@@ -4,6 +4,7 @@ import io
 import json
 import logging
 import zipfile
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -18,11 +19,14 @@ from roster.imports.report import Report
 from roster.imports.run import ImportResult
 from roster.models import ImportFormat, ImportStatus, RosterImport, Student
 from roster.services import run_roster_import, start_roster_import
+from roster.tests.factories import StudentFactory
 
 HEADER = "student_number,first_name,last_name,grade,class_code,class_name,guardian1_first_name,guardian1_last_name\n"
 GOOD_CSV = HEADER + "20001,Dana,Lopez,3,3A,Room 3A,Eva,Lopez\n20002,Eli,Kim,3,3A,Room 3A,,\n"
-# Line 2: an unknown grade; line 3: no first name.
+# Line 2: an unknown grade (dropped, with a notice); line 3: no first name (skipped).
 BAD_CSV = HEADER + "20001,Dana,Lopez,ZZ,3A,Room 3A,,\n20002,,Kim,3,3A,Room 3A,,\n"
+# No last_name column: nothing can be imported.
+BROKEN_CSV = "student_number,first_name,grade\n20001,Dana,3\n"
 
 
 @pytest.fixture(autouse=True)
@@ -75,10 +79,16 @@ def test_a_leader_uploads_a_plain_csv_and_the_page_shows_what_changed(client, wo
     )
     assert _active_numbers(world.school) == {"20001", "20002"}  # the others were deactivated, not deleted
     assert Student.objects.filter(pk=world.student.pk, is_active=False).exists()
-    assert roster_import.summary["students"] == {"created": 2, "updated": 0, "deactivated": 2, "unchanged": 0}
+    assert roster_import.summary["students"] == {
+        "created": 2,
+        "updated": 0,
+        "deactivated": 2,
+        "unchanged": 0,
+        "skipped": 0,
+    }
     page = client.get(reverse("roster:import_detail", args=[roster_import.id])).content.decode()
     assert "The roster was imported." in page
-    assert '<tr><th scope="row">Students</th><td>2</td><td>0</td><td>2</td><td>0</td></tr>' in page
+    assert '<tr><th scope="row">Students</th><td>2</td><td>0</td><td>2</td><td>0</td><td>0</td></tr>' in page
     assert "reload-while-running.js" not in page
     assert list(import_dir.iterdir()) == []  # the upload and its progress file are gone
     logged = AccessEvent.objects.filter(actor=world.people["leader"], what="roster import")
@@ -97,31 +107,46 @@ def test_the_upload_waits_for_the_worker_in_the_import_folder(client, world, imp
     assert (import_dir / roster_import.stored_path.rsplit("/", 1)[1]).read_text() == GOOD_CSV
 
 
-def test_a_file_with_problems_imports_nothing_and_lists_each_problem_where_it_is(client, world):
+def test_a_file_with_a_bad_row_imports_the_rest_and_lists_the_row_where_it_is(client, world):
+    client.force_login(world.people["leader"])
+
+    roster_import = _upload_and_run(client, world, file=_csv(BAD_CSV, name="Spring 2026.csv"))
+
+    assert roster_import.status == ImportStatus.IMPORTED
+    assert _active_numbers(world.school) == {"20001"}
+    assert [(p["file"], p["line"], p["column"]) for p in roster_import.skipped] == [
+        ("Spring 2026.csv", 3, "first_name")
+    ]
+    assert roster_import.summary["students"]["skipped"] == 1
+    assert "Spring 2026.csv, line 2, grade: “ZZ”" in roster_import.notices[0]
+    page = client.get(reverse("roster:import_detail", args=[roster_import.id])).content.decode()
+    assert "The roster was imported, except the rows listed under “Skipped”." in page
+    assert "<td>Spring 2026.csv</td><td>3</td><td>first_name</td><td>This field is empty.</td>" in page
+    # counts first, then what stopped it, what was skipped, and the notices
+    assert page.index("What the import changed") < page.index('<h3 id="skipped-heading">') < page.index("Good to know")
+
+
+def test_a_file_that_cannot_be_imported_imports_nothing_and_says_why_once(client, world):
     client.force_login(world.people["leader"])
     before = _active_numbers(world.school)
 
-    roster_import = _upload_and_run(client, world, file=_csv(BAD_CSV))
+    roster_import = _upload_and_run(client, world, file=_csv(BROKEN_CSV))
 
     assert roster_import.status == ImportStatus.REJECTED
     assert _active_numbers(world.school) == before
-    assert {(p["file"], p["line"], p["column"]) for p in roster_import.problems} == {
-        ("roster.csv", 2, "grade"),
-        ("roster.csv", 3, "first_name"),
-    }
+    assert [(p["file"], p["line"], p["column"]) for p in roster_import.problems] == [("roster.csv", 1, "last_name")]
     page = client.get(reverse("roster:import_detail", args=[roster_import.id])).content.decode()
-    assert "Nothing was imported: the file has 2 problems." in page
-    assert "<td>roster.csv</td><td>3</td><td>first_name</td><td>This field is empty.</td>" in page
+    assert "Nothing was imported: 1 problem stopped the import." in page
     assert "What the import changed" not in page
 
 
 def test_problems_beyond_those_kept_are_counted_as_and_n_more(client, world):
     client.force_login(world.people["leader"])
-    roster_import = _upload_and_run(client, world, file=_csv(BAD_CSV))
+    roster_import = _upload_and_run(client, world, file=_csv(BROKEN_CSV))
     roster_import.problem_count = 1_234
     roster_import.save(update_fields=["problem_count"])
     page = client.get(reverse("roster:import_detail", args=[roster_import.id])).content.decode()
-    assert "…and 1232 more problems, not listed here." in page
+    assert "…and 1233 more problems, not listed here." in page
 
 
 def test_a_check_only_upload_changes_nothing_and_says_how_to_import(client, world):
@@ -250,7 +275,9 @@ def _zip_with_orgs(rows: str) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
         archive.writestr("orgs.csv", "sourcedId,status,name,type,parentSourcedId\n" + rows)
-        archive.writestr("users.csv", "sourcedId,givenName,familyName,role\n")
+        archive.writestr(
+            "users.csv", 'sourcedId,givenName,familyName,role,orgSourcedIds\nst-9,Ana,Diaz,student,"s1,s2"\n'
+        )
     return out.getvalue()
 
 
@@ -502,3 +529,59 @@ def test_the_result_page_reads_a_fixed_number_of_queries(client, django_assert_n
     with django_assert_num_queries(4):
         response = client.get(reverse("roster:import_detail", args=[roster_import.id]))
     assert response.content.decode().count("<td>grade</td>") == problems
+
+
+# --- Safety limits: held deactivations ------------------------------------------------------------------------------
+
+
+def _many_students(school, n: int = 10) -> None:
+    for number in range(n):
+        StudentFactory(school=school, student_number=f"9{number:04d}")
+
+
+def test_a_held_deactivation_is_shown_confirmed_then_applied(client, world, import_dir):
+    _many_students(world.school)  # the file lists 2 of the school's 12 students
+    client.force_login(world.people["leader"])
+    before = _active_numbers(world.school)
+
+    roster_import = _upload_and_run(client, world)
+
+    assert roster_import.status == ImportStatus.HELD
+    assert _active_numbers(world.school) == before  # nothing written
+    assert roster_import.held["students"][0] == 12
+    assert Path(roster_import.stored_path).exists()  # kept for the confirmation
+    page = client.get(reverse("roster:import_detail", args=[roster_import.id])).content.decode()
+    assert "Deactivations held" in page
+    assert "Students: 12 would be deactivated" in page
+    assert 'name="confirm"' in page
+
+    unticked = client.post(reverse("roster:import_confirm", args=[roster_import.id]), {})
+    assert unticked.status_code == 302
+    roster_import.refresh_from_db()
+    assert roster_import.status == ImportStatus.HELD  # the box must be ticked
+
+    client.post(reverse("roster:import_confirm", args=[roster_import.id]), {"confirm": "yes"})
+    roster_import.refresh_from_db()
+    assert (roster_import.status, roster_import.allow_deactivations) == (ImportStatus.QUEUED, True)
+    assert run_roster_import(import_id=roster_import.id) == ImportStatus.IMPORTED
+    assert _active_numbers(world.school) == {"20001", "20002"}
+    roster_import.refresh_from_db()
+    assert roster_import.summary["students"]["deactivated"] == 12
+    assert list(import_dir.iterdir()) == []  # the upload is gone once applied
+
+
+def test_only_the_uploader_confirms_a_held_import(client, world):
+    _many_students(world.school)
+    client.force_login(world.people["leader"])
+    roster_import = _upload_and_run(client, world)
+    assert roster_import.status == ImportStatus.HELD
+
+    client.force_login(world.people["district_admin"])  # sees the import, did not upload it
+    page = client.get(reverse("roster:import_detail", args=[roster_import.id])).content.decode()
+    assert 'name="confirm"' not in page
+    client.post(reverse("roster:import_confirm", args=[roster_import.id]), {"confirm": "yes"})
+    client.force_login(world.people["teacher"])
+    response = client.post(reverse("roster:import_confirm", args=[roster_import.id]), {"confirm": "yes"})
+    assert response.status_code == 404
+    roster_import.refresh_from_db()
+    assert roster_import.status == ImportStatus.HELD

@@ -130,3 +130,13 @@ class CountQueries:
     @property
     def count(self) -> int:
         return len(self._context.captured_queries)
+
+
+@pytest.mark.parametrize(
+    ("level", "label"), [(-1, "Pre-K"), (0, "Kindergarten"), (1, "Grade 1"), (12, "Grade 12"), (None, "Grade unknown")]
+)
+def test_one_label_writes_every_grade(level, label):
+    from roster.grades import grade_label
+    from roster.templatetags.roster_tags import grade
+
+    assert grade_label(level) == grade(level) == label

@@ -11,13 +11,20 @@ from roster.models import School
 
 
 class Command(BaseCommand):
-    help = "Import a school's roster from Homeroom's plain CSV (one row per student): all of it, or nothing."
+    help = (
+        "Import a school's roster from Homeroom's plain CSV (one row per student): what is sound, and why not the rest."
+    )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("path", type=Path, help="The CSV file.")
         parser.add_argument("--school", help="The school, by name (needed when there is more than one).")
         parser.add_argument(
             "--dry-run", action="store_true", help="Check every row and count the changes; write nothing."
+        )
+        parser.add_argument(
+            "--allow-deactivations",
+            action="store_true",
+            help="Apply a bulk file that deactivates more records than the safety limits allow (10%% of a kind).",
         )
         parser.add_argument("--by", required=True, metavar="EMAIL", help=BY_HELP)
 
@@ -35,7 +42,14 @@ class Command(BaseCommand):
         school = found[0]
         by = operator(options["by"], may_act=people_administering(district=school.district, school=school))
         result = import_plain_csv(
-            path, school=school, dry_run=options["dry_run"], progress=ProgressBar(), imported_by=by
+            path,
+            school=school,
+            dry_run=options["dry_run"],
+            progress=ProgressBar(),
+            imported_by=by,
+            allow_deactivations=options["allow_deactivations"],
+            file_name=path.name,
         )
-        if print_result(result, self.stdout, self.stderr, dry_run=options["dry_run"]):
-            raise SystemExit(1)
+        status = print_result(result, self.stdout, self.stderr, dry_run=options["dry_run"])
+        if status:
+            raise SystemExit(status)
