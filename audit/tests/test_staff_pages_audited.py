@@ -51,6 +51,7 @@ NO_STUDENT_SHOWN = {
     "roster:import_roster",
     "roster:import_template",
     "roster:import_detail",  # the import's counts and row errors
+    "roster:import_confirm",  # POST: runs the held import again, audited as the import
     "communication:office_hours",
     "communication:new_notice",  # a school-wide notice: no student named
     "communication:place_unrouted",  # POST, audited as the reply it becomes
