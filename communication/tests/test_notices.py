@@ -357,3 +357,12 @@ def test_the_student_page_reads_a_fixed_number_of_queries_whatever_its_notices_a
         _field_trip(world, tone=Tone.NEUTRAL)
 
     assert _student_page_queries(client, ana) == few
+
+
+def test_the_family_sees_the_notice_in_its_conversation_marked_as_to_the_whole_class(client, world, parent):
+    _field_trip(world)
+    client.force_login(world.people["guardian"])
+
+    page = client.get(reverse("portal:conversation", args=[Thread.objects.get(guardian=parent).pk])).text
+
+    assert "Field trip on Friday" in page and "To the whole class" in page
