@@ -328,13 +328,7 @@ class OneRosterReader:
         try:
             return parse(row.get(column))
         except BadValue as error:
-            self.report.notice(
-                _(
-                    "%(file)s, line %(line)d, %(column)s: %(message)s The value was left out; the rest of the row was "
-                    "imported."
-                )
-                % {"file": self.files.display_name(file), "line": row.line, "column": column, "message": error}
-            )
+            self.report.value_left_out(self.files.display_name(file), row.line, column, str(error))
             return None
 
     def live_rows(self, name: str, kind: str = "") -> Iterator[Row]:

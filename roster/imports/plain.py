@@ -141,13 +141,7 @@ class PlainCsvReader:
         try:
             return parse(row.get(column))
         except BadValue as error:
-            self.report.notice(
-                _(
-                    "%(file)s, line %(line)d, %(column)s: %(message)s The value was left out; the rest of the row "
-                    "was imported."
-                )
-                % {"file": self.file, "line": row.line, "column": column, "message": error}
-            )
+            self.report.value_left_out(self.file, row.line, column, str(error))
             return None
 
     def read(self) -> RosterSet:

@@ -4,6 +4,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 # Enough to fix a file by; a file with a million bad rows still reports how many there were.
 MAX_PROBLEMS_KEPT = 1000
 
@@ -59,6 +61,16 @@ class Report:
     def notice(self, message: str) -> None:
         if len(self.notices) < MAX_PROBLEMS_KEPT:
             self.notices.append(message)
+
+    def value_left_out(self, file: str, line: int, column: str, message: str) -> None:
+        """A bad optional value: dropped, with a notice, and the rest of its row imported."""
+        self.notice(
+            _(
+                "%(file)s, line %(line)d, %(column)s: %(message)s The value was left out; the rest of the row was "
+                "imported."
+            )
+            % {"file": file, "line": line, "column": column, "message": message}
+        )
 
     def skip(
         self, file: str, line: int, column: str, message: str, *, kind: str = "", count: int = 1, own: bool = True
